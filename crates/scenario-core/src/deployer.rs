@@ -1,0 +1,92 @@
+//! The [`Deployer`] extension point: provisions a scenario's nodes on a
+//! backend and hands back clients and control handles; registers how to undo
+//! everything it created.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use crate::cleanup::{CleanupOutcome, CleanupRegistry};
+use crate::client::NodeClient;
+use crate::control::{Capabilities, NetworkControl, NodeControl};
+use crate::error::BoxError;
+use crate::scenario::Scenario;
+use crate::timeline::Timeline;
+use crate::topology::NodeId;
+
+/// What a deployer gets besides the plan: the run's identity, where its
+/// artifacts go, the timeline, and the cleanup registry.
+pub struct DeployEnv {
+    pub(crate) run_id: String,
+    pub(crate) seed: u64,
+    pub(crate) artifacts_dir: PathBuf,
+    pub(crate) timeline: Timeline,
+    pub(crate) cleanup: CleanupRegistry,
+}
+
+impl DeployEnv {
+    /// The run's id; label every resource with it so leftovers can be reaped.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The run's artifact directory: put node logs and data under it.
+    pub fn artifacts_dir(&self) -> &Path {
+        &self.artifacts_dir
+    }
+
+    /// The run's timeline: record node starts and unexpected exits.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// The cleanup registry, to hand to tasks that create resources later.
+    pub fn cleanup(&self) -> &CleanupRegistry {
+        &self.cleanup
+    }
+
+    /// Register how to undo something just created. Actions run newest first,
+    /// exactly once, on every exit path, including a failed deploy.
+    pub fn on_cleanup<F, Fut>(&self, label: impl Into<String>, action: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.cleanup.register(label, action);
+    }
+}
+
+/// A deployed network, as the runner uses it.
+#[derive(Default)]
+pub struct Deployment {
+    /// A client per node, every node of the topology.
+    pub clients: BTreeMap<NodeId, Arc<dyn NodeClient>>,
+    /// Node faults, if the backend supports them.
+    pub node_control: Option<Arc<dyn NodeControl>>,
+    /// Network faults, if the backend supports them.
+    pub network_control: Option<Arc<dyn NetworkControl>>,
+}
+
+/// Provisions a scenario's nodes on one backend.
+///
+/// `deploy` starts every node, waits until each is ready, and returns a
+/// [`Deployment`]. Everything it creates must be registered with
+/// [`DeployEnv::on_cleanup`] as soon as it exists: when deploy fails, the
+/// runner runs those actions and reports the error.
+#[async_trait::async_trait]
+pub trait Deployer: Send + Sync {
+    /// The backend's name for reports, e.g. `local`.
+    fn name(&self) -> &str;
+
+    /// The faults this backend can inject.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Start the scenario's nodes and wait until they are ready.
+    async fn deploy(&self, scenario: &Scenario, env: &DeployEnv) -> Result<Deployment, BoxError>;
+}

@@ -1,0 +1,75 @@
+//! The [`Expectation`] extension point: a check that captures a baseline
+//! before the workloads start and judges after the cooldown, with a
+//! [`Verdict`] a person can act on.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::context::RunContext;
+use crate::error::BoxError;
+use crate::workload::Requirements;
+
+/// The judgement of one expectation: pass or fail, why, and the figures
+/// behind it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Whether the expectation held.
+    pub passed: bool,
+    /// A sentence naming nodes, heights and figures.
+    pub message: String,
+    /// The numbers behind the verdict, by name.
+    pub figures: BTreeMap<String, f64>,
+}
+
+impl Verdict {
+    /// The expectation held.
+    pub fn pass(message: impl Into<String>) -> Self {
+        Self {
+            passed: true,
+            message: message.into(),
+            figures: BTreeMap::new(),
+        }
+    }
+
+    /// The expectation did not hold.
+    pub fn fail(message: impl Into<String>) -> Self {
+        Self {
+            passed: false,
+            message: message.into(),
+            figures: BTreeMap::new(),
+        }
+    }
+
+    /// Attach a figure.
+    pub fn figure(mut self, name: impl Into<String>, value: f64) -> Self {
+        self.figures.insert(name.into(), value);
+        self
+    }
+}
+
+/// A check on the run.
+///
+/// `capture` runs before any workload starts; `evaluate` runs after the
+/// window and the cooldown. Every expectation is evaluated even when another
+/// failed or panicked; an error from either call fails this expectation with
+/// the error as its message.
+#[async_trait::async_trait]
+pub trait Expectation: Send + Sync + 'static {
+    /// A unique name within the scenario, used in reports.
+    fn name(&self) -> &str;
+
+    /// What the expectation needs (roles it looks at).
+    fn requirements(&self) -> Requirements {
+        Requirements::none()
+    }
+
+    /// Snapshot the baseline (start heights, counters).
+    async fn capture(&self, ctx: &RunContext) -> Result<(), BoxError> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Judge the run.
+    async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError>;
+}

@@ -1,0 +1,278 @@
+//! The runner: drives a built [`Scenario`] through deploy, capture, execute
+//! and evaluate under its deadline and Ctrl-C / SIGTERM, then always cleans
+//! up, writes `report.json` and returns the [`Report`].
+
+mod phases;
+mod state;
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use self::state::RunState;
+use crate::artifacts;
+use crate::cleanup::{CleanupGuard, CleanupRegistry};
+use crate::deployer::{DeployEnv, Deployer};
+use crate::error::RunError;
+use crate::interrupt;
+use crate::panic;
+use crate::report::{NodeRecord, Phase, PhaseRecord, PhaseStatus, REPORT_SCHEMA_VERSION, Report};
+use crate::scenario::{SEED_ENV, Scenario, SeedSource, human};
+use crate::timeline::{EventKind, Timeline};
+
+impl Scenario {
+    /// Run the scenario on `deployer` and return its report, which is also
+    /// written as `report.json` into the run's artifact directory.
+    ///
+    /// A run that started always returns a report, passed or not; cleanup
+    /// has run by then, whatever happened. An `Err` means nothing was started
+    /// (the deployer lacks a capability the scenario needs, or the artifact
+    /// directory or signal handling could not be set up).
+    pub async fn run<D: Deployer + ?Sized>(self, deployer: &D) -> Result<Report, RunError> {
+        run(self, deployer).await
+    }
+}
+
+/// How phases 2–5 ended.
+enum Ending {
+    Finished,
+    Panicked(String),
+    DeadlineExceeded,
+    Interrupted(&'static str),
+}
+
+async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<Report, RunError> {
+    let missing = scenario
+        .required_capabilities()
+        .missing_from(&deployer.capabilities());
+    if !missing.is_empty() {
+        return Err(RunError::CapabilitiesMissing {
+            scenario: scenario.name.clone(),
+            deployer: deployer.name().to_owned(),
+            missing,
+        });
+    }
+    let started_at = SystemTime::now();
+    let run_id = artifacts::run_id(&scenario.name, started_at, rand::random());
+    let artifacts_dir = artifacts_root(&scenario).join(&run_id);
+    std::fs::create_dir_all(&artifacts_dir).map_err(|source| {
+        RunError::ArtifactsDirUnavailable {
+            path: artifacts_dir.clone(),
+            source,
+        }
+    })?;
+    let registration = interrupt::register().map_err(RunError::SignalHandlerUnavailable)?;
+    eprintln!(
+        "testbed: running scenario '{}' ({} nodes of {}) on {} as run {run_id}, seed {} ({}); artifacts in {}",
+        scenario.name,
+        scenario.topology.len(),
+        scenario.node_kind.name(),
+        deployer.name(),
+        scenario.seed,
+        seed_origin(scenario.seed_source),
+        artifacts_dir.display(),
+    );
+
+    let timeline = Timeline::new();
+    let registry = CleanupRegistry::new();
+    let guard = CleanupGuard::new(registry.clone(), scenario.cleanup_timeout);
+    let workload_names = scenario
+        .workloads
+        .iter()
+        .map(|w| w.name().to_owned())
+        .collect();
+    let mut state = RunState::new(
+        timeline.clone(),
+        workload_names,
+        scenario.expectations.len(),
+    );
+    state.phases.push(PhaseRecord {
+        name: Phase::Build,
+        duration_ms: u64::try_from(scenario.build_duration.as_millis()).unwrap_or(u64::MAX),
+        status: PhaseStatus::Completed,
+    });
+    let env = DeployEnv {
+        run_id: run_id.clone(),
+        seed: scenario.seed,
+        artifacts_dir: artifacts_dir.clone(),
+        timeline: timeline.clone(),
+        cleanup: registry,
+    };
+    let cancel = CancellationToken::new();
+    let deadline = tokio::time::Instant::now() + scenario.deadline;
+
+    let ending = tokio::select! {
+        biased;
+        signal = registration.interrupted() => Ending::Interrupted(signal),
+        () = tokio::time::sleep_until(deadline) => Ending::DeadlineExceeded,
+        outcome = AssertUnwindSafe(phases::run(&scenario, deployer, &env, &cancel, &mut state)).catch_unwind() => {
+            match outcome {
+                Ok(()) => Ending::Finished,
+                Err(payload) => Ending::Panicked(panic::message(&*payload)),
+            }
+        }
+    };
+    cancel.cancel();
+    record_ending(&ending, &scenario, &mut state);
+
+    state.begin(Phase::Cleanup);
+    let cleanup = guard.run().await;
+    for outcome in &cleanup {
+        if let Some(error) = &outcome.error {
+            state.fail(format!("cleanup '{}' failed: {error}", outcome.label));
+        }
+    }
+    state.end();
+    state.mark_unstarted();
+
+    let mut report = assemble(
+        &scenario,
+        deployer.name(),
+        run_id,
+        started_at,
+        artifacts_dir,
+        state,
+        cleanup,
+    );
+    if let Err(error) = report.write() {
+        report.passed = false;
+        report.failures.push(format!(
+            "could not write {}: {error}",
+            report.path().display()
+        ));
+    }
+    eprintln!("testbed: {report}");
+    drop(registration);
+    Ok(report)
+}
+
+/// Record why phases 2–5 ended early, if they did, and mark every
+/// expectation that was never judged as failed with the reason.
+fn record_ending(ending: &Ending, scenario: &Scenario, state: &mut RunState) {
+    let phase = state
+        .current_phase()
+        .map_or_else(|| "between phases".to_owned(), |p| format!("during {p}"));
+    let reason = match ending {
+        Ending::Finished => return,
+        Ending::Panicked(message) => format!("the runner panicked {phase}: {message}"),
+        Ending::DeadlineExceeded => {
+            let reason = format!(
+                "the run hit its deadline of {} {phase}",
+                human(scenario.deadline)
+            );
+            state
+                .timeline()
+                .record(EventKind::DeadlineExceeded, None, reason.clone());
+            reason
+        }
+        Ending::Interrupted(signal) => {
+            let reason = format!("the run was interrupted by {signal} {phase}");
+            state
+                .timeline()
+                .record(EventKind::Interrupted, None, reason.clone());
+            reason
+        }
+    };
+    state.fail(reason.clone());
+    state.cut_short();
+    for (index, expectation) in scenario.expectations.iter().enumerate() {
+        if state.expectations[index].is_none() {
+            state.expectations[index] = Some(phases::failed(
+                expectation.name().to_owned(),
+                format!("not evaluated: {reason}"),
+            ));
+        }
+    }
+}
+
+fn assemble(
+    scenario: &Scenario,
+    deployer: &str,
+    run_id: String,
+    started_at: SystemTime,
+    artifacts_dir: PathBuf,
+    state: RunState,
+    cleanup: Vec<crate::cleanup::CleanupOutcome>,
+) -> Report {
+    let events = state.timeline().events();
+    let expectations: Vec<_> = state
+        .expectations
+        .into_iter()
+        .zip(&scenario.expectations)
+        .map(|(record, expectation)| {
+            record.unwrap_or_else(|| {
+                phases::failed(
+                    expectation.name().to_owned(),
+                    "not evaluated: the run ended before the evaluate phase".to_owned(),
+                )
+            })
+        })
+        .collect();
+    let passed = state.failures.is_empty() && expectations.iter().all(|e| e.passed);
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        passed,
+        scenario: scenario.name.clone(),
+        deployer: deployer.to_owned(),
+        run_id,
+        seed: scenario.seed,
+        seed_source: scenario.seed_source,
+        replay: replay_command(scenario.seed),
+        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+        artifacts_dir,
+        failures: state.failures,
+        phases: state.phases,
+        nodes: scenario
+            .topology
+            .slots()
+            .into_iter()
+            .map(|slot| NodeRecord {
+                id: slot.id,
+                role: slot.role,
+            })
+            .collect(),
+        expectations,
+        workloads: state.workloads,
+        cleanup,
+        events,
+    }
+}
+
+fn artifacts_root(scenario: &Scenario) -> PathBuf {
+    let env_path = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    artifacts::root(
+        scenario.artifacts_root.as_deref(),
+        env_path(artifacts::ARTIFACTS_ENV),
+        env_path("CARGO_TARGET_DIR"),
+        &cwd,
+    )
+}
+
+fn seed_origin(source: SeedSource) -> &'static str {
+    match source {
+        SeedSource::Builder => "set by the scenario",
+        SeedSource::Environment => "from TESTBED_SEED",
+        SeedSource::Random => "random; replay with TESTBED_SEED",
+    }
+}
+
+/// The current command line with the seed pinned by `TESTBED_SEED`.
+fn replay_command(seed: u64) -> String {
+    let args: Vec<String> = std::env::args().map(|arg| shell_quote(&arg)).collect();
+    format!("{SEED_ENV}={seed} {}", args.join(" "))
+}
+
+fn shell_quote(arg: &str) -> String {
+    let plain = arg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+".contains(c));
+    if plain && !arg.is_empty() {
+        arg.to_owned()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}

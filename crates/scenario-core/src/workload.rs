@@ -1,0 +1,95 @@
+//! The [`Workload`] extension point: something that drives the network
+//! during the run window (transactions, blobs, chaos), and what it needs.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::context::RunContext;
+use crate::control::{Capabilities, Capability};
+use crate::error::BoxError;
+use crate::topology::Role;
+
+/// What a workload or expectation needs from the plan and the deployer.
+/// Checked when the scenario is built (roles, node count) and before any node
+/// starts (capabilities).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// Roles it targets; each must exist in the topology.
+    pub roles: Vec<Role>,
+    /// Minimum number of nodes it needs.
+    pub min_nodes: usize,
+    /// What the deployer must be able to do.
+    pub capabilities: Capabilities,
+}
+
+impl Requirements {
+    /// Needs nothing.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Also targets `role`.
+    pub fn role(mut self, role: impl Into<Role>) -> Self {
+        self.roles.push(role.into());
+        self
+    }
+
+    /// Needs at least `count` nodes.
+    pub fn min_nodes(mut self, count: usize) -> Self {
+        self.min_nodes = self.min_nodes.max(count);
+        self
+    }
+
+    /// Also needs `capability`.
+    pub fn capability(mut self, capability: Capability) -> Self {
+        self.capabilities = self.capabilities.with(capability);
+        self
+    }
+}
+
+/// What a workload reports about itself at the end of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadStats {
+    /// Actions attempted (txs submitted, blobs dispersed, faults injected).
+    pub submitted: u64,
+    /// Actions the network accepted.
+    pub accepted: u64,
+    /// Actions that failed.
+    pub failed: u64,
+    /// Anything else worth reporting (rates, latencies), by name.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Drives the network during the run window.
+///
+/// `run` is called once, concurrently with the other workloads, and must
+/// return soon after `cancel` fires at the end of the window; the runner
+/// aborts a workload that does not and fails the run. An error or a panic
+/// fails the run without stopping the other workloads or cleanup.
+#[async_trait::async_trait]
+pub trait Workload: Send + Sync + 'static {
+    /// A unique name within the scenario, used in reports.
+    fn name(&self) -> &str;
+
+    /// What the workload needs.
+    fn requirements(&self) -> Requirements {
+        Requirements::none()
+    }
+
+    /// Prepare before the window opens (after expectations captured).
+    async fn init(&self, ctx: &RunContext) -> Result<(), BoxError> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// Drive the network until `cancel` fires.
+    async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError>;
+
+    /// What it did, read after the window closed.
+    fn stats(&self) -> WorkloadStats {
+        WorkloadStats::default()
+    }
+}

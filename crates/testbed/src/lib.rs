@@ -1,0 +1,48 @@
+//! testbed: typed, declarative integration and chaos tests for networks of
+//! cooperating nodes. This is the facade scenario authors depend on; it
+//! re-exports the core and, behind features, the deployers.
+//!
+//! Crates that *implement* a node integration, a workload, an expectation or
+//! a deployer should depend on `scenario-core` instead.
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds | status |
+//! |---|---|---|
+//! | `local` | `testbed::local`, the local-process deployer | arrives with the deployer-local crate |
+//! | `compose` | `testbed::compose`, the Docker deployer (bollard) | arrives with the deployer-compose crate |
+//! | `k8s` | `testbed::k8s`, the Kubernetes deployer (kube) | arrives with the deployer-k8s crate |
+//!
+//! Each feature forwards to its deployer crate, so a user who wants only
+//! local processes compiles no bollard and no kube.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use testbed::prelude::*;
+//!
+//! # async fn example(node: impl NodeKind, deployer: impl Deployer) -> Result<(), Box<dyn std::error::Error>> {
+//! let report = Scenario::builder("smoke")
+//!     .topology(Topology::new().validators(4).executors(1))
+//!     .node_kind(node)
+//!     .window(Duration::from_secs(30))
+//!     .build()?
+//!     .run(&deployer)
+//!     .await?;
+//! report.ensure_passed()?;
+//! # Ok(())
+//! # }
+//! ```
+
+#[doc(inline)]
+pub use scenario_core::*;
+
+/// The core crate itself, for paths that the glob re-export does not cover.
+pub use scenario_core as core;
+
+/// Everything a scenario author usually needs: `use testbed::prelude::*;`.
+pub mod prelude {
+    #[doc(inline)]
+    pub use scenario_core::prelude::*;
+}

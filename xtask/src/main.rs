@@ -1,0 +1,40 @@
+//! `cargo xtask`: the project's automation, one module per task.
+
+// A command-line tool: printing to stdout is its job.
+#![allow(clippy::print_stdout)]
+
+mod ci;
+mod tidy;
+
+use clap::{Parser, Subcommand};
+
+/// testbed's project tasks.
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "testbed's project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Everything CI checks: formatting, clippy (-D warnings), docs without
+    /// warnings, the tidy rules and the whole test suite.
+    Ci,
+    /// Formatting, clippy (-D warnings) and docs without warnings.
+    Lint,
+    /// The architecture and hygiene rules of the workspace (also a #[test]).
+    Tidy,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().task {
+        Task::Ci => {
+            ci::lint()?;
+            tidy::run()?;
+            ci::test()
+        }
+        Task::Lint => ci::lint(),
+        Task::Tidy => tidy::run(),
+    }
+}
