@@ -353,36 +353,33 @@ pub(crate) struct RecordedNetworkControl {
     pub(crate) timeline: Timeline,
 }
 
+impl RecordedNetworkControl {
+    fn record(&self, result: &Result<(), ControlError>, done: EventKind, what: String) {
+        match result {
+            Ok(()) => self.timeline.record(done, None, what),
+            Err(error) => {
+                let detail = format!("{what} failed: {error}");
+                self.timeline.record(EventKind::FaultFailed, None, detail);
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl NetworkControl for RecordedNetworkControl {
     async fn apply(&self, fault: &NetworkFault) -> Result<(), ControlError> {
         let result = self.inner.apply(fault).await;
-        match &result {
-            Ok(()) => self
-                .timeline
-                .record(EventKind::FaultApplied, None, fault.to_string()),
-            Err(error) => self.timeline.record(
-                EventKind::FaultFailed,
-                None,
-                format!("{fault} failed: {error}"),
-            ),
-        }
+        self.record(&result, EventKind::FaultApplied, fault.to_string());
         result
     }
 
     async fn heal(&self) -> Result<(), ControlError> {
         let result = self.inner.heal().await;
-        match &result {
-            Ok(()) => {
-                self.timeline
-                    .record(EventKind::FaultHealed, None, "all network faults healed")
-            }
-            Err(error) => self.timeline.record(
-                EventKind::FaultFailed,
-                None,
-                format!("heal failed: {error}"),
-            ),
-        }
+        self.record(
+            &result,
+            EventKind::FaultHealed,
+            "heal all network faults".to_owned(),
+        );
         result
     }
 }

@@ -1,0 +1,257 @@
+//! Runs that go wrong: failing and panicking workloads and expectations, a
+//! deploy that fails half-way, the deadline, a dropped run. Cleanup runs
+//! exactly once in every case.
+
+use std::time::Duration;
+
+use scenario_core::fake::{FakeDeployer, FakeFault};
+use scenario_core::report::{Phase, PhaseStatus};
+
+use crate::support::{
+    Judgement, Log, Script, ScriptedExpectation, ScriptedWorkload, assert_each_cleaned_once, run,
+    scenario,
+};
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_workload_fails_the_run_with_its_message_and_cleanup_runs_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let deployer = FakeDeployer::new();
+    let plan = scenario(2, dir.path())
+        .workload(ScriptedWorkload::new(
+            "bad",
+            &log,
+            Script::Panic("overflow in sender 3"),
+        ))
+        .workload(ScriptedWorkload::new("good", &log, Script::UntilCancelled))
+        .expectation(ScriptedExpectation::new("check", &log, Judgement::Pass));
+    let report = run(plan, &deployer).await;
+
+    assert!(!report.passed);
+    assert_eq!(
+        report.failures,
+        ["workload 'bad' panicked: overflow in sender 3"]
+    );
+    assert_eq!(
+        report.workload("bad").unwrap().error.as_deref(),
+        Some("panicked: overflow in sender 3")
+    );
+    assert!(
+        log.entries().contains(&"cancelled:good".to_owned()),
+        "the other workload ran to the window end"
+    );
+    assert!(
+        report.expectation("check").unwrap().passed,
+        "expectations are still evaluated"
+    );
+    assert_eq!(
+        report.phase(Phase::Execute).unwrap().status,
+        PhaseStatus::Failed
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_workload_fails_the_run_without_stopping_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let deployer = FakeDeployer::new();
+    let plan = scenario(1, dir.path())
+        .workload(ScriptedWorkload::new(
+            "bad",
+            &log,
+            Script::Fail("node refused tx: nonce too low"),
+        ))
+        .workload(ScriptedWorkload::new("good", &log, Script::UntilCancelled));
+    let report = run(plan, &deployer).await;
+
+    assert!(!report.passed);
+    assert_eq!(
+        report.failures,
+        ["workload 'bad' failed: node refused tx: nonce too low"]
+    );
+    assert!(log.entries().contains(&"cancelled:good".to_owned()));
+    assert_each_cleaned_once(&deployer, &["validator-0"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_workload_that_ignores_cancellation_is_aborted_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let deployer = FakeDeployer::new();
+    let plan = scenario(1, dir.path())
+        .workload_stop_grace(Duration::from_secs(2))
+        .workload(ScriptedWorkload::new(
+            "stubborn",
+            &log,
+            Script::IgnoreCancel,
+        ));
+    let report = run(plan, &deployer).await;
+
+    assert!(!report.passed);
+    assert_eq!(
+        report.failures,
+        ["workload 'stubborn' did not stop within 2s after the window closed and was aborted"]
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_expectation_fails_with_its_message_and_the_others_are_still_evaluated() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let deployer = FakeDeployer::new();
+    let plan = scenario(2, dir.path())
+        .expectation(ScriptedExpectation::new(
+            "before",
+            &log,
+            Judgement::Fail("height stuck at 4"),
+        ))
+        .expectation(ScriptedExpectation::new(
+            "panics",
+            &log,
+            Judgement::Panic("index out of range"),
+        ))
+        .expectation(ScriptedExpectation::new("after", &log, Judgement::Pass));
+    let report = run(plan, &deployer).await;
+
+    assert!(!report.passed);
+    assert!(
+        report.failures.is_empty(),
+        "expectation failures are not run failures: {:?}",
+        report.failures
+    );
+    let verdicts: Vec<(&str, bool, &str)> = report
+        .expectations
+        .iter()
+        .map(|e| (e.name.as_str(), e.passed, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("before", false, "height stuck at 4"),
+            (
+                "panics",
+                false,
+                "panicked while evaluating: index out of range"
+            ),
+            ("after", true, "2 nodes seen"),
+        ]
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expectation_whose_capture_fails_is_failed_with_that_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let plan = scenario(1, dir.path()).expectation(ScriptedExpectation::new(
+        "baseline",
+        &log,
+        Judgement::CaptureError("node unreachable"),
+    ));
+    let report = run(plan, &FakeDeployer::new()).await;
+
+    assert!(!report.passed);
+    let baseline = report.expectation("baseline").unwrap();
+    assert_eq!(
+        baseline.message,
+        "could not capture its baseline: node unreachable"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_erroring_deploy_cleans_up_what_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let deployer = FakeDeployer::new().fault(FakeFault::FailAfter(2));
+    let plan = scenario(4, dir.path())
+        .workload(ScriptedWorkload::new("load", &log, Script::UntilCancelled))
+        .expectation(ScriptedExpectation::new("check", &log, Judgement::Pass));
+    let report = run(plan, &deployer).await;
+
+    assert!(!report.passed);
+    assert_eq!(
+        report.failures,
+        ["deploy on fake failed: fake failure after starting 2 nodes"]
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
+    assert_eq!(
+        report.phase(Phase::Deploy).unwrap().status,
+        PhaseStatus::Failed
+    );
+    for phase in [Phase::Capture, Phase::Execute, Phase::Evaluate] {
+        assert_eq!(
+            report.phase(phase).unwrap().status,
+            PhaseStatus::Skipped,
+            "{phase}"
+        );
+    }
+    assert_eq!(
+        report.phase(Phase::Cleanup).unwrap().status,
+        PhaseStatus::Completed
+    );
+    let check = report.expectation("check").unwrap();
+    assert!(!check.passed);
+    assert!(
+        check.message.starts_with("not evaluated"),
+        "{}",
+        check.message
+    );
+    assert!(log.entries().is_empty(), "nothing ran: {:?}", log.entries());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_deploy_cleans_up_what_it_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let deployer = FakeDeployer::new().fault(FakeFault::PanicAfter(1));
+    let report = run(scenario(3, dir.path()), &deployer).await;
+
+    assert!(!report.passed);
+    assert_eq!(
+        report.failures,
+        ["the fake deployer panicked during deploy: fake panic after starting 1 nodes"]
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_cuts_a_slow_run_short_and_cleanup_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let deployer = FakeDeployer::new().delay_per_node(Duration::from_secs(2));
+    let started = tokio::time::Instant::now();
+    let plan = scenario(4, dir.path())
+        .window(Duration::from_secs(1))
+        .deadline(Duration::from_secs(5));
+    let report = run(plan, &deployer).await;
+
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "ran for {:?}",
+        started.elapsed()
+    );
+    assert!(!report.passed);
+    assert_eq!(
+        report.failures,
+        ["the run hit its deadline of 5s during deploy"]
+    );
+    assert_eq!(
+        report.phase(Phase::Deploy).unwrap().status,
+        PhaseStatus::CutShort
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_dropped_midway_still_cleans_up_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let deployer = FakeDeployer::new();
+    let plan = scenario(2, dir.path()).build().unwrap();
+    let cut = tokio::time::timeout(Duration::from_secs(10), plan.run(&deployer)).await;
+
+    assert!(
+        cut.is_err(),
+        "the one-minute window outlives the ten-second timeout"
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
+}
