@@ -113,3 +113,14 @@ pub mod prelude {
         async_trait,
     };
 }
+
+/// The guide's code samples, compiled as doctests so the docs match the code.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../../docs/src/writing-a-workload.md")]
+    struct WritingAWorkload;
+    #[doc = include_str!("../../../docs/src/writing-an-expectation.md")]
+    struct WritingAnExpectation;
+    #[doc = include_str!("../../../docs/src/node-integration.md")]
+    struct NodeIntegration;
+}

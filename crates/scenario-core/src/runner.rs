@@ -28,7 +28,9 @@ impl Scenario {
     /// written as `report.json` into the run's artifact directory.
     ///
     /// A run that started always returns a report, passed or not; cleanup
-    /// has run by then, whatever happened. An `Err` means nothing was started
+    /// has run by then, whatever happened. The exception is Ctrl-C or
+    /// SIGTERM: the run cleans up, writes its report, and the process then
+    /// ends by that signal once every active run has done the same. An `Err` means nothing was started
     /// (the deployer lacks a capability the scenario needs, or the artifact
     /// directory or signal handling could not be set up).
     pub async fn run<D: Deployer + ?Sized>(self, deployer: &D) -> Result<Report, RunError> {
@@ -146,6 +148,11 @@ async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<R
     }
     eprintln!("testbed: {report}");
     drop(registration);
+    if matches!(ending, Ending::Interrupted(_)) {
+        // The signal supervisor ends the process by that signal as soon as
+        // every run has cleaned up; nothing after a Ctrl-C may start anew.
+        std::future::pending::<()>().await;
+    }
     Ok(report)
 }
 

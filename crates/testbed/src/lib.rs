@@ -46,3 +46,8 @@ pub mod prelude {
     #[doc(inline)]
     pub use scenario_core::prelude::*;
 }
+
+/// The guide's introduction, compiled as a doctest so it matches the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/src/introduction.md")]
+struct GuideIntroduction;

@@ -233,3 +233,30 @@ fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
         items.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::fake::FakeNodeKind;
+    use crate::scenario::Scenario;
+
+    fn plan() -> ScenarioBuilder {
+        Scenario::builder("seeded")
+            .topology(Topology::new().validators(1))
+            .node_kind(FakeNodeKind)
+            .window(Duration::from_secs(1))
+    }
+
+    #[test]
+    fn a_malformed_seed_in_the_environment_is_a_problem_unless_the_plan_sets_one() {
+        assert_eq!(
+            problems(&plan(), Some("12ab")),
+            [PlanProblem::InvalidSeedInEnvironment("12ab".to_owned())]
+        );
+        assert!(problems(&plan().seed(3), Some("12ab")).is_empty());
+        assert!(problems(&plan(), Some(" 42 ")).is_empty());
+        assert_eq!(parse_seed(" 42 "), Some(42));
+    }
+}

@@ -2,7 +2,7 @@
 //! SIGINT mid-run, and checks that the child cleaned up, wrote its report
 //! and ended by that signal.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -69,7 +69,7 @@ fn sigint_to_a_process_running_a_scenario_cleans_up_and_ends_it_by_that_signal()
         ])
         .env(CHILD_ENV, dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
@@ -85,10 +85,21 @@ fn sigint_to_a_process_running_a_scenario_cleans_up_and_ends_it_by_that_signal()
     let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
     kill(pid, Signal::SIGINT).unwrap();
     let status = wait_at_most(&mut child, Duration::from_secs(60));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(
         status.signal(),
         Some(libc_sigint()),
-        "the child ended with {status}"
+        "the child ended with {status}:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("SIGINT received, cleaning up 1 run(s)"),
+        "{stderr}"
     );
 
     let report = Report::read(&only_report(dir.path())).unwrap();
