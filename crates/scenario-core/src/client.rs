@@ -78,6 +78,8 @@ pub struct BlobSample {
     pub blob: BlobId,
     /// The chunk's index.
     pub index: u32,
+    /// How many chunks the blob has.
+    pub chunk_count: u32,
     /// The chunk's bytes.
     pub chunk: Vec<u8>,
     /// The blob's commitment the proof is checked against (hex).

@@ -1,0 +1,82 @@
+//! The node's Prometheus metrics, rendered in the text exposition format by
+//! prometheus-client (chosen over hand-written text: it gets escaping, types
+//! and the `_total` suffix of counters right).
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+pub(crate) struct Metrics {
+    registry: Registry,
+    pub(crate) height: Gauge,
+    pub(crate) finalized_height: Gauge,
+    pub(crate) mempool_size: Gauge,
+    pub(crate) peers: Gauge,
+    pub(crate) term: Gauge,
+    pub(crate) txs_included: Counter,
+    pub(crate) leader_changes: Counter,
+    pub(crate) blobs_stored: Counter,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("demo_node");
+        let metrics = Self {
+            height: Gauge::default(),
+            finalized_height: Gauge::default(),
+            mempool_size: Gauge::default(),
+            peers: Gauge::default(),
+            term: Gauge::default(),
+            txs_included: Counter::default(),
+            leader_changes: Counter::default(),
+            blobs_stored: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("height", "Height of the node's tip", metrics.height.clone());
+        registry.register(
+            "finalized_height",
+            "Height of the node's last finalized block",
+            metrics.finalized_height.clone(),
+        );
+        registry.register(
+            "mempool_size",
+            "Pending transactions and certificates",
+            metrics.mempool_size.clone(),
+        );
+        registry.register("peers", "Peers heard from recently", metrics.peers.clone());
+        registry.register("term", "Current consensus term", metrics.term.clone());
+        registry.register(
+            "txs_included",
+            "Transactions in blocks this node committed",
+            metrics.txs_included.clone(),
+        );
+        registry.register(
+            "leader_changes",
+            "Times the leader this node follows changed",
+            metrics.leader_changes.clone(),
+        );
+        registry.register(
+            "blobs_stored",
+            "Blobs this node stored",
+            metrics.blobs_stored.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let mut text = String::new();
+        if let Err(error) = encode(&mut text, &self.registry) {
+            tracing::error!(%error, "could not render metrics");
+        }
+        text
+    }
+}
+
+/// A count as a gauge value.
+pub(crate) fn gauge_value(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}

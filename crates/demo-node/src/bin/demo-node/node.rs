@@ -1,0 +1,528 @@
+//! One running node: the consensus state machine, its store, the mempool and
+//! the DA index behind one lock (held briefly, never across an await), plus
+//! the timers that drive them and the queries the API answers.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use node_http::wire::{BlobStatusBody, BlockBody, InfoBody, TxStatusBody};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::block::{BlobCert, Block};
+use crate::config::{Config, NodeRole};
+use crate::consensus::{Consensus, Effects, Role, Settings};
+use crate::da;
+use crate::mempool::{Admission, Mempool, PoolItem};
+use crate::metrics::{Metrics, gauge_value};
+use crate::p2p::{Network, PeerMessage};
+use crate::store::{HardState, Loaded, Store};
+
+/// How often the consensus clock ticks.
+pub(crate) const TICK: Duration = Duration::from_millis(10);
+/// How often nodes ping each other (to know who is reachable).
+const PING_EVERY: Duration = Duration::from_millis(500);
+/// A peer heard from within this long counts as connected.
+const PEER_FRESH: Duration = Duration::from_secs(2);
+/// How often pending items are offered to the leader again.
+const FORWARD_AGAIN: Duration = Duration::from_secs(2);
+
+/// What a node knows about a blob.
+#[derive(Clone, Debug)]
+struct BlobInfo {
+    size: u64,
+    chunk_count: u32,
+    holders: Vec<String>,
+    certified_height: Option<u64>,
+}
+
+struct State {
+    consensus: Consensus,
+    store: Store,
+    pool: Mempool,
+    commit_times: BTreeMap<u64, u64>,
+    blobs: BTreeMap<String, BlobInfo>,
+    last_heard: HashMap<String, Instant>,
+    leader_seen: Option<String>,
+}
+
+pub(crate) struct Node {
+    pub(crate) config: Config,
+    state: Mutex<State>,
+    commits: watch::Sender<u64>,
+    pub(crate) metrics: Metrics,
+    net: Network,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Node {
+    pub(crate) fn new(config: Config, store: Store, loaded: Loaded) -> Arc<Self> {
+        let settings = Settings {
+            id: config.node_id.clone(),
+            validators: config.validators(),
+            peers: config.peers.iter().map(|p| p.id.clone()).collect(),
+            heartbeat: config.heartbeat,
+            election_timeout: config.election_timeout,
+        };
+        let hard = loaded.hard_state;
+        let consensus = Consensus::new(
+            settings,
+            hard.term,
+            hard.voted_for,
+            loaded.chain,
+            hard.commit,
+            Instant::now(),
+        );
+        let mut pool = Mempool::new(config.mempool_limit);
+        let mut blobs = BTreeMap::new();
+        for block in &consensus.chain()[..usize::try_from(consensus.commit()).unwrap_or(usize::MAX)]
+        {
+            pool.committed(block);
+            record_certs(&mut blobs, block);
+        }
+        for id in store.blob_ids() {
+            if let Ok(bytes) = std::fs::read(store.blob_path(&id)) {
+                let (_, chunk_count) = da::commitment(&bytes, config.chunk_size);
+                let info = blobs.entry(id).or_insert(BlobInfo {
+                    size: bytes.len() as u64,
+                    chunk_count,
+                    holders: Vec::new(),
+                    certified_height: None,
+                });
+                if !info.holders.contains(&config.node_id) {
+                    info.holders.push(config.node_id.clone());
+                }
+            }
+        }
+        let addresses = config
+            .peers
+            .iter()
+            .map(|p| (p.id.clone(), p.address.clone()))
+            .collect();
+        let net = Network::start(config.node_id.clone(), addresses);
+        let (commits, _) = watch::channel(consensus.commit());
+        let metrics = Metrics::new();
+        let node = Arc::new(Self {
+            state: Mutex::new(State {
+                consensus,
+                store,
+                pool,
+                commit_times: loaded.commit_times,
+                blobs,
+                last_heard: HashMap::new(),
+                leader_seen: None,
+            }),
+            commits,
+            metrics,
+            net,
+            config,
+        });
+        node.refresh_gauges(&node.lock());
+        node
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Run the node's timers until the process ends.
+    pub(crate) fn start_timers(self: &Arc<Self>) {
+        let node = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(TICK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                tick.tick().await;
+                node.step(Consensus::tick);
+            }
+        });
+        let node = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut blocks = tokio::time::interval(node.config.block_time);
+            blocks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                blocks.tick().await;
+                node.produce_block();
+            }
+        });
+        let node = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut chores = tokio::time::interval(PING_EVERY);
+            loop {
+                chores.tick().await;
+                for peer in node.net.peers() {
+                    node.net.send(peer, PeerMessage::Ping);
+                }
+                node.forward_pending();
+            }
+        });
+    }
+
+    /// Run one consensus step, persist and account for its effects, then send.
+    fn step(&self, run: impl FnOnce(&mut Consensus, Instant) -> Effects) {
+        let sends = {
+            let mut state = self.lock();
+            let effects = run(&mut state.consensus, Instant::now());
+            self.apply(&mut state, effects)
+        };
+        for (to, message) in sends {
+            self.net.send(&to, PeerMessage::Consensus { message });
+        }
+    }
+
+    fn apply(
+        &self,
+        state: &mut State,
+        effects: Effects,
+    ) -> Vec<(String, crate::consensus::Message)> {
+        if let Err(error) = self.persist(state, &effects) {
+            // A node that cannot persist must not acknowledge anything: crash.
+            tracing::error!("cannot persist consensus state: {error:#}");
+            std::process::exit(1);
+        }
+        if let Some((from, to)) = effects.committed {
+            let at = now_ms();
+            let mut lines = Vec::new();
+            for height in from + 1..=to {
+                let Some(block) = state.consensus.block(height).cloned() else {
+                    continue;
+                };
+                state.commit_times.entry(height).or_insert(at);
+                lines.push((height, at));
+                state.pool.committed(&block);
+                record_certs(&mut state.blobs, &block);
+                self.metrics.txs_included.inc_by(block.txs.len() as u64);
+            }
+            if let Err(error) = state.store.record_commits(&lines) {
+                tracing::warn!("cannot record commit times: {error:#}");
+            }
+            self.commits.send_replace(to);
+        }
+        let leader = state.consensus.leader().map(str::to_owned);
+        if leader.is_some() && leader != state.leader_seen {
+            tracing::info!(leader = ?leader, term = state.consensus.term(), "following a new leader");
+            self.metrics.leader_changes.inc();
+            state.leader_seen = leader;
+        }
+        self.refresh_gauges(state);
+        effects.send
+    }
+
+    fn persist(&self, state: &mut State, effects: &Effects) -> anyhow::Result<()> {
+        if effects.truncated_to.is_some() {
+            let chain = state.consensus.chain().to_vec();
+            state.store.rewrite_chain(&chain)?;
+        } else if !effects.appended.is_empty() {
+            state.store.append_blocks(&effects.appended)?;
+        }
+        if effects.hard_state_changed || effects.committed.is_some() {
+            state.store.save_hard_state(&HardState {
+                term: state.consensus.term(),
+                voted_for: state.consensus.voted_for().map(str::to_owned),
+                commit: state.consensus.commit(),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn refresh_gauges(&self, state: &State) {
+        let c = &state.consensus;
+        self.metrics.height.set(gauge_value(c.height()));
+        self.metrics.finalized_height.set(gauge_value(c.commit()));
+        self.metrics.term.set(gauge_value(c.term()));
+        self.metrics
+            .mempool_size
+            .set(gauge_value(state.pool.len() as u64));
+        self.metrics
+            .peers
+            .set(gauge_value(fresh_peers(state).len() as u64));
+    }
+
+    fn produce_block(&self) {
+        let sends = {
+            let mut state = self.lock();
+            if state.consensus.role() != Role::Leader {
+                return;
+            }
+            let commit = state.consensus.commit();
+            let in_flight: HashSet<String> = state.consensus.chain()
+                [usize::try_from(commit).unwrap_or(usize::MAX)..]
+                .iter()
+                .flat_map(Mempool::keys_of)
+                .collect();
+            let (txs, certs) = state.pool.for_block(self.config.max_block_txs, &in_flight);
+            match state.consensus.propose(now_ms(), txs, certs) {
+                Some(effects) => self.apply(&mut state, effects),
+                None => Vec::new(),
+            }
+        };
+        for (to, message) in sends {
+            self.net.send(&to, PeerMessage::Consensus { message });
+        }
+    }
+
+    /// A message from a peer.
+    pub(crate) fn receive(&self, from: &str, message: PeerMessage) {
+        self.lock()
+            .last_heard
+            .insert(from.to_owned(), Instant::now());
+        match message {
+            PeerMessage::Consensus { message } => self.step(|c, now| c.receive(from, message, now)),
+            PeerMessage::Forward { items } => {
+                let mut state = self.lock();
+                for item in items {
+                    state.pool.admit(item);
+                }
+                self.refresh_gauges(&state);
+            }
+            PeerMessage::Ping => {}
+        }
+    }
+
+    /// Admit an item; forward it to the leader right away when this node is not it.
+    pub(crate) fn submit(&self, item: PoolItem) -> Admission {
+        let (admission, leader) = {
+            let mut state = self.lock();
+            let admission = state.pool.admit(item.clone());
+            self.refresh_gauges(&state);
+            (admission, state.consensus.leader().map(str::to_owned))
+        };
+        if admission == Admission::Added
+            && let Some(leader) = leader
+            && leader != self.config.node_id
+        {
+            self.net
+                .send(&leader, PeerMessage::Forward { items: vec![item] });
+        }
+        admission
+    }
+
+    fn forward_pending(&self) {
+        let (leader, items) = {
+            let mut state = self.lock();
+            let leader = state.consensus.leader().map(str::to_owned);
+            match leader {
+                Some(leader) if leader != self.config.node_id => {
+                    let items = state.pool.due_for_forward(Instant::now(), FORWARD_AGAIN);
+                    (leader, items)
+                }
+                _ => return,
+            }
+        };
+        for batch in items.chunks(500) {
+            self.net.send(
+                &leader,
+                PeerMessage::Forward {
+                    items: batch.to_vec(),
+                },
+            );
+        }
+    }
+
+    /// Store a blob pushed to this executor, after checking its id.
+    pub(crate) fn store_blob(&self, id: &str, bytes: &[u8]) -> Result<(), String> {
+        if self.config.role != NodeRole::Executor {
+            return Err(format!(
+                "{} is not an executor and stores no blobs",
+                self.config.node_id
+            ));
+        }
+        let (commitment, chunk_count) = da::commitment(bytes, self.config.chunk_size);
+        if commitment != id {
+            return Err(format!("the blob's commitment is {commitment}, not {id}"));
+        }
+        let mut state = self.lock();
+        state
+            .store
+            .put_blob(id, bytes)
+            .map_err(|e| format!("{e:#}"))?;
+        let me = self.config.node_id.clone();
+        let info = state.blobs.entry(id.to_owned()).or_insert(BlobInfo {
+            size: bytes.len() as u64,
+            chunk_count,
+            holders: Vec::new(),
+            certified_height: None,
+        });
+        if !info.holders.contains(&me) {
+            info.holders.push(me);
+            self.metrics.blobs_stored.inc();
+        }
+        Ok(())
+    }
+
+    /// Disperse a blob to its executors; returns the certificate once enough
+    /// of them stored it.
+    pub(crate) async fn disperse(&self, bytes: bytes::Bytes) -> Result<BlobCert, String> {
+        let (blob_id, chunk_count) = da::commitment(&bytes, self.config.chunk_size);
+        let executors = self.config.executors();
+        if executors.is_empty() {
+            return Err("the network has no executor to store blobs".to_owned());
+        }
+        let targets = da::holders(&blob_id, &executors, self.config.replication);
+        let pushes = targets.iter().map(|target| {
+            let (bytes, blob_id) = (bytes.clone(), blob_id.clone());
+            async move {
+                let stored = if *target == self.config.node_id {
+                    self.store_blob(&blob_id, &bytes)
+                } else {
+                    self.net.push_blob(target, &blob_id, bytes).await
+                };
+                (target.clone(), stored)
+            }
+        });
+        let mut holders = Vec::new();
+        let mut failures = Vec::new();
+        for (target, stored) in futures::future::join_all(pushes).await {
+            match stored {
+                Ok(()) => holders.push(target),
+                Err(reason) => failures.push(reason),
+            }
+        }
+        if holders.len() < targets.len() {
+            return Err(format!(
+                "only {} of {} executors stored the blob: {}",
+                holders.len(),
+                targets.len(),
+                failures.join("; ")
+            ));
+        }
+        let cert = BlobCert {
+            blob_id: blob_id.clone(),
+            size: bytes.len() as u64,
+            chunk_count,
+            holders: holders.clone(),
+        };
+        self.lock().blobs.entry(blob_id).or_insert(BlobInfo {
+            size: cert.size,
+            chunk_count,
+            holders,
+            certified_height: None,
+        });
+        Ok(cert)
+    }
+
+    /// Subscribe to the commit height.
+    pub(crate) fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.subscribe()
+    }
+
+    pub(crate) fn info(&self) -> InfoBody {
+        let state = self.lock();
+        let c = &state.consensus;
+        InfoBody {
+            node_id: self.config.node_id.clone(),
+            role: self.config.role.as_str().to_owned(),
+            height: c.height(),
+            tip_hash: c.tip_hash().to_owned(),
+            finalized_height: c.commit(),
+            peers: fresh_peers(&state),
+            leader: c.leader().map(str::to_owned),
+            term: c.term(),
+        }
+    }
+
+    pub(crate) fn block(&self, height: u64) -> Option<BlockBody> {
+        let state = self.lock();
+        state.consensus.block(height).map(|b| body(&state, b))
+    }
+
+    /// Committed blocks from `from` on, at most `max`.
+    pub(crate) fn committed_blocks(&self, from: u64, max: usize) -> Vec<BlockBody> {
+        let state = self.lock();
+        let commit = state.consensus.commit();
+        (from.max(1)..=commit)
+            .take(max)
+            .filter_map(|h| state.consensus.block(h).map(|b| body(&state, b)))
+            .collect()
+    }
+
+    pub(crate) fn tx_status(&self, id: &str) -> Option<TxStatusBody> {
+        let state = self.lock();
+        if let Some(height) = state.pool.included_at(id) {
+            return Some(TxStatusBody {
+                tx_id: id.to_owned(),
+                status: "included".to_owned(),
+                height: Some(height),
+            });
+        }
+        state.pool.is_pending(id).then(|| TxStatusBody {
+            tx_id: id.to_owned(),
+            status: "pending".to_owned(),
+            height: None,
+        })
+    }
+
+    pub(crate) fn blob_status(&self, id: &str) -> Option<BlobStatusBody> {
+        let state = self.lock();
+        state.blobs.get(id).map(|info| BlobStatusBody {
+            blob_id: id.to_owned(),
+            size: info.size,
+            chunk_count: info.chunk_count,
+            holders: info.holders.clone(),
+            certified_height: info.certified_height,
+        })
+    }
+
+    /// Where this node keeps a blob's bytes, when it holds it.
+    pub(crate) fn blob_file(&self, id: &str) -> Option<std::path::PathBuf> {
+        let state = self.lock();
+        let holds = state
+            .blobs
+            .get(id)
+            .is_some_and(|b| b.holders.contains(&self.config.node_id));
+        holds.then(|| state.store.blob_path(id))
+    }
+}
+
+fn fresh_peers(state: &State) -> Vec<String> {
+    let now = Instant::now();
+    let mut peers: Vec<String> = state
+        .last_heard
+        .iter()
+        .filter(|(_, at)| now.duration_since(**at) < PEER_FRESH)
+        .map(|(id, _)| id.clone())
+        .collect();
+    peers.sort();
+    peers
+}
+
+fn record_certs(blobs: &mut BTreeMap<String, BlobInfo>, block: &Block) {
+    for cert in &block.certs {
+        let info = blobs.entry(cert.blob_id.clone()).or_insert(BlobInfo {
+            size: cert.size,
+            chunk_count: cert.chunk_count,
+            holders: Vec::new(),
+            certified_height: None,
+        });
+        for holder in &cert.holders {
+            if !info.holders.contains(holder) {
+                info.holders.push(holder.clone());
+            }
+        }
+        info.certified_height.get_or_insert(block.height);
+    }
+}
+
+fn body(state: &State, block: &Block) -> BlockBody {
+    let finalized = block.height <= state.consensus.commit();
+    BlockBody {
+        height: block.height,
+        hash: block.hash.clone(),
+        parent: block.parent.clone(),
+        proposer: block.proposer.clone(),
+        committed_at_ms: if finalized {
+            state.commit_times.get(&block.height).copied().unwrap_or(0)
+        } else {
+            0
+        },
+        finalized,
+        txs: block.txs.clone(),
+        blobs: block.certs.iter().map(|c| c.blob_id.clone()).collect(),
+    }
+}

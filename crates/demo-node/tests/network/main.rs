@@ -1,0 +1,10 @@
+//! demo-node as a real network: processes on loopback finalize blocks,
+//! include transactions, certify and sample blobs, survive faults, keep their
+//! data, and answer bad input clearly. The API contract doc is checked
+//! against the routes here too.
+
+mod chain;
+mod contract;
+mod faults;
+mod inputs;
+mod support;

@@ -1,0 +1,262 @@
+//! A network of real demo-node processes on loopback for the tests: ports
+//! from the OS, a temporary data directory per node, logs kept for failure
+//! messages, every process killed when the network is dropped.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use demo_node::DemoNode;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use node_http::{ClientConfig, NodeHttpClient};
+use scenario_core::{HostPort, NodeClient, NodeId, NodeKind, NodeSlot, NodeView, PeerView, Role};
+use tokio::process::{Child, Command};
+
+/// How long a condition may take before a test fails.
+pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
+
+pub(crate) struct Network {
+    pub(crate) kind: DemoNode,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) views: BTreeMap<String, NodeView>,
+    pub(crate) children: BTreeMap<String, Child>,
+    pub(crate) clients: BTreeMap<String, NodeHttpClient>,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+impl Network {
+    /// Start `validators` + `executors` nodes and wait until each is ready.
+    pub(crate) async fn start(validators: usize, executors: usize, extra: &[&str]) -> Self {
+        let mut kind = DemoNode::locate()
+            .expect("cargo builds the demo-node binary for this package's tests")
+            .block_time(Duration::from_millis(100))
+            .election_timeout(Duration::from_millis(500));
+        for arg in extra {
+            kind = kind.arg(*arg);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut slots = Vec::new();
+        for (role, count) in [(Role::Validator, validators), (Role::Executor, executors)] {
+            for index in 0..count {
+                slots.push(NodeSlot {
+                    id: NodeId::of(&role, index),
+                    role: role.clone(),
+                    index,
+                    overrides: Default::default(),
+                });
+            }
+        }
+        let ports: BTreeMap<String, (u16, u16)> = slots
+            .iter()
+            .map(|s| (s.id.to_string(), (free_port(), free_port())))
+            .collect();
+        let views = slots
+            .iter()
+            .map(|slot| {
+                let id = slot.id.to_string();
+                let (api, p2p) = ports[&id];
+                let view = NodeView {
+                    slot: slot.clone(),
+                    listen: BTreeMap::from([
+                        ("api".to_owned(), HostPort::new("127.0.0.1", api)),
+                        ("p2p".to_owned(), HostPort::new("127.0.0.1", p2p)),
+                    ]),
+                    data_dir: dir.path().join(&id).display().to_string(),
+                    peers: slots
+                        .iter()
+                        .filter(|p| p.id != slot.id)
+                        .map(|p| PeerView {
+                            id: p.id.clone(),
+                            role: p.role.clone(),
+                            addresses: BTreeMap::from([(
+                                "p2p".to_owned(),
+                                HostPort::new("127.0.0.1", ports[p.id.as_str()].1),
+                            )]),
+                        })
+                        .collect(),
+                };
+                (id, view)
+            })
+            .collect::<BTreeMap<_, _>>();
+        let clients = views
+            .iter()
+            .map(|(id, view)| {
+                let mut config = ClientConfig::default();
+                config.retries = 0;
+                (
+                    id.clone(),
+                    NodeHttpClient::new(view.slot.id.clone(), view.listen["api"].clone(), config),
+                )
+            })
+            .collect();
+        let mut network = Self {
+            kind,
+            dir,
+            views,
+            children: BTreeMap::new(),
+            clients,
+        };
+        let ids: Vec<String> = network.views.keys().cloned().collect();
+        for id in &ids {
+            network.spawn(id);
+        }
+        for id in &ids {
+            network.wait_ready(id).await;
+        }
+        network
+    }
+
+    pub(crate) fn log_path(&self, id: &str) -> PathBuf {
+        self.dir.path().join(format!("{id}.log"))
+    }
+
+    /// Start (or restart) one node from its rendered launch.
+    pub(crate) fn spawn(&mut self, id: &str) {
+        let spec = self.kind.render(&self.views[id]).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path(id))
+            .unwrap();
+        let child = Command::new(spec.program.unwrap())
+            .args(&spec.args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        self.children.insert(id.to_owned(), child);
+    }
+
+    pub(crate) async fn wait_ready(&self, id: &str) {
+        let client = &self.clients[id];
+        self.wait_for(&format!("{id} to be ready"), || async {
+            client.ready().await.unwrap_or(false)
+        })
+        .await;
+    }
+
+    /// Stop a node: SIGTERM (graceful) or SIGKILL (a crash), and reap it.
+    pub(crate) async fn stop(&mut self, id: &str, signal: nix::sys::signal::Signal) {
+        let mut child = self.children.remove(id).expect("the node is running");
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
+        tokio::time::timeout(PATIENCE, child.wait())
+            .await
+            .expect("the node exits")
+            .unwrap();
+    }
+
+    pub(crate) fn client(&self, id: &str) -> &NodeHttpClient {
+        &self.clients[id]
+    }
+
+    pub(crate) async fn finalized(&self, id: &str) -> u64 {
+        self.client(id)
+            .info()
+            .await
+            .map(|i| i.finalized_height)
+            .unwrap_or(0)
+    }
+
+    /// Poll `condition` until it holds; fail with the nodes' last log lines.
+    pub(crate) async fn wait_for<F, Fut>(&self, what: &str, mut condition: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while tokio::time::Instant::now() < deadline {
+            if condition().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "timed out after {PATIENCE:?} waiting for {what}\n{}",
+            self.logs()
+        );
+    }
+
+    /// Wait until every listed node finalized at least `height`.
+    pub(crate) async fn wait_finalized(&self, ids: &[&str], height: u64) {
+        self.wait_for(&format!("{ids:?} to finalize height {height}"), || async {
+            for id in ids {
+                if self.finalized(id).await < height {
+                    return false;
+                }
+            }
+            true
+        })
+        .await;
+    }
+
+    /// The node's info as the wire has it (with the leader it follows).
+    pub(crate) async fn wire_info(&self, id: &str) -> node_http::wire::InfoBody {
+        let url = format!(
+            "http://{}{}",
+            self.views[id].listen["api"],
+            node_http::wire::INFO
+        );
+        serde_json::from_str(&raw("GET", &url, "application/json", Vec::new()).await.body).unwrap()
+    }
+
+    pub(crate) fn logs(&self) -> String {
+        self.views
+            .keys()
+            .map(|id| {
+                let text = std::fs::read_to_string(self.log_path(id)).unwrap_or_default();
+                let tail: Vec<&str> = text
+                    .lines()
+                    .rev()
+                    .take(8)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("--- {id}\n{}", tail.join("\n"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A raw HTTP answer: status, Retry-After header, body text.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) body: String,
+}
+
+/// Send a request exactly as given (for malformed inputs the client never sends).
+pub(crate) async fn raw(method: &str, url: &str, content_type: &str, body: Vec<u8>) -> Answer {
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", content_type)
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        retry_after,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
