@@ -31,7 +31,7 @@ pub(crate) fn test() -> anyhow::Result<()> {
     cargo(&["test", "--workspace"], &[])
 }
 
-fn cargo(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
+pub(crate) fn cargo(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     println!("$ cargo {}", args.join(" "));
     let status = Command::new(&cargo)

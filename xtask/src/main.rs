@@ -3,6 +3,7 @@
 // A command-line tool: printing to stdout is its job.
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod ci;
 mod tidy;
 
@@ -25,6 +26,12 @@ enum Task {
     Lint,
     /// The architecture and hygiene rules of the workspace (also a #[test]).
     Tidy,
+    /// Benchmarks, each reported as a ratio to a floor measured in the same run.
+    Bench {
+        /// What to measure.
+        #[arg(value_enum)]
+        area: bench::Area,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         }
         Task::Lint => ci::lint(),
         Task::Tidy => tidy::run(),
+        Task::Bench { area } => bench::run(area),
     }
 }

@@ -374,6 +374,7 @@ impl NodeClient for NodeHttpClient {
             tip_hash: body.tip_hash,
             finalized_height: body.finalized_height,
             peers: body.peers.into_iter().map(NodeId::new).collect(),
+            leader: body.leader.map(NodeId::new),
         })
     }
 

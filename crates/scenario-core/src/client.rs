@@ -48,6 +48,9 @@ pub struct NodeInfo {
     pub finalized_height: u64,
     /// The peers it is connected to.
     pub peers: Vec<NodeId>,
+    /// The leader it currently follows, when the protocol has one and it
+    /// knows it.
+    pub leader: Option<NodeId>,
 }
 
 /// A block as a node reports it.

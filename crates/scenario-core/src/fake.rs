@@ -87,6 +87,7 @@ impl NodeClient for FakeNodeClient {
             tip_hash: format!("{height:064x}"),
             finalized_height: height.saturating_sub(1),
             peers: Vec::new(),
+            leader: None,
         })
     }
 

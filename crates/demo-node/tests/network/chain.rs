@@ -40,11 +40,8 @@ async fn a_transaction_sent_to_a_follower_is_included() {
     net.wait_finalized(&FIVE, 1).await;
     let mut follower = None;
     for id in FIVE {
-        let info = net.wire_info(id).await;
-        if info.leader.is_some()
-            && info.leader.as_deref() != Some(id)
-            && id.starts_with("validator")
-        {
+        let info = net.client(id).info().await.unwrap();
+        if info.leader.as_ref().is_some_and(|leader| leader != id) && id.starts_with("validator") {
             follower = Some(id);
         }
     }

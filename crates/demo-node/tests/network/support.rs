@@ -200,16 +200,6 @@ impl Network {
         .await;
     }
 
-    /// The node's info as the wire has it (with the leader it follows).
-    pub(crate) async fn wire_info(&self, id: &str) -> node_http::wire::InfoBody {
-        let url = format!(
-            "http://{}{}",
-            self.views[id].listen["api"],
-            node_http::wire::INFO
-        );
-        serde_json::from_str(&raw("GET", &url, "application/json", Vec::new()).await.body).unwrap()
-    }
-
     pub(crate) fn logs(&self) -> String {
         self.views
             .keys()

@@ -43,6 +43,7 @@ async fn info_maps_the_wire_body_onto_node_info() {
             tip_hash: format!("{:064x}", 7),
             finalized_height: 5,
             peers: vec![NodeId::new("validator-1"), NodeId::new("executor-0")],
+            leader: Some(NodeId::new("validator-1")),
         }
     );
 }

@@ -1,0 +1,19 @@
+//! `cargo xtask bench <area>`: runs an area's benchmark binary in release
+//! mode. Each prints its figures next to a floor measured in the same run.
+
+use clap::ValueEnum;
+
+use crate::ci::cargo;
+
+/// What to measure.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Area {
+    /// demo-node: start to ready, finalized blocks per second.
+    Node,
+}
+
+pub(crate) fn run(area: Area) -> anyhow::Result<()> {
+    match area {
+        Area::Node => cargo(&["bench", "-p", "demo-node", "--bench", "node"], &[]),
+    }
+}
