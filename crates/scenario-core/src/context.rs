@@ -130,6 +130,29 @@ impl RunContext {
         self.inner.network_control.as_ref()
     }
 
+    /// Apply a network fault and, with a duration, heal it by itself once
+    /// that much time passed. Both ends land on the timeline.
+    pub async fn network_fault(
+        &self,
+        fault: &crate::control::NetworkFault,
+        duration: Option<Duration>,
+    ) -> Result<crate::control::FaultId, crate::control::ControlError> {
+        let control = self.inner.network_control.as_ref().ok_or(
+            crate::control::ControlError::Unsupported(crate::control::Capability::Partition),
+        )?;
+        let id = control.apply(fault).await?;
+        if let Some(duration) = duration {
+            let control = Arc::clone(control);
+            tokio::spawn(async move {
+                tokio::time::sleep(duration).await;
+                if let Err(error) = control.heal(id).await {
+                    tracing::warn!(%error, %id, "could not heal a timed fault");
+                }
+            });
+        }
+        Ok(id)
+    }
+
     /// The live block feed, when the scenario has one.
     pub fn block_feed(&self) -> Option<&Arc<dyn BlockFeed>> {
         self.inner.feed.as_ref()

@@ -270,13 +270,27 @@ impl fmt::Display for NetworkFault {
     }
 }
 
-/// Acts on the links between nodes of a running network.
+/// Identifies one applied network fault, to heal it alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FaultId(pub u64);
+
+impl fmt::Display for FaultId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fault #{}", self.0)
+    }
+}
+
+/// Acts on the links between nodes of a running network. Faults stack: a
+/// link is cut while any active fault cuts it, and shaped by the strongest
+/// active shape.
 #[async_trait::async_trait]
 pub trait NetworkControl: Send + Sync {
     /// Apply a fault on top of those already active.
-    async fn apply(&self, fault: &NetworkFault) -> Result<(), ControlError>;
+    async fn apply(&self, fault: &NetworkFault) -> Result<FaultId, ControlError>;
+    /// Remove one fault; healing a fault already healed does nothing.
+    async fn heal(&self, fault: FaultId) -> Result<(), ControlError>;
     /// Remove every active fault.
-    async fn heal(&self) -> Result<(), ControlError>;
+    async fn heal_all(&self) -> Result<(), ControlError>;
 }
 
 /// A [`NodeControl`] that records every action on the run's timeline before
@@ -354,32 +368,45 @@ pub(crate) struct RecordedNetworkControl {
 }
 
 impl RecordedNetworkControl {
-    fn record(&self, result: &Result<(), ControlError>, done: EventKind, what: String) {
-        match result {
-            Ok(()) => self.timeline.record(done, None, what),
-            Err(error) => {
-                let detail = format!("{what} failed: {error}");
-                self.timeline.record(EventKind::FaultFailed, None, detail);
-            }
-        }
+    fn record_failure(&self, what: &str, error: &ControlError) {
+        let detail = format!("{what} failed: {error}");
+        self.timeline.record(EventKind::FaultFailed, None, detail);
     }
 }
 
 #[async_trait::async_trait]
 impl NetworkControl for RecordedNetworkControl {
-    async fn apply(&self, fault: &NetworkFault) -> Result<(), ControlError> {
+    async fn apply(&self, fault: &NetworkFault) -> Result<FaultId, ControlError> {
         let result = self.inner.apply(fault).await;
-        self.record(&result, EventKind::FaultApplied, fault.to_string());
+        match &result {
+            Ok(id) => self
+                .timeline
+                .record(EventKind::FaultApplied, None, format!("{id}: {fault}")),
+            Err(error) => self.record_failure(&fault.to_string(), error),
+        }
         result
     }
 
-    async fn heal(&self) -> Result<(), ControlError> {
-        let result = self.inner.heal().await;
-        self.record(
-            &result,
-            EventKind::FaultHealed,
-            "heal all network faults".to_owned(),
-        );
+    async fn heal(&self, fault: FaultId) -> Result<(), ControlError> {
+        let result = self.inner.heal(fault).await;
+        match &result {
+            Ok(()) => self
+                .timeline
+                .record(EventKind::FaultHealed, None, format!("{fault} healed")),
+            Err(error) => self.record_failure(&format!("healing {fault}"), error),
+        }
+        result
+    }
+
+    async fn heal_all(&self) -> Result<(), ControlError> {
+        let result = self.inner.heal_all().await;
+        match &result {
+            Ok(()) => {
+                self.timeline
+                    .record(EventKind::FaultHealed, None, "every network fault healed")
+            }
+            Err(error) => self.record_failure("healing every fault", error),
+        }
         result
     }
 }

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub use crate::cleanup::{CleanupOutcome, CleanupRegistry};
 use crate::client::NodeClient;
@@ -23,7 +24,13 @@ pub struct DeployEnv {
     pub(crate) artifacts_dir: PathBuf,
     pub(crate) timeline: Timeline,
     pub(crate) cleanup: CleanupRegistry,
+    pub(crate) failures: Arc<Mutex<Vec<String>>>,
+    pub(crate) outcome: Arc<AtomicU8>,
 }
+
+const OUTCOME_UNKNOWN: u8 = 0;
+const OUTCOME_PASSED: u8 = 1;
+const OUTCOME_FAILED: u8 = 2;
 
 impl DeployEnv {
     /// The run's id; label every resource with it so leftovers can be reaped.
@@ -51,6 +58,18 @@ impl DeployEnv {
         &self.cleanup
     }
 
+    /// A handle to fail the run from a task of the deployer (e.g. a node
+    /// supervisor noticing a node that died on its own).
+    pub fn failure_reporter(&self) -> FailureReporter {
+        FailureReporter(Arc::clone(&self.failures))
+    }
+
+    /// Whether the run passed, as known when cleanup starts (`None` before).
+    /// Cleanup actions use it to keep logs of failed runs.
+    pub fn run_passed(&self) -> RunOutcome {
+        RunOutcome(Arc::clone(&self.outcome))
+    }
+
     /// Register how to undo something just created. Actions run newest first,
     /// exactly once, on every exit path, including a failed deploy.
     pub fn on_cleanup<F, Fut>(&self, label: impl Into<String>, action: F)
@@ -59,6 +78,72 @@ impl DeployEnv {
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
         self.cleanup.register(label, action);
+    }
+}
+
+/// Fails the run with a reason; cheap to clone, usable from any task.
+#[derive(Clone, Debug)]
+pub struct FailureReporter(Arc<Mutex<Vec<String>>>);
+
+impl FailureReporter {
+    /// Fail the run; the reason appears in the report's `failures`.
+    pub fn fail(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        tracing::warn!(%reason, "the deployer failed the run");
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(reason);
+    }
+}
+
+/// Whether the run passed, readable by cleanup actions once cleanup started.
+#[derive(Clone, Debug)]
+pub struct RunOutcome(Arc<AtomicU8>);
+
+impl RunOutcome {
+    /// `Some(true)` when the run passed, `Some(false)` when it failed, `None`
+    /// while it is still running.
+    pub fn get(&self) -> Option<bool> {
+        match self.0.load(Ordering::SeqCst) {
+            OUTCOME_PASSED => Some(true),
+            OUTCOME_FAILED => Some(false),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn set(&self, passed: bool) {
+        let value = if passed {
+            OUTCOME_PASSED
+        } else {
+            OUTCOME_FAILED
+        };
+        self.0.store(value, Ordering::SeqCst);
+    }
+}
+
+impl DeployEnv {
+    pub(crate) fn new(
+        run_id: String,
+        seed: u64,
+        artifacts_dir: PathBuf,
+        timeline: Timeline,
+        cleanup: CleanupRegistry,
+    ) -> Self {
+        Self {
+            run_id,
+            seed,
+            artifacts_dir,
+            timeline,
+            cleanup,
+            failures: Arc::default(),
+            outcome: Arc::new(AtomicU8::new(OUTCOME_UNKNOWN)),
+        }
+    }
+
+    /// Take the failures reported so far.
+    pub(crate) fn take_failures(&self) -> Vec<String> {
+        std::mem::take(&mut *self.failures.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 

@@ -88,9 +88,10 @@ pub use tokio_util::sync::CancellationToken;
 pub use client::{BlobId, BlobSample, Block, ClientError, NodeClient, NodeInfo, TxId};
 pub use context::RunContext;
 pub use control::{
-    Capabilities, Capability, ControlError, NetworkControl, NetworkFault, NodeControl, Signal,
+    Capabilities, Capability, ControlError, FaultId, LinkShape, NetworkControl, NetworkFault,
+    NodeControl, Signal,
 };
-pub use deployer::{DeployEnv, Deployer, Deployment};
+pub use deployer::{DeployEnv, Deployer, Deployment, FailureReporter, RunOutcome};
 pub use error::{BoxError, RunError};
 pub use expectation::{Expectation, Verdict};
 pub use feed::{BlockFeed, BlockFeedFactory, FeedEvent, ObservedBlock};

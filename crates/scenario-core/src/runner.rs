@@ -96,13 +96,13 @@ async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<R
         duration_ms: u64::try_from(scenario.build_duration.as_millis()).unwrap_or(u64::MAX),
         status: PhaseStatus::Completed,
     });
-    let env = DeployEnv {
-        run_id: run_id.clone(),
-        seed: scenario.seed,
-        artifacts_dir: artifacts_dir.clone(),
-        timeline: timeline.clone(),
-        cleanup: registry,
-    };
+    let env = DeployEnv::new(
+        run_id.clone(),
+        scenario.seed,
+        artifacts_dir.clone(),
+        timeline.clone(),
+        registry,
+    );
     let cancel = CancellationToken::new();
     let deadline = tokio::time::Instant::now() + scenario.deadline;
 
@@ -119,9 +119,18 @@ async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<R
     };
     cancel.cancel();
     record_ending(&ending, &scenario, &mut state);
+    for reason in env.take_failures() {
+        state.fail(reason);
+    }
+    let passed_so_far =
+        state.failures.is_empty() && state.expectations.iter().flatten().all(|e| e.passed);
+    env.run_passed().set(passed_so_far);
 
     state.begin(Phase::Cleanup);
     let cleanup = guard.run().await;
+    for reason in env.take_failures() {
+        state.fail(reason);
+    }
     for outcome in &cleanup {
         if let Some(error) = &outcome.error {
             state.fail(format!("cleanup '{}' failed: {error}", outcome.label));

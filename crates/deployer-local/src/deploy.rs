@@ -1,0 +1,366 @@
+//! The local deployer's deploy: claim a loopback address, allocate ports,
+//! bind link proxies, render and check every launch before anything starts,
+//! then start every node in parallel and wait until each is ready.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use scenario_core::{
+    DeployEnv, Deployment, EventKind, HostPort, LaunchSpec, NodeClient, NodeEndpoint, NodeId,
+    NodeView, PeerView, Scenario,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::LocalDeployer;
+use crate::control::{LocalNode, LocalNodeControl};
+use crate::error::{Error, Result, io};
+use crate::loopback;
+use crate::marker::{self, MarkerFile};
+use crate::process::NodeProcess;
+use crate::proxy::{self, Links, Proxy};
+use crate::readiness::wait_ready;
+
+/// Keep every node's data and log, whatever the outcome.
+pub const KEEP_ENV: &str = "TESTBED_KEEP";
+/// Keep logs of passing runs too.
+pub const KEEP_LOGS_ENV: &str = "TESTBED_KEEP_LOGS";
+
+fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+/// One node, rendered and checked, not yet started.
+struct Launch {
+    id: NodeId,
+    view: NodeView,
+    spec: LaunchSpec,
+    program: PathBuf,
+    node_dir: PathBuf,
+    data_dir: PathBuf,
+}
+
+fn check_program(node: &NodeId, program: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let unusable = |problem: &str| Error::ProgramUnusable {
+        node: node.clone(),
+        program: program.to_path_buf(),
+        problem: problem.to_owned(),
+    };
+    let metadata = std::fs::metadata(program).map_err(|_| unusable("does not exist"))?;
+    if !metadata.is_file() {
+        return Err(unusable("is not a file"));
+    }
+    if metadata.permissions().mode() & 0o111 == 0 {
+        return Err(unusable("is not executable"));
+    }
+    Ok(())
+}
+
+fn socket(host_port: &HostPort) -> SocketAddr {
+    format!("{host_port}")
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], host_port.port)))
+}
+
+/// Lift the open-files limit to its maximum: every link proxy holds sockets.
+fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
+
+pub(crate) async fn deploy(
+    deployer: &LocalDeployer,
+    scenario: &Scenario,
+    env: &DeployEnv,
+) -> Result<Deployment> {
+    if let Some(root) = env.artifacts_dir().parent() {
+        for reaped in marker::reap(root).unwrap_or_default() {
+            env.timeline().record(
+                EventKind::Note,
+                None,
+                format!(
+                    "reaped a dead run at {}: killed {:?}",
+                    reaped.run_dir.display(),
+                    reaped.killed
+                ),
+            );
+        }
+    }
+    raise_fd_limit();
+    let slots = scenario.topology().slots();
+    let kind = scenario.node_kind();
+    let ports = kind.ports();
+    let loopback = loopback::claim().map_err(Error::LoopbackUnavailable)?;
+    let ip = loopback.ip;
+    let unavailable = |source| Error::PortsUnavailable { ip, source };
+
+    let mut free = loopback
+        .ports(slots.len() * ports.len())
+        .map_err(unavailable)?
+        .into_iter();
+    let listen: BTreeMap<NodeId, BTreeMap<String, HostPort>> = slots
+        .iter()
+        .map(|slot| {
+            let ports = ports
+                .iter()
+                .map(|port| {
+                    (
+                        port.name.clone(),
+                        HostPort::new(ip.to_string(), free.next().unwrap_or_default()),
+                    )
+                })
+                .collect();
+            (slot.id.clone(), ports)
+        })
+        .collect();
+
+    // Proxies are bound now and kept: their ports cannot be taken by anyone.
+    let mut proxies = Vec::new();
+    let mut via: BTreeMap<(NodeId, NodeId, String), HostPort> = BTreeMap::new();
+    for from in &slots {
+        for to in slots.iter().filter(|to| to.id != from.id) {
+            for port in ports.iter().filter(|port| port.peer) {
+                let listener = std::net::TcpListener::bind((ip, 0)).map_err(unavailable)?;
+                listener.set_nonblocking(true).map_err(unavailable)?;
+                let address = HostPort::new(
+                    ip.to_string(),
+                    listener.local_addr().map_err(unavailable)?.port(),
+                );
+                let listener = tokio::net::TcpListener::from_std(listener).map_err(unavailable)?;
+                via.insert((from.id.clone(), to.id.clone(), port.name.clone()), address);
+                let target = socket(&listen[&to.id][&port.name]);
+                proxies.push((
+                    Proxy {
+                        from: from.id.clone(),
+                        to: to.id.clone(),
+                        listener,
+                    },
+                    target,
+                ));
+            }
+        }
+    }
+
+    let mut launches = Vec::new();
+    for slot in &slots {
+        let node_dir = env.artifacts_dir().join("nodes").join(slot.id.as_str());
+        let data_dir = node_dir.join("data");
+        let peers = slots
+            .iter()
+            .filter(|peer| peer.id != slot.id)
+            .map(|peer| PeerView {
+                id: peer.id.clone(),
+                role: peer.role.clone(),
+                addresses: ports
+                    .iter()
+                    .map(|port| {
+                        let address = if port.peer {
+                            via[&(slot.id.clone(), peer.id.clone(), port.name.clone())].clone()
+                        } else {
+                            listen[&peer.id][&port.name].clone()
+                        };
+                        (port.name.clone(), address)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let view = NodeView {
+            slot: slot.clone(),
+            listen: listen[&slot.id].clone(),
+            data_dir: data_dir.display().to_string(),
+            peers,
+        };
+        let spec = kind
+            .render(&view)
+            .map_err(|source| Error::RenderFailed {
+                node: slot.id.clone(),
+                source,
+            })?
+            .with_override(&slot.overrides);
+        let program = spec.program.clone().ok_or_else(|| Error::NoProgram {
+            node: slot.id.clone(),
+        })?;
+        check_program(&slot.id, &program)?;
+        for file in &spec.files {
+            let relative = Path::new(&file.path);
+            if relative
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_)))
+            {
+                return Err(Error::RenderFailed {
+                    node: slot.id.clone(),
+                    source: format!(
+                        "launch file {:?} must be a relative path inside the data directory",
+                        file.path
+                    )
+                    .into(),
+                });
+            }
+        }
+        launches.push(Launch {
+            id: slot.id.clone(),
+            view,
+            spec,
+            program,
+            node_dir,
+            data_dir,
+        });
+    }
+
+    // Everything checked: from here on, things start and are undone by cleanup
+    // (actions run newest first, so these registered first run last).
+    let marker = Arc::new(
+        MarkerFile::create(env.artifacts_dir(), ip.to_string())
+            .map_err(io("write the run marker"))?,
+    );
+    let release = Arc::clone(&marker);
+    let mut loopback = Some(loopback);
+    env.on_cleanup(
+        format!("release loopback address {ip}"),
+        move || async move {
+            if let Some(mut claimed) = loopback.take() {
+                claimed.release();
+            }
+            release.remove();
+            Ok(())
+        },
+    );
+    let audited = Arc::clone(&marker);
+    let proxy_addresses: Vec<SocketAddr> = via.values().map(socket).collect();
+    env.on_cleanup("leak audit", move || async move {
+        audit(&audited, &proxy_addresses).await
+    });
+
+    let node_ids: Vec<NodeId> = slots.iter().map(|s| s.id.clone()).collect();
+    let links = Links::new(node_ids);
+    let stop_proxies = CancellationToken::new();
+    let proxy_tasks: Vec<_> = proxies
+        .into_iter()
+        .map(|(proxy, target)| proxy::serve(proxy, target, &links, stop_proxies.clone()))
+        .collect();
+    env.on_cleanup(
+        format!("close {} link proxies", proxy_tasks.len()),
+        move || async move {
+            stop_proxies.cancel();
+            for task in proxy_tasks {
+                let _ = task.await;
+            }
+            Ok(())
+        },
+    );
+
+    let keep = flag(KEEP_ENV);
+    let keep_logs = keep || flag(KEEP_LOGS_ENV);
+    let mut nodes = BTreeMap::new();
+    for launch in launches {
+        std::fs::create_dir_all(&launch.data_dir)
+            .map_err(io(format!("create the data directory of {}", launch.id)))?;
+        for file in &launch.spec.files {
+            std::fs::write(launch.data_dir.join(&file.path), &file.contents)
+                .map_err(io(format!("write {} for {}", file.path, launch.id)))?;
+        }
+        let process = NodeProcess::new(
+            launch.id.clone(),
+            launch.program.clone(),
+            launch.spec.args.clone(),
+            launch.spec.env.clone(),
+            launch.data_dir.clone(),
+            launch.node_dir.join("node.log"),
+            env.timeline().clone(),
+            env.failure_reporter(),
+        );
+        let pid = process.spawn()?;
+        marker
+            .add_node(launch.id.as_str(), pid)
+            .map_err(io("update the run marker"))?;
+        let (stopped, grace, outcome) = (Arc::clone(&process), deployer.grace, env.run_passed());
+        let (data_dir, node_dir) = (launch.data_dir.clone(), launch.node_dir.clone());
+        env.on_cleanup(format!("stop {}", launch.id), move || async move {
+            stopped.stop(grace).await?;
+            if !keep {
+                let _ = std::fs::remove_dir_all(&data_dir);
+            }
+            if !keep_logs && outcome.get() == Some(true) {
+                let _ = std::fs::remove_dir_all(&node_dir);
+            }
+            Ok(())
+        });
+        nodes.insert(
+            launch.id.clone(),
+            LocalNode {
+                process,
+                readiness: launch.spec.readiness.clone(),
+                listen: launch.view.listen.clone(),
+            },
+        );
+    }
+
+    let limit = deployer.ready_timeout_for(slots.len());
+    let waits = nodes
+        .values()
+        .map(|node| wait_ready(&node.process, &node.readiness, &node.listen, limit));
+    for ready in futures::future::join_all(waits).await {
+        ready?;
+    }
+
+    let mut clients: BTreeMap<NodeId, Arc<dyn NodeClient>> = BTreeMap::new();
+    for slot in &slots {
+        let endpoint = NodeEndpoint {
+            id: slot.id.clone(),
+            role: slot.role.clone(),
+            addresses: listen[&slot.id].clone(),
+        };
+        let client = kind
+            .client(&endpoint)
+            .map_err(|source| Error::RenderFailed {
+                node: slot.id.clone(),
+                source,
+            })?;
+        clients.insert(slot.id.clone(), client);
+    }
+    Ok(Deployment {
+        clients,
+        node_control: Some(Arc::new(LocalNodeControl {
+            nodes,
+            grace: deployer.grace,
+            ready_timeout: limit,
+            marker,
+        })),
+        network_control: Some(links),
+    })
+}
+
+/// After cleanup: every node process gone and every proxy port closed.
+async fn audit(
+    marker: &MarkerFile,
+    proxies: &[SocketAddr],
+) -> std::result::Result<(), scenario_core::BoxError> {
+    let mut leaks: Vec<String> = marker
+        .nodes()
+        .into_iter()
+        .filter(|(_, process)| process.is_alive())
+        .map(|(id, process)| format!("{id} (pid {}) still runs", process.pid))
+        .collect();
+    for address in proxies {
+        let connect = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(address),
+        )
+        .await;
+        if matches!(connect, Ok(Ok(_))) {
+            leaks.push(format!("link proxy {address} still accepts connections"));
+        }
+    }
+    if leaks.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("leak audit: {}", leaks.join("; ")).into())
+    }
+}

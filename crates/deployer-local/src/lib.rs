@@ -1,0 +1,139 @@
+//! testbed's local-process deployer: runs every node of a scenario as a
+//! child process of the test, on a loopback address private to the run.
+//! The fastest backend, and the one every user starts with.
+//!
+//! Depend on it (or on the `testbed` facade with feature `local`) to run
+//! scenarios on local processes.
+//!
+//! * **Isolation**: each run claims its own loopback address (127.a.b.1),
+//!   so concurrent runs never collide on ports; nodes run in their own
+//!   process groups; data and logs go under the run's artifact directory.
+//! * **Readiness**: each node's probe must succeed within
+//!   [`LocalDeployer::ready_timeout`] (default 10 s plus 250 ms per node,
+//!   overridable with `TESTBED_READY_TIMEOUT_SECS`). A node that does not come
+//!   up is named with how long the deployer waited, its exit status if it
+//!   exited, and its last log lines.
+//! * **Node faults**: stop, start, restart, signals, pause and resume.
+//! * **Network faults without root**: peer traffic goes through link proxies
+//!   owned by the deployer: partitions, one-way cuts, latency, jitter, loss
+//!   and bandwidth per directed link. API traffic is not proxied.
+//! * **Cleanup**: every node stopped and verified dead, proxies closed, data
+//!   removed (unless `TESTBED_KEEP=1`), logs kept when the run failed (or with
+//!   `TESTBED_KEEP_LOGS=1`), then a leak audit. A runner killed by SIGKILL
+//!   leaves a marker that [`reap`] (and the next run) uses to kill what it
+//!   left behind.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use deployer_local::LocalDeployer;
+//! use scenario_core::prelude::*;
+//!
+//! # async fn example(node: impl NodeKind) -> Result<(), Box<dyn std::error::Error>> {
+//! let report = Scenario::builder("smoke")
+//!     .topology(Topology::new().validators(4))
+//!     .node_kind(node)
+//!     .window(Duration::from_secs(20))
+//!     .build()?
+//!     .run(&LocalDeployer::new())
+//!     .await?;
+//! report.ensure_passed()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod control;
+mod deploy;
+mod error;
+mod loopback;
+mod marker;
+mod process;
+mod proxy;
+mod readiness;
+
+use std::time::Duration;
+
+use scenario_core::{
+    BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario,
+};
+
+pub use deploy::{KEEP_ENV, KEEP_LOGS_ENV};
+pub use error::{Error, Result};
+pub use marker::{MARKER_FILE, Marker, ProcessRef, Reaped, reap};
+
+/// The environment variable that overrides the readiness deadline, in seconds.
+pub const READY_TIMEOUT_ENV: &str = "TESTBED_READY_TIMEOUT_SECS";
+
+/// Runs scenarios as local processes.
+#[derive(Clone, Debug)]
+pub struct LocalDeployer {
+    grace: Duration,
+    ready_timeout: Option<Duration>,
+}
+
+impl Default for LocalDeployer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalDeployer {
+    /// A deployer with the defaults: 5 s stop grace, readiness deadline of
+    /// 10 s plus 250 ms per node.
+    pub fn new() -> Self {
+        Self {
+            grace: Duration::from_secs(5),
+            ready_timeout: None,
+        }
+    }
+
+    /// How long a stopped node gets between SIGTERM and SIGKILL.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How long each node may take to become ready (beats the default, not
+    /// `TESTBED_READY_TIMEOUT_SECS`).
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = Some(timeout);
+        self
+    }
+
+    fn ready_timeout_for(&self, nodes: usize) -> Duration {
+        let from_env = std::env::var(READY_TIMEOUT_ENV)
+            .ok()
+            .and_then(|secs| secs.trim().parse::<f64>().ok())
+            .filter(|secs| *secs > 0.0)
+            .map(Duration::from_secs_f64);
+        from_env.or(self.ready_timeout).unwrap_or_else(|| {
+            Duration::from_secs(10)
+                + Duration::from_millis(250) * u32::try_from(nodes).unwrap_or(u32::MAX)
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Deployer for LocalDeployer {
+    fn name(&self) -> &str {
+        "local"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        [
+            Capability::StopStart,
+            Capability::Kill,
+            Capability::Pause,
+            Capability::Partition,
+            Capability::OneWayCut,
+            Capability::LinkLatency,
+            Capability::LinkLoss,
+            Capability::LinkBandwidth,
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    async fn deploy(&self, scenario: &Scenario, env: &DeployEnv) -> Result<Deployment, BoxError> {
+        Ok(deploy::deploy(self, scenario, env).await?)
+    }
+}

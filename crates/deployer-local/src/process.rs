@@ -1,0 +1,189 @@
+//! One node as a child process: its own process group, output appended to
+//! its log file, a supervisor task that reaps it and reports an exit no
+//! fault action caused, and stop / signal helpers acting on the group.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use scenario_core::{EventKind, FailureReporter, NodeId, Timeline};
+use tokio::process::Command;
+use tokio::sync::watch;
+
+use crate::error::{Error, Result, io};
+
+/// How many log lines an error shows.
+pub(crate) const LOG_LINES: usize = 20;
+
+/// Everything needed to (re)start one node.
+pub(crate) struct NodeProcess {
+    pub(crate) id: NodeId,
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) log_path: PathBuf,
+    pid: AtomicI32,
+    expected_exit: AtomicBool,
+    exit: watch::Sender<Option<ExitStatus>>,
+    timeline: Timeline,
+    failures: FailureReporter,
+}
+
+impl NodeProcess {
+    pub(crate) fn new(
+        id: NodeId,
+        program: PathBuf,
+        args: Vec<String>,
+        env: BTreeMap<String, String>,
+        data_dir: PathBuf,
+        log_path: PathBuf,
+        timeline: Timeline,
+        failures: FailureReporter,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            program,
+            args,
+            env,
+            data_dir,
+            log_path,
+            pid: AtomicI32::new(0),
+            expected_exit: AtomicBool::new(false),
+            exit: watch::channel(None).0,
+            timeline,
+            failures,
+        })
+    }
+
+    /// The pid of the running process (0 when none ran yet).
+    pub(crate) fn pid(&self) -> i32 {
+        self.pid.load(Ordering::SeqCst)
+    }
+
+    /// Whether the current process has exited.
+    pub(crate) fn exited(&self) -> Option<ExitStatus> {
+        *self.exit.borrow()
+    }
+
+    /// Start the process in its own group; a supervisor reaps it.
+    pub(crate) fn spawn(self: &Arc<Self>) -> Result<i32> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(io(format!("open the log of {}", self.id)))?;
+        let log_err = log
+            .try_clone()
+            .map_err(io(format!("open the log of {}", self.id)))?;
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .envs(&self.env)
+            .current_dir(&self.data_dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| Error::SpawnFailed {
+                node: self.id.clone(),
+                program: self.program.clone(),
+                source,
+            })?;
+        let pid = child
+            .id()
+            .and_then(|pid| i32::try_from(pid).ok())
+            .unwrap_or(0);
+        self.expected_exit.store(false, Ordering::SeqCst);
+        self.exit.send_replace(None);
+        self.pid.store(pid, Ordering::SeqCst);
+        self.timeline
+            .record(EventKind::NodeStarted, Some(&self.id), format!("pid {pid}"));
+        let node = Arc::clone(self);
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let Ok(status) = status else { return };
+            // The group may hold children of the node: take them down too.
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            node.exit.send_replace(Some(status));
+            if !node.expected_exit.load(Ordering::SeqCst) {
+                let lines = last_lines(&node.log_path, LOG_LINES);
+                let reason = format!(
+                    "{} exited on its own with {status}; its last output:\n{lines}",
+                    node.id
+                );
+                node.timeline.record(
+                    EventKind::NodeExited,
+                    Some(&node.id),
+                    format!("exited on its own with {status}"),
+                );
+                node.failures.fail(reason);
+            }
+        });
+        Ok(pid)
+    }
+
+    /// Send a signal to the node's process group; the exit it may cause is
+    /// expected (no failure is reported).
+    pub(crate) fn signal(&self, signal: Signal, expect_exit: bool) -> std::io::Result<()> {
+        if expect_exit {
+            self.expected_exit.store(true, Ordering::SeqCst);
+        }
+        let pid = self.pid();
+        if pid <= 0 || self.exited().is_some() {
+            return Ok(());
+        }
+        match killpg(Pid::from_raw(pid), signal) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+            Err(errno) => Err(std::io::Error::from(errno)),
+        }
+    }
+
+    /// Wait until the process exited, at most `limit`.
+    pub(crate) async fn wait_exit(&self, limit: Duration) -> Option<ExitStatus> {
+        let mut exit = self.exit.subscribe();
+        let waited = tokio::time::timeout(limit, exit.wait_for(Option::is_some)).await;
+        match waited {
+            Ok(Ok(status)) => *status,
+            _ => None,
+        }
+    }
+
+    /// Stop gracefully (SIGTERM), then force (SIGKILL) after `grace`.
+    pub(crate) async fn stop(&self, grace: Duration) -> std::io::Result<ExitStatus> {
+        if self.pid() <= 0 {
+            return Err(std::io::Error::other(format!(
+                "{} was never started",
+                self.id
+            )));
+        }
+        self.signal(Signal::SIGTERM, true)?;
+        // A paused node must run to handle SIGTERM.
+        self.signal(Signal::SIGCONT, true)?;
+        if let Some(status) = self.wait_exit(grace).await {
+            return Ok(status);
+        }
+        self.signal(Signal::SIGKILL, true)?;
+        self.wait_exit(Duration::from_secs(10))
+            .await
+            .ok_or_else(|| std::io::Error::other(format!("{} survived SIGKILL for 10 s", self.id)))
+    }
+}
+
+/// The last `count` lines of a log file.
+pub(crate) fn last_lines(path: &Path, count: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(count);
+    if lines.is_empty() {
+        "(no output)".to_owned()
+    } else {
+        lines[start..].join("\n")
+    }
+}

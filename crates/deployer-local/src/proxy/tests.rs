@@ -1,0 +1,1 @@
+//! Link proxy tests (filled below).
