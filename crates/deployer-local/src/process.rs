@@ -30,12 +30,16 @@ pub(crate) struct NodeProcess {
     pub(crate) log_path: PathBuf,
     pid: AtomicI32,
     expected_exit: AtomicBool,
+    /// Set once the node was ready: from then on an exit no fault action
+    /// caused fails the run (before, the readiness wait reports it).
+    supervised: AtomicBool,
     exit: watch::Sender<Option<ExitStatus>>,
     timeline: Timeline,
     failures: FailureReporter,
 }
 
 impl NodeProcess {
+    #[allow(clippy::too_many_arguments)] // One node's launch, and where to report about it.
     pub(crate) fn new(
         id: NodeId,
         program: PathBuf,
@@ -55,6 +59,7 @@ impl NodeProcess {
             log_path,
             pid: AtomicI32::new(0),
             expected_exit: AtomicBool::new(false),
+            supervised: AtomicBool::new(false),
             exit: watch::channel(None).0,
             timeline,
             failures,
@@ -64,6 +69,11 @@ impl NodeProcess {
     /// The pid of the running process (0 when none ran yet).
     pub(crate) fn pid(&self) -> i32 {
         self.pid.load(Ordering::SeqCst)
+    }
+
+    /// The node is ready: report any exit no fault action caused.
+    pub(crate) fn supervise(&self) {
+        self.supervised.store(true, Ordering::SeqCst);
     }
 
     /// Whether the current process has exited.
@@ -101,6 +111,7 @@ impl NodeProcess {
             .and_then(|pid| i32::try_from(pid).ok())
             .unwrap_or(0);
         self.expected_exit.store(false, Ordering::SeqCst);
+        self.supervised.store(false, Ordering::SeqCst);
         self.exit.send_replace(None);
         self.pid.store(pid, Ordering::SeqCst);
         self.timeline
@@ -112,7 +123,8 @@ impl NodeProcess {
             // The group may hold children of the node: take them down too.
             let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
             node.exit.send_replace(Some(status));
-            if !node.expected_exit.load(Ordering::SeqCst) {
+            if node.supervised.load(Ordering::SeqCst) && !node.expected_exit.load(Ordering::SeqCst)
+            {
                 let lines = last_lines(&node.log_path, LOG_LINES);
                 let reason = format!(
                     "{} exited on its own with {status}; its last output:\n{lines}",

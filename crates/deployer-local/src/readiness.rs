@@ -36,6 +36,7 @@ pub(crate) async fn wait_ready(
             });
         }
         if probe_once(&client, node, probe, listen).await {
+            node.supervise();
             return Ok(());
         }
         if started.elapsed() >= limit {

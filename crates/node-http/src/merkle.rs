@@ -117,7 +117,7 @@ pub fn verify(root: &Hash, chunk: &[u8], index: usize, leaf_count: usize, proof:
             let Some(next) = siblings.next() else {
                 return false;
             };
-            hash = if position % 2 == 0 {
+            hash = if position.is_multiple_of(2) {
                 inner(&hash, next)
             } else {
                 inner(next, &hash)

@@ -104,7 +104,7 @@ pub(crate) fn block_body(height: u64) -> wire::BlockBody {
         committed_at_ms: 1_700_000_000_000 + height,
         finalized: true,
         txs: vec![wire::content_id(&height.to_be_bytes())],
-        blobs: if height % 2 == 0 {
+        blobs: if height.is_multiple_of(2) {
             vec![format!("{:064x}", height * 100)]
         } else {
             Vec::new()

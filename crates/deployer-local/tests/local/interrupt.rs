@@ -1,0 +1,119 @@
+//! Ctrl-C to the process running a scenario on local processes: it exits by
+//! that signal, leaves no node process alive, and keeps the logs.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use deployer_local::{LocalDeployer, MARKER_FILE, Marker};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use scenario_core::prelude::*;
+
+use crate::support::scenario;
+
+const CHILD_ENV: &str = "TESTBED_TEST_LOCAL_SIGINT_ROOT";
+const READY: &str = "TESTBED-TEST-LOCAL-EXECUTING";
+
+struct Announce;
+
+#[async_trait]
+impl Workload for Announce {
+    fn name(&self) -> &str {
+        "announce"
+    }
+    async fn run(&self, _ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
+        #[allow(clippy::print_stdout)] // The parent test reads this line.
+        {
+            println!("{READY}");
+        }
+        cancel.cancelled().await;
+        Ok(())
+    }
+}
+
+fn run_child(root: &Path) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let plan = scenario("interrupted", 3, 1, 3600, root)
+            .workload(Announce)
+            .build()
+            .unwrap();
+        let _ = plan.run(&LocalDeployer::new()).await;
+    });
+    unreachable!("the signal ends this process once cleanup is done");
+}
+
+fn run_dir(root: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs[0].clone()
+}
+
+#[test]
+fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
+    if let Some(root) = std::env::var_os(CHILD_ENV) {
+        run_child(Path::new(&root));
+    }
+    let root = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "interrupt::sigint_to_the_runner_stops_every_node_and_keeps_the_logs",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(CHILD_ENV, root.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let saw_ready = stdout.lines().any(|line| line.unwrap().contains(READY));
+    assert!(saw_ready, "the child never reached the execute phase");
+    let dir = run_dir(root.path());
+    let marker: Marker =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(MARKER_FILE)).unwrap()).unwrap();
+    assert_eq!(marker.nodes.len(), 4);
+
+    kill(
+        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Signal::SIGINT,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the runner did not exit after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    assert_eq!(
+        status.signal(),
+        Some(Signal::SIGINT as i32),
+        "ended with {status}"
+    );
+    for (id, process) in &marker.nodes {
+        assert!(!process.is_alive(), "{id} (pid {}) survived", process.pid);
+    }
+    let report = Report::read(&dir.join("report.json")).unwrap();
+    assert_eq!(
+        report.failures,
+        ["the run was interrupted by SIGINT during execute"]
+    );
+    for id in ["validator-0", "validator-1", "validator-2", "executor-0"] {
+        assert!(
+            dir.join(format!("nodes/{id}/node.log")).exists(),
+            "{id}'s log is kept"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The local deployer end to end with real demo-node processes: a smoke run,
+//! restarts and partitions with real effects, bad launches refused clearly,
+//! concurrent runs, and Ctrl-C to the process running a scenario.
+
+mod failures;
+mod faults;
+mod interrupt;
+mod smoke;
+mod support;

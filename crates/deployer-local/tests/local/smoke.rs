@@ -1,0 +1,69 @@
+//! A healthy network on local processes: blocks finalize, everything is
+//! cleaned up, and eight runs at once do not collide.
+
+use deployer_local::{LocalDeployer, MARKER_FILE};
+
+use crate::support::{Agreement, Finalizes, alive, scenario, started_pids};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_and_an_executor_finalize_and_leave_nothing_behind() {
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("smoke", 4, 1, 3, root.path())
+        .expectation(Finalizes::by(5))
+        .expectation(Agreement)
+        .build()
+        .unwrap();
+    let report = plan.run(&LocalDeployer::new()).await.unwrap();
+
+    assert!(report.passed, "{report}");
+    let pids = started_pids(&report);
+    assert_eq!(pids.len(), 5);
+    assert!(
+        pids.iter().all(|pid| !alive(*pid)),
+        "every node process is gone"
+    );
+    assert!(
+        !report.artifacts_dir.join(MARKER_FILE).exists(),
+        "the run marker is removed"
+    );
+    let left: Vec<_> = walk(&report.artifacts_dir.join("nodes"));
+    assert!(
+        left.is_empty(),
+        "a passing run keeps no node data or logs: {left:?}"
+    );
+    let cleanup: Vec<&str> = report.cleanup.iter().map(|c| c.label.as_str()).collect();
+    assert!(cleanup.contains(&"leak audit"), "{cleanup:?}");
+    assert!(
+        report.cleanup.iter().all(|c| c.error.is_none()),
+        "{:?}",
+        report.cleanup
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_scenarios_at_once_all_pass() {
+    let root = tempfile::tempdir().unwrap();
+    let runs = (0..8).map(|i| {
+        let plan = scenario(&format!("parallel-{i}"), 3, 0, 3, root.path())
+            .expectation(Finalizes::by(3))
+            .build()
+            .unwrap();
+        async move { plan.run(&LocalDeployer::new()).await.unwrap() }
+    });
+    let reports = futures::future::join_all(runs).await;
+    for report in &reports {
+        assert!(report.passed, "{report}");
+    }
+}
+
+/// Every path under `dir` (empty when `dir` does not exist).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            found.push(entry.path());
+            found.extend(walk(&entry.path()));
+        }
+    }
+    found
+}

@@ -1,0 +1,238 @@
+//! Shared pieces of the local deployer's end-to-end tests: the demo-node
+//! kind tuned for fast tests, scenarios writing under a temporary root, and
+//! small expectations and workloads (the full ones live in their own crates).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use demo_node::DemoNode;
+use scenario_core::prelude::*;
+use scenario_core::{NetworkFault, ScenarioBuilder};
+
+/// demo-node with short block time and elections, so tests take seconds.
+pub(crate) fn demo_node() -> DemoNode {
+    DemoNode::locate()
+        .expect("cargo builds demo-node for the workspace's tests")
+        .block_time(Duration::from_millis(100))
+        .election_timeout(Duration::from_millis(400))
+}
+
+pub(crate) fn scenario(
+    name: &str,
+    validators: usize,
+    executors: usize,
+    window_secs: u64,
+    root: &Path,
+) -> ScenarioBuilder {
+    Scenario::builder(name)
+        .topology(Topology::new().validators(validators).executors(executors))
+        .node_kind(demo_node())
+        .window(Duration::from_secs(window_secs))
+        .seed(1)
+        .artifacts_root(root)
+}
+
+/// Every node's finalized height grows by at least `blocks` during the run.
+pub(crate) struct Finalizes {
+    pub(crate) blocks: u64,
+    pub(crate) start: Mutex<BTreeMap<NodeId, u64>>,
+}
+
+impl Finalizes {
+    pub(crate) fn by(blocks: u64) -> Self {
+        Self {
+            blocks,
+            start: Mutex::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl Expectation for Finalizes {
+    fn name(&self) -> &str {
+        "finalizes"
+    }
+
+    async fn capture(&self, ctx: &RunContext) -> Result<(), BoxError> {
+        let mut start = BTreeMap::new();
+        for (id, client) in ctx.clients() {
+            start.insert(id.clone(), client.info().await?.finalized_height);
+        }
+        *self.start.lock().unwrap() = start;
+        Ok(())
+    }
+
+    async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
+        let start = self.start.lock().unwrap().clone();
+        let mut short = Vec::new();
+        for (id, before) in &start {
+            let now = ctx
+                .client(id)
+                .ok_or("no client")?
+                .info()
+                .await?
+                .finalized_height;
+            if now < before + self.blocks {
+                short.push(format!("{id} went from {before} to {now}"));
+            }
+        }
+        Ok(if short.is_empty() {
+            Verdict::pass(format!(
+                "every node finalized at least {} blocks",
+                self.blocks
+            ))
+        } else {
+            Verdict::fail(format!(
+                "finalized fewer than {} blocks: {}",
+                self.blocks,
+                short.join(", ")
+            ))
+        })
+    }
+}
+
+/// No two nodes finalized different blocks at the same height.
+pub(crate) struct Agreement;
+
+#[async_trait]
+impl Expectation for Agreement {
+    fn name(&self) -> &str {
+        "agreement"
+    }
+
+    async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
+        let mut lowest = u64::MAX;
+        for client in ctx.clients().values() {
+            lowest = lowest.min(client.info().await?.finalized_height);
+        }
+        for height in 1..=lowest {
+            let mut hashes = BTreeMap::new();
+            for (id, client) in ctx.clients() {
+                hashes.insert(id.clone(), client.block(height).await?.hash);
+            }
+            let distinct: std::collections::BTreeSet<_> = hashes.values().collect();
+            if distinct.len() > 1 {
+                return Ok(Verdict::fail(format!(
+                    "nodes disagree at height {height}: {hashes:?}"
+                )));
+            }
+        }
+        Ok(Verdict::pass(format!(
+            "all nodes agree on heights 1..={lowest}"
+        )))
+    }
+}
+
+/// Restarts one node after a delay.
+pub(crate) struct RestartAfter(pub(crate) &'static str, pub(crate) Duration);
+
+#[async_trait]
+impl Workload for RestartAfter {
+    fn name(&self) -> &str {
+        "restart"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::none().capability(Capability::StopStart)
+    }
+
+    async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
+        tokio::select! {
+            () = cancel.cancelled() => return Ok(()),
+            () = tokio::time::sleep(self.1) => {}
+        }
+        ctx.node_control()
+            .ok_or("no node control")?
+            .restart(&NodeId::new(self.0))
+            .await?;
+        Ok(())
+    }
+}
+
+/// What a [`PartitionProbe`] saw: finalized heights per node at the start
+/// and end of the partition, and after healing.
+#[derive(Debug, Default)]
+pub(crate) struct Observed {
+    pub(crate) during_start: BTreeMap<NodeId, u64>,
+    pub(crate) during_end: BTreeMap<NodeId, u64>,
+    pub(crate) healed: BTreeMap<NodeId, u64>,
+}
+
+/// Partitions the network for a while, recording finalized heights inside
+/// the partition and after it heals.
+pub(crate) struct PartitionProbe {
+    pub(crate) groups: Vec<Vec<&'static str>>,
+    pub(crate) observed: Arc<Mutex<Observed>>,
+}
+
+async fn heights(ctx: &RunContext) -> BTreeMap<NodeId, u64> {
+    let mut heights = BTreeMap::new();
+    for (id, client) in ctx.clients() {
+        heights.insert(
+            id.clone(),
+            client.info().await.map(|i| i.finalized_height).unwrap_or(0),
+        );
+    }
+    heights
+}
+
+#[async_trait]
+impl Workload for PartitionProbe {
+    fn name(&self) -> &str {
+        "partition-probe"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::none().capability(Capability::Partition)
+    }
+
+    async fn run(&self, ctx: &RunContext, _cancel: CancellationToken) -> Result<(), BoxError> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| g.iter().map(|id| NodeId::new(*id)).collect())
+            .collect();
+        let fault = ctx
+            .network_fault(&NetworkFault::Partition { groups }, None)
+            .await?;
+        // Let commits already in flight land, then observe the partition.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let start = heights(ctx).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let end = heights(ctx).await;
+        ctx.network_control()
+            .ok_or("no network control")?
+            .heal(fault)
+            .await?;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let healed = heights(ctx).await;
+        *self.observed.lock().unwrap() = Observed {
+            during_start: start,
+            during_end: end,
+            healed,
+        };
+        Ok(())
+    }
+}
+
+/// The pids of the node processes the run started, from its timeline.
+pub(crate) fn started_pids(report: &Report) -> Vec<i32> {
+    report
+        .events
+        .iter()
+        .filter(|e| e.kind == scenario_core::EventKind::NodeStarted)
+        .filter_map(|e| {
+            e.detail
+                .strip_prefix("pid ")
+                .and_then(|pid| pid.parse().ok())
+        })
+        .collect()
+}
+
+/// Whether a process with this pid exists (a zombie counts as gone).
+pub(crate) fn alive(pid: i32) -> bool {
+    deployer_local::ProcessRef::of(pid).is_some()
+}
