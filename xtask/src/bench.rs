@@ -10,10 +10,17 @@ use crate::ci::cargo;
 pub(crate) enum Area {
     /// demo-node: start to ready, finalized blocks per second.
     Node,
+    /// The local deployer: deploy-to-ready (4, 32 nodes), teardown, link proxy latency.
+    Local,
 }
 
 pub(crate) fn run(area: Area) -> anyhow::Result<()> {
     match area {
         Area::Node => cargo(&["bench", "-p", "demo-node", "--bench", "node"], &[]),
+        // The benchmark launches the demo-node binary: build it in the same profile.
+        Area::Local => {
+            cargo(&["build", "--release", "-p", "demo-node"], &[])?;
+            cargo(&["bench", "-p", "deployer-local", "--bench", "local"], &[])
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod reap;
 mod tidy;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ enum Task {
     Lint,
     /// The architecture and hygiene rules of the workspace (also a #[test]).
     Tidy,
+    /// Kill what local runs killed by SIGKILL left behind, and only that.
+    Reap,
     /// Benchmarks, each reported as a ratio to a floor measured in the same run.
     Bench {
         /// What to measure.
@@ -44,5 +47,6 @@ fn main() -> anyhow::Result<()> {
         Task::Lint => ci::lint(),
         Task::Tidy => tidy::run(),
         Task::Bench { area } => bench::run(area),
+        Task::Reap => reap::run(),
     }
 }

@@ -72,7 +72,7 @@ fn check_workspace() -> anyhow::Result<Vec<Violation>> {
     Ok(violations)
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)

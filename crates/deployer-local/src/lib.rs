@@ -47,7 +47,7 @@ mod error;
 mod loopback;
 mod marker;
 mod process;
-mod proxy;
+pub mod proxy;
 mod readiness;
 
 use std::time::Duration;

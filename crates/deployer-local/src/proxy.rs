@@ -27,9 +27,11 @@ use tokio_util::sync::CancellationToken;
 
 /// What is imposed on one directed link right now.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct LinkState {
-    pub(crate) cut: bool,
-    pub(crate) shape: LinkShape,
+pub struct LinkState {
+    /// Whether bytes of this direction are held.
+    pub cut: bool,
+    /// Delay, loss and rate imposed.
+    pub shape: LinkShape,
 }
 
 impl LinkState {
@@ -40,8 +42,9 @@ impl LinkState {
 
 type LinkMap = BTreeMap<(NodeId, NodeId), LinkState>;
 
-/// The active faults and the link states they add up to.
-pub(crate) struct Links {
+/// The active faults and the link states they add up to; the local
+/// deployer's `NetworkControl`.
+pub struct Links {
     nodes: Vec<NodeId>,
     active: Mutex<BTreeMap<FaultId, NetworkFault>>,
     next_id: AtomicU64,
@@ -49,7 +52,8 @@ pub(crate) struct Links {
 }
 
 impl Links {
-    pub(crate) fn new(nodes: Vec<NodeId>) -> Arc<Self> {
+    /// Links between `nodes`, all clean.
+    pub fn new(nodes: Vec<NodeId>) -> Arc<Self> {
         Arc::new(Self {
             nodes,
             active: Mutex::new(BTreeMap::new()),
@@ -168,15 +172,18 @@ impl NetworkControl for Links {
 }
 
 /// A bound, not yet serving, proxy for the link `from → to`.
-pub(crate) struct Proxy {
-    pub(crate) from: NodeId,
-    pub(crate) to: NodeId,
-    pub(crate) listener: TcpListener,
+pub struct Proxy {
+    /// The sending node.
+    pub from: NodeId,
+    /// The receiving node.
+    pub to: NodeId,
+    /// Where the sender connects.
+    pub listener: TcpListener,
 }
 
 /// Serve a proxy until `stop` fires: forward each accepted connection to
 /// `target`. The returned task ends (and the listener closes) after `stop`.
-pub(crate) fn serve(
+pub fn serve(
     proxy: Proxy,
     target: std::net::SocketAddr,
     links: &Links,

@@ -9,7 +9,7 @@
 //!
 //! | feature | what it adds | status |
 //! |---|---|---|
-//! | `local` | `testbed::local`, the local-process deployer | arrives with the deployer-local crate |
+//! | `local` | `testbed::local`, the local-process deployer (`LocalDeployer`) | available |
 //! | `compose` | `testbed::compose`, the Docker deployer (bollard) | arrives with the deployer-compose crate |
 //! | `k8s` | `testbed::k8s`, the Kubernetes deployer (kube) | arrives with the deployer-k8s crate |
 //!
@@ -40,6 +40,11 @@ pub use scenario_core::*;
 
 /// The core crate itself, for paths that the glob re-export does not cover.
 pub use scenario_core as core;
+
+/// The local-process deployer.
+#[cfg(feature = "local")]
+#[doc(inline)]
+pub use deployer_local as local;
 
 /// Everything a scenario author usually needs: `use testbed::prelude::*;`.
 pub mod prelude {

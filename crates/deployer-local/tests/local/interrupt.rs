@@ -1,5 +1,6 @@
 //! Ctrl-C to the process running a scenario on local processes: it exits by
-//! that signal, leaves no node process alive, and keeps the logs.
+//! that signal, leaves no node process alive, and keeps the logs. A runner
+//! killed by SIGKILL cannot clean up: reaping finds and kills what it left.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -55,19 +56,12 @@ fn run_dir(root: &Path) -> PathBuf {
     dirs[0].clone()
 }
 
-#[test]
-fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
-    if let Some(root) = std::env::var_os(CHILD_ENV) {
-        run_child(Path::new(&root));
-    }
-    let root = tempfile::tempdir().unwrap();
+/// Start this test binary as a runner of a long scenario, and wait until
+/// its execute phase began; returns the child and the run's marker.
+fn start_runner(test: &str, root: &Path) -> (std::process::Child, PathBuf, Marker) {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "interrupt::sigint_to_the_runner_stops_every_node_and_keeps_the_logs",
-            "--exact",
-            "--nocapture",
-        ])
-        .env(CHILD_ENV, root.path())
+        .args([test, "--exact", "--nocapture"])
+        .env(CHILD_ENV, root)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -75,27 +69,42 @@ fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let saw_ready = stdout.lines().any(|line| line.unwrap().contains(READY));
     assert!(saw_ready, "the child never reached the execute phase");
-    let dir = run_dir(root.path());
+    let dir = run_dir(root);
     let marker: Marker =
         serde_json::from_str(&std::fs::read_to_string(dir.join(MARKER_FILE)).unwrap()).unwrap();
     assert_eq!(marker.nodes.len(), 4);
+    (child, dir, marker)
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the runner did not exit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
+    if let Some(root) = std::env::var_os(CHILD_ENV) {
+        run_child(Path::new(&root));
+    }
+    let root = tempfile::tempdir().unwrap();
+    let test = "interrupt::sigint_to_the_runner_stops_every_node_and_keeps_the_logs";
+    let (mut child, dir, marker) = start_runner(test, root.path());
 
     kill(
         Pid::from_raw(i32::try_from(child.id()).unwrap()),
         Signal::SIGINT,
     )
     .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the runner did not exit after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(&mut child);
 
     assert_eq!(
         status.signal(),
@@ -115,5 +124,35 @@ fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
             dir.join(format!("nodes/{id}/node.log")).exists(),
             "{id}'s log is kept"
         );
+    }
+}
+
+#[test]
+fn reaping_kills_what_a_sigkilled_runner_left_and_removes_its_marker() {
+    if let Some(root) = std::env::var_os(CHILD_ENV) {
+        run_child(Path::new(&root));
+    }
+    let root = tempfile::tempdir().unwrap();
+    let test = "interrupt::reaping_kills_what_a_sigkilled_runner_left_and_removes_its_marker";
+    let (mut child, dir, marker) = start_runner(test, root.path());
+
+    child.kill().unwrap();
+    wait_exit(&mut child);
+    assert!(
+        marker.nodes.iter().all(|(_, p)| p.is_alive()),
+        "a SIGKILLed runner leaves its nodes running"
+    );
+
+    let reaped = deployer_local::reap(root.path()).unwrap();
+    assert_eq!(reaped.len(), 1);
+    assert_eq!(reaped[0].killed.len(), 4, "{reaped:?}");
+    assert!(!dir.join(MARKER_FILE).exists());
+    let started = Instant::now();
+    while marker.nodes.iter().any(|(_, p)| p.is_alive()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "reaped nodes still alive"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
