@@ -15,12 +15,19 @@ use tokio::process::{Child, Command};
 
 const RUNS: usize = 10;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `count` distinct free ports: all bound at once, then released together.
+fn free_ports(count: usize) -> Vec<u16> {
+    let held: Vec<_> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+fn port_pair() -> (u16, u16) {
+    let pair = free_ports(2);
+    (pair[0], pair[1])
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -85,7 +92,7 @@ async fn start_to_ready(program: &std::path::Path) -> (Duration, Duration) {
             dir.path(),
             "validator-0",
             "validator",
-            (free_port(), free_port()),
+            port_pair(),
             &[],
         );
         while !node.client.ready().await.unwrap_or(false) {
@@ -99,20 +106,12 @@ async fn start_to_ready(program: &std::path::Path) -> (Duration, Duration) {
 
 async fn finalized_blocks_per_second(program: &std::path::Path, window: Duration) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let nodes: Vec<(String, &str, (u16, u16))> = (0..4)
-        .map(|i| {
-            (
-                format!("validator-{i}"),
-                "validator",
-                (free_port(), free_port()),
-            )
-        })
-        .chain([(
-            "executor-0".to_owned(),
-            "executor",
-            (free_port(), free_port()),
-        )])
+    let mut free = free_ports(10).into_iter();
+    let mut pair = || (free.next().unwrap(), free.next().unwrap());
+    let mut nodes: Vec<(String, &str, (u16, u16))> = (0..4)
+        .map(|i| (format!("validator-{i}"), "validator", pair()))
         .collect();
+    nodes.push(("executor-0".to_owned(), "executor", pair()));
     let mut launched = Vec::new();
     for (id, role, ports) in &nodes {
         let peers: Vec<String> = nodes

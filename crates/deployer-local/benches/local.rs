@@ -36,12 +36,14 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// `count` distinct free ports: all bound at once, then released together.
+fn free_ports(count: usize) -> Vec<u16> {
+    let held: Vec<_> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 /// Deploy and tear down `nodes` validators through the framework; returns
@@ -64,7 +66,8 @@ async fn framework(nodes: usize, root: &std::path::Path) -> (Duration, Duration)
 /// SIGTERM all and wait.
 async fn floor(nodes: usize, program: &std::path::Path) -> (Duration, Duration) {
     let dir = tempfile::tempdir().unwrap();
-    let ports: Vec<(u16, u16)> = (0..nodes).map(|_| (free_port(), free_port())).collect();
+    let free = free_ports(nodes * 2);
+    let ports: Vec<(u16, u16)> = free.chunks(2).map(|pair| (pair[0], pair[1])).collect();
     let started = Instant::now();
     let mut children = Vec::new();
     let mut clients = Vec::new();
@@ -95,6 +98,11 @@ async fn floor(nodes: usize, program: &std::path::Path) -> (Duration, Duration) 
     }
     for client in &clients {
         while !client.ready().await.unwrap_or(false) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{} never became ready",
+                client.address()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -101,10 +101,13 @@ pub(crate) async fn deploy(
     let ip = loopback.ip;
     let unavailable = |source| Error::PortsUnavailable { ip, source };
 
-    let mut free = loopback
-        .ports(slots.len() * ports.len())
-        .map_err(unavailable)?
-        .into_iter();
+    // Held until the nodes start, so the proxies bound below cannot get them.
+    let reserved = loopback
+        .reserve(slots.len() * ports.len())
+        .map_err(unavailable)?;
+    let mut free = reserved
+        .iter()
+        .map(|listener| listener.local_addr().map(|a| a.port()).unwrap_or_default());
     let listen: BTreeMap<NodeId, BTreeMap<String, HostPort>> = slots
         .iter()
         .map(|slot| {
@@ -258,6 +261,41 @@ pub(crate) async fn deploy(
 
     let keep = flag(KEEP_ENV);
     let keep_logs = keep || flag(KEEP_LOGS_ENV);
+    // One action stops every node started so far, all at once.
+    let started: Arc<std::sync::Mutex<Vec<Arc<NodeProcess>>>> = Arc::default();
+    let (to_stop, grace, outcome) = (Arc::clone(&started), deployer.grace, env.run_passed());
+    let nodes_dir = env.artifacts_dir().join("nodes");
+    env.on_cleanup("stop every node", move || async move {
+        let processes = to_stop
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let stops = processes.iter().map(|process| async move {
+            process
+                .stop(grace)
+                .await
+                .map_err(|e| format!("{}: {e}", process.id))
+        });
+        let failures: Vec<String> = futures::future::join_all(stops)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        for process in &processes {
+            if !keep {
+                let _ = std::fs::remove_dir_all(&process.data_dir);
+            }
+            if !keep_logs && outcome.get() == Some(true) {
+                let _ = std::fs::remove_dir_all(nodes_dir.join(process.id.as_str()));
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; ").into())
+        }
+    });
+    drop(reserved);
     let mut nodes = BTreeMap::new();
     for launch in launches {
         std::fs::create_dir_all(&launch.data_dir)
@@ -277,21 +315,13 @@ pub(crate) async fn deploy(
             env.failure_reporter(),
         );
         let pid = process.spawn()?;
+        started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::clone(&process));
         marker
             .add_node(launch.id.as_str(), pid)
             .map_err(io("update the run marker"))?;
-        let (stopped, grace, outcome) = (Arc::clone(&process), deployer.grace, env.run_passed());
-        let (data_dir, node_dir) = (launch.data_dir.clone(), launch.node_dir.clone());
-        env.on_cleanup(format!("stop {}", launch.id), move || async move {
-            stopped.stop(grace).await?;
-            if !keep {
-                let _ = std::fs::remove_dir_all(&data_dir);
-            }
-            if !keep_logs && outcome.get() == Some(true) {
-                let _ = std::fs::remove_dir_all(&node_dir);
-            }
-            Ok(())
-        });
         nodes.insert(
             launch.id.clone(),
             LocalNode {
@@ -348,16 +378,21 @@ async fn audit(
         .filter(|(_, process)| process.is_alive())
         .map(|(id, process)| format!("{id} (pid {}) still runs", process.pid))
         .collect();
-    for address in proxies {
+    let probes = proxies.iter().map(|address| async move {
         let connect = tokio::time::timeout(
             Duration::from_millis(200),
             tokio::net::TcpStream::connect(address),
         )
         .await;
-        if matches!(connect, Ok(Ok(_))) {
-            leaks.push(format!("link proxy {address} still accepts connections"));
-        }
-    }
+        matches!(connect, Ok(Ok(_)))
+            .then(|| format!("link proxy {address} still accepts connections"))
+    });
+    leaks.extend(
+        futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten(),
+    );
     if leaks.is_empty() {
         Ok(())
     } else {

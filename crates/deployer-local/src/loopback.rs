@@ -54,15 +54,12 @@ pub(crate) fn claim() -> std::io::Result<Loopback> {
 }
 
 impl Loopback {
-    /// `count` distinct free ports on this address.
-    pub(crate) fn ports(&self, count: usize) -> std::io::Result<Vec<u16>> {
-        // Hold every listener until all are bound, so none repeats.
-        let listeners = (0..count)
+    /// `count` distinct free ports on this address, each held by a bound
+    /// listener until the caller drops it (just before the node binds it),
+    /// so nothing else allocated meanwhile can take it.
+    pub(crate) fn reserve(&self, count: usize) -> std::io::Result<Vec<TcpListener>> {
+        (0..count)
             .map(|_| TcpListener::bind(SocketAddrV4::new(self.ip, 0)))
-            .collect::<std::io::Result<Vec<_>>>()?;
-        listeners
-            .iter()
-            .map(|l| l.local_addr().map(|a| a.port()))
             .collect()
     }
 
@@ -87,8 +84,11 @@ mod tests {
         let a = claim().unwrap();
         let b = claim().unwrap();
         assert_ne!(a.ip, b.ip);
-        let ports = a.ports(50).unwrap();
-        let unique: std::collections::BTreeSet<_> = ports.iter().collect();
+        let held = a.reserve(50).unwrap();
+        let unique: std::collections::BTreeSet<_> = held
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
         assert_eq!(unique.len(), 50);
     }
 }

@@ -27,9 +27,22 @@ pub(crate) struct Network {
     pub(crate) clients: BTreeMap<String, NodeHttpClient>,
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+/// A loopback address of this network's own (Linux routes all of 127/8 to
+/// the loopback device), so concurrent tests never compete for ports.
+fn private_loopback() -> std::net::Ipv4Addr {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    std::net::Ipv4Addr::new(127, rng.random_range(1..=254), rng.random(), 1)
+}
+
+/// `count` distinct free ports on `ip`: all bound at once, then released.
+fn free_ports(ip: std::net::Ipv4Addr, count: usize) -> Vec<u16> {
+    let held: Vec<_> = (0..count)
+        .map(|_| std::net::TcpListener::bind((ip, 0)).unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
 }
 
 impl Network {
@@ -66,8 +79,8 @@ impl Network {
                 let view = NodeView {
                     slot: slot.clone(),
                     listen: BTreeMap::from([
-                        ("api".to_owned(), HostPort::new("127.0.0.1", api)),
-                        ("p2p".to_owned(), HostPort::new("127.0.0.1", p2p)),
+                        ("api".to_owned(), HostPort::new(host.clone(), api)),
+                        ("p2p".to_owned(), HostPort::new(host.clone(), p2p)),
                     ]),
                     data_dir: dir.path().join(&id).display().to_string(),
                     peers: slots
@@ -78,7 +91,7 @@ impl Network {
                             role: p.role.clone(),
                             addresses: BTreeMap::from([(
                                 "p2p".to_owned(),
-                                HostPort::new("127.0.0.1", ports[p.id.as_str()].1),
+                                HostPort::new(host.clone(), ports[p.id.as_str()].1),
                             )]),
                         })
                         .collect(),
