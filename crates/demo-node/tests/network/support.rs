@@ -67,9 +67,17 @@ impl Network {
                 });
             }
         }
+        let ip = private_loopback();
+        let host = ip.to_string();
+        let mut free = free_ports(ip, slots.len() * 2).into_iter();
         let ports: BTreeMap<String, (u16, u16)> = slots
             .iter()
-            .map(|s| (s.id.to_string(), (free_port(), free_port())))
+            .map(|s| {
+                (
+                    s.id.to_string(),
+                    (free.next().unwrap(), free.next().unwrap()),
+                )
+            })
             .collect();
         let views = slots
             .iter()
