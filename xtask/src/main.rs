@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod demo;
 mod reap;
 mod tidy;
 
@@ -27,6 +28,13 @@ enum Task {
     Lint,
     /// The architecture and hygiene rules of the workspace (also a #[test]).
     Tidy,
+    /// Run the demo scenario on local processes (flags: --duration, --validators,
+    /// --executors, --seed, --tx-rate).
+    Demo {
+        /// Passed to the demo as they are.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Kill what local runs killed by SIGKILL left behind, and only that.
     Reap,
     /// Benchmarks, each reported as a ratio to a floor measured in the same run.
@@ -48,5 +56,6 @@ fn main() -> anyhow::Result<()> {
         Task::Tidy => tidy::run(),
         Task::Bench { area } => bench::run(area),
         Task::Reap => reap::run(),
+        Task::Demo { args } => demo::run(&args),
     }
 }

@@ -181,8 +181,13 @@ impl RunContext {
     }
 }
 
-/// The generator for one named stream of a seed.
-pub(crate) fn rng_for(seed: u64, stream: &str) -> ChaCha8Rng {
+/// The generator for one named stream of a seed: what [`RunContext::rng`]
+/// returns, available before a run (e.g. to show a planned fault schedule).
+pub fn seeded_rng(seed: u64, stream: &str) -> ChaCha8Rng {
+    rng_for(seed, stream)
+}
+
+fn rng_for(seed: u64, stream: &str) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(fnv1a(stream.as_bytes()));
     rng

@@ -43,6 +43,10 @@ pub trait BlockFeed: Send + Sync {
 
     /// The highest finalized height each node reported so far.
     fn finalized_heights(&self) -> BTreeMap<NodeId, u64>;
+
+    /// Every finalized block observed so far, by height (the first node's
+    /// report of each height).
+    fn finalized_blocks(&self) -> BTreeMap<u64, ObservedBlock>;
 }
 
 /// What a block feed is started with.

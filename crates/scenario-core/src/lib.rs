@@ -33,6 +33,7 @@
 //! | [`deployer`] | [`Deployer`], [`Deployment`] and cleanup registration |
 //! | [`scenario`] | the plan, its builder and its validation |
 //! | [`context`], [`timeline`] | what workloads and expectations see during a run |
+//! | [`ledger`] | what workloads submitted, for expectations to judge |
 //! | [`report`] | the serialisable result of a run |
 //!
 //! # Async traits
@@ -69,6 +70,7 @@ pub mod expectation;
 pub mod fake;
 pub mod feed;
 pub mod launch;
+pub mod ledger;
 pub mod report;
 pub mod scenario;
 pub mod timeline;

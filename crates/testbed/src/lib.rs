@@ -41,6 +41,16 @@ pub use scenario_core::*;
 /// The core crate itself, for paths that the glob re-export does not cover.
 pub use scenario_core as core;
 
+/// Live block observation.
+#[doc(inline)]
+pub use blockfeed;
+/// Expectations: liveness, inclusion, DA, agreement, recovery, custom checks.
+#[doc(inline)]
+pub use expectations;
+/// Workloads: transactions, DA blobs, seeded chaos.
+#[doc(inline)]
+pub use workloads;
+
 /// The local-process deployer.
 #[cfg(feature = "local")]
 #[doc(inline)]

@@ -1,0 +1,196 @@
+//! Live block observation for testbed. [`Feed`] is a `BlockFeedFactory`:
+//! give it to a scenario with `.block_feed(Feed::new())` and, once the
+//! nodes are up, it follows every node's finalized blocks — through the
+//! node's block subscription when it has one, by polling otherwise —
+//! reconnecting after a node goes down or restarts and resuming from the next
+//! height, so nothing is missed. Subscribers get every observation through a
+//! bounded fan-out that reports a lagging subscriber instead of blocking the
+//! feed. The run's block history is written to `blocks.ndjson` in the run's
+//! artifact directory.
+//!
+//! Depend on it to observe blocks in a scenario; workloads and expectations
+//! read the feed through scenario-core's `BlockFeed` trait.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use scenario_core::feed::FeedStart;
+use scenario_core::{BlockFeed, BlockFeedFactory, BoxError, ClientError, FeedEvent, NodeClient, NodeId, ObservedBlock, Timeline};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+/// The file the block history goes to, in the run's artifact directory.
+pub const HISTORY_FILE: &str = "blocks.ndjson";
+
+/// Starts a block feed; see the crate docs.
+#[derive(Clone, Debug)]
+pub struct Feed {
+    poll_interval: Duration,
+    capacity: usize,
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Feed {
+    /// A feed polling every 200 ms for nodes without a subscription, with a
+    /// fan-out buffer of 4096 observations per subscriber.
+    pub fn new() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(200),
+            capacity: 4096,
+        }
+    }
+
+    /// How often to poll nodes that offer no block subscription.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+
+    /// How many observations a subscriber may fall behind before it is told
+    /// it lagged.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+}
+
+#[derive(Default)]
+struct Seen {
+    heights: BTreeMap<NodeId, u64>,
+    blocks: BTreeMap<u64, ObservedBlock>,
+}
+
+/// A running feed.
+pub struct LiveFeed {
+    seen: Mutex<Seen>,
+    sender: broadcast::Sender<ObservedBlock>,
+    history: Mutex<Option<std::fs::File>>,
+    timeline: Timeline,
+}
+
+impl LiveFeed {
+    fn observe(&self, node: &NodeId, block: scenario_core::Block) {
+        if !block.finalized {
+            return;
+        }
+        let observed = ObservedBlock {
+            node: node.clone(),
+            observed_at_ms: self.timeline.elapsed_ms(),
+            block,
+        };
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            let height = seen.heights.entry(node.clone()).or_default();
+            *height = (*height).max(observed.block.height);
+            seen.blocks.entry(observed.block.height).or_insert_with(|| observed.clone());
+        }
+        if let Some(file) = self.history.lock().unwrap_or_else(PoisonError::into_inner).as_mut()
+            && let Ok(line) = serde_json::to_string(&observed)
+        {
+            let _ = writeln!(file, "{line}");
+        }
+        let _ = self.sender.send(observed);
+    }
+
+    fn next_height(&self, node: &NodeId) -> u64 {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .heights
+            .get(node)
+            .map_or(1, |h| h + 1)
+    }
+}
+
+impl BlockFeed for LiveFeed {
+    fn subscribe(&self) -> BoxStream<'static, FeedEvent> {
+        let receiver = self.sender.subscribe();
+        futures::stream::unfold(receiver, |mut receiver| async move {
+            match receiver.recv().await {
+                Ok(block) => Some((FeedEvent::Block(block), receiver)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => Some((FeedEvent::Lagged(missed), receiver)),
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+        .boxed()
+    }
+
+    fn finalized_heights(&self) -> BTreeMap<NodeId, u64> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).heights.clone()
+    }
+
+    fn finalized_blocks(&self) -> BTreeMap<u64, ObservedBlock> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner).blocks.clone()
+    }
+}
+
+/// Follow one node until cancelled: subscribe (or poll), and after any
+/// failure reconnect from the next height not yet seen from it.
+async fn follow(feed: Arc<LiveFeed>, node: NodeId, client: Arc<dyn NodeClient>, poll: Duration, cancel: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    let mut subscribe = true;
+    while !cancel.is_cancelled() {
+        let from = feed.next_height(&node);
+        if subscribe {
+            match client.block_stream(from).await {
+                Ok(mut stream) => {
+                    backoff = Duration::from_millis(100);
+                    loop {
+                        let next = tokio::select! {
+                            () = cancel.cancelled() => return,
+                            next = stream.next() => next,
+                        };
+                        match next {
+                            Some(Ok(block)) => feed.observe(&node, block),
+                            Some(Err(_)) | None => break,
+                        }
+                    }
+                }
+                Err(ClientError::Unsupported { .. }) => subscribe = false,
+                Err(_) => {}
+            }
+        } else if let Ok(info) = client.info().await {
+            for height in from..=info.finalized_height {
+                match client.block(height).await {
+                    Ok(block) => feed.observe(&node, block),
+                    Err(_) => break,
+                }
+            }
+            backoff = poll;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(1)).max(poll.min(Duration::from_secs(1)));
+    }
+}
+
+#[async_trait::async_trait]
+impl BlockFeedFactory for Feed {
+    async fn start(&self, start: FeedStart) -> Result<Arc<dyn BlockFeed>, BoxError> {
+        let history = std::fs::File::create(start.artifacts_dir.join(HISTORY_FILE))?;
+        let feed = Arc::new(LiveFeed {
+            seen: Mutex::default(),
+            sender: broadcast::channel(self.capacity).0,
+            history: Mutex::new(Some(history)),
+            timeline: start.timeline.clone(),
+        });
+        for (node, client) in start.clients {
+            tokio::spawn(follow(Arc::clone(&feed), node, client, self.poll_interval, start.cancel.clone()));
+        }
+        Ok(feed)
+    }
+}
+
+#[cfg(test)]
+mod tests;

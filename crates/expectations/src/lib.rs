@@ -1,0 +1,37 @@
+//! testbed's expectations. Each failure message names the nodes, heights,
+//! windows and figures behind it, and each verdict carries those figures.
+//!
+//! * [`Liveness`]: the chain's finalized height advances by at least k blocks
+//!   in every window W of the run;
+//! * [`TxInclusion`]: at least X % of accepted transactions are finalized,
+//!   with optional bounds on inclusion latency percentiles;
+//! * [`DaAvailability`]: at least X % of dispersed blobs are certified and
+//!   every sample verified;
+//! * [`Agreement`]: no two nodes finalized different blocks at one height;
+//! * [`Recovery`]: after the window, every node reaches the same finalized
+//!   tip within T;
+//! * [`check`]: a custom expectation from one closure.
+//!
+//! Inclusion and availability read the [`Ledger`](scenario_core::ledger::Ledger)
+//! the workloads wrote and the blocks the block feed saw.
+
+mod agreement;
+mod custom;
+mod inclusion;
+mod liveness;
+mod recovery;
+
+pub use agreement::Agreement;
+pub use custom::{Check, check};
+pub use inclusion::{DaAvailability, TxInclusion};
+pub use liveness::Liveness;
+pub use recovery::Recovery;
+
+/// The `q`-quantile of sorted values (nearest rank).
+pub(crate) fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}

@@ -1,0 +1,107 @@
+//! Windowed liveness: a sampler records the highest finalized height any node
+//! reports, and every window W of the run must add at least k blocks.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use scenario_core::prelude::*;
+use tokio_util::sync::CancellationToken as Token;
+
+/// The chain finalizes at least `blocks` blocks in every `window`.
+pub struct Liveness {
+    blocks: u64,
+    window: Duration,
+    samples: Arc<Mutex<Vec<(u64, u64)>>>,
+    stop: Token,
+}
+
+impl Liveness {
+    /// At least `blocks` new finalized blocks in every `window`.
+    pub fn new(blocks: u64, window: Duration) -> Self {
+        Self {
+            blocks,
+            window,
+            samples: Arc::default(),
+            stop: Token::new(),
+        }
+    }
+}
+
+async fn highest(ctx: &RunContext) -> u64 {
+    let mut top = 0;
+    for client in ctx.clients().values() {
+        if let Ok(info) = client.info().await {
+            top = top.max(info.finalized_height);
+        }
+    }
+    top
+}
+
+#[async_trait]
+impl Expectation for Liveness {
+    fn name(&self) -> &str {
+        "liveness"
+    }
+
+    async fn capture(&self, ctx: &RunContext) -> Result<(), BoxError> {
+        let (ctx, samples, stop) = (ctx.clone(), Arc::clone(&self.samples), self.stop.clone());
+        let every = (self.window / 10).max(Duration::from_millis(50));
+        tokio::spawn(async move {
+            loop {
+                let height = highest(&ctx).await;
+                samples
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((ctx.timeline().elapsed_ms(), height));
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(every) => {}
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn evaluate(&self, _ctx: &RunContext) -> Result<Verdict, BoxError> {
+        self.stop.cancel();
+        let samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            return Ok(Verdict::fail("no height was sampled"));
+        };
+        if last.0 - first.0 < window_ms {
+            return Ok(Verdict::fail(format!(
+                "the run lasted {} ms, shorter than one liveness window of {window_ms} ms",
+                last.0 - first.0
+            )));
+        }
+        let mut worst = u64::MAX;
+        let mut worst_at = (0, 0);
+        for (start, height) in &samples {
+            let end = start + window_ms;
+            if end > last.0 {
+                break;
+            }
+            let later = samples.iter().filter(|(at, _)| *at <= end).map(|(_, h)| *h).max().unwrap_or(*height);
+            let gained = later.saturating_sub(*height);
+            if gained < worst {
+                worst = gained;
+                worst_at = (*start, end);
+            }
+        }
+        let verdict = if worst >= self.blocks {
+            Verdict::pass(format!(
+                "every {window_ms} ms window finalized at least {} blocks (the slowest: {worst}); height {} → {}",
+                self.blocks, first.1, last.1
+            ))
+        } else {
+            Verdict::fail(format!(
+                "between {} ms and {} ms only {worst} blocks were finalized (need {} per {window_ms} ms window)",
+                worst_at.0, worst_at.1, self.blocks
+            ))
+        };
+        Ok(verdict
+            .figure("slowest_window_blocks", worst as f64)
+            .figure("finalized_height", last.1 as f64))
+    }
+}

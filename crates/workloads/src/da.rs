@@ -1,0 +1,142 @@
+//! Data-availability load: blobs of a given size at a given rate, sent to
+//! executors in turn; once a blob is in a finalized block (seen on the block
+//! feed), `samples` chunks are sampled from its holders and each proof is
+//! verified against the blob's commitment.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::{Rng, RngCore};
+use scenario_core::ledger::{BlobRecord, Ledger, unix_ms};
+use scenario_core::prelude::*;
+use scenario_core::{BlobId, ClientError};
+
+/// Blobs at a fixed rate, with verified samples.
+pub struct DaLoad {
+    rate: f64,
+    blob_size: usize,
+    samples: u32,
+    ledger: Ledger,
+    dispersed: AtomicU64,
+    accepted: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl DaLoad {
+    /// `rate` blobs per second of `blob_size` bytes, 3 samples each.
+    pub fn new(rate: f64, blob_size: usize, ledger: &Ledger) -> Self {
+        Self {
+            rate,
+            blob_size: blob_size.max(1),
+            samples: 3,
+            ledger: ledger.clone(),
+            dispersed: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+        }
+    }
+
+    /// How many chunks of each certified blob to sample.
+    pub fn samples(mut self, samples: u32) -> Self {
+        self.samples = samples;
+        self
+    }
+
+    /// Sample chunk 0 (which tells the chunk count), then random chunks.
+    async fn sample(&self, ctx: &RunContext, index: usize, blob: &BlobId, rng: &mut rand_chacha::ChaCha8Rng) {
+        let executors = ctx.nodes_with_role(&Role::Executor);
+        let mut chunk_count = 1;
+        for round in 0..self.samples {
+            let chunk = if round == 0 { 0 } else { rng.random_range(0..chunk_count) };
+            let mut outcome = Err(format!("no executor holds blob {blob}"));
+            for executor in &executors {
+                let Some(client) = ctx.client(executor) else { continue };
+                match client.sample_blob(blob, chunk).await {
+                    Ok(sample) if node_http::verify_sample(&sample) => {
+                        chunk_count = sample.chunk_count.max(1);
+                        outcome = Ok(());
+                        break;
+                    }
+                    Ok(_) => {
+                        outcome = Err(format!("{executor}'s proof for chunk {chunk} of {blob} does not verify"));
+                        break;
+                    }
+                    Err(ClientError::NotFound { .. }) => continue,
+                    Err(error) => outcome = Err(error.to_string()),
+                }
+            }
+            self.ledger.sampled(index, outcome);
+        }
+    }
+}
+
+#[async_trait]
+impl Workload for DaLoad {
+    fn name(&self) -> &str {
+        "da-load"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::none().role(Role::Executor)
+    }
+
+    async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
+        let executors = ctx.nodes_with_role(&Role::Executor);
+        let mut rng = ctx.rng("da-load");
+        let period = Duration::from_secs_f64(1.0 / self.rate.max(0.001));
+        let start = tokio::time::Instant::now();
+        let mut pending: Vec<(usize, BlobId)> = Vec::new();
+        for n in 0u64.. {
+            let due = start + period.mul_f64(n as f64);
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep_until(due) => {}
+            }
+            let node = executors[usize::try_from(n % executors.len() as u64).unwrap_or(0)].clone();
+            let Some(client) = ctx.client(&node) else { continue };
+            let mut blob = vec![0u8; self.blob_size];
+            rng.fill_bytes(&mut blob);
+            self.dispersed.fetch_add(1, Ordering::Relaxed);
+            let dispersed_at_ms = unix_ms();
+            let record = |id, error| BlobRecord {
+                id,
+                node: node.clone(),
+                dispersed_at_ms,
+                error,
+                samples_verified: 0,
+                sample_failures: Vec::new(),
+            };
+            match client.disperse_blob(&blob).await {
+                Ok(id) => {
+                    self.accepted.fetch_add(1, Ordering::Relaxed);
+                    let index = self.ledger.blob(record(Some(id.clone()), None));
+                    pending.push((index, id));
+                }
+                Err(error) => {
+                    self.failed.fetch_add(1, Ordering::Relaxed);
+                    self.ledger.blob(record(None, Some(error.to_string())));
+                }
+            }
+            // Sample the blobs that are certified by now.
+            let certified: std::collections::BTreeSet<BlobId> = ctx
+                .block_feed()
+                .map(|feed| feed.finalized_blocks().values().flat_map(|b| b.block.blobs.clone()).collect())
+                .unwrap_or_default();
+            let (ready, waiting): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(_, id)| certified.contains(id));
+            pending = waiting;
+            for (index, id) in ready {
+                self.sample(ctx, index, &id, &mut rng).await;
+            }
+        }
+        Ok(())
+    }
+
+    fn stats(&self) -> WorkloadStats {
+        WorkloadStats {
+            submitted: self.dispersed.load(Ordering::Relaxed),
+            accepted: self.accepted.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            ..WorkloadStats::default()
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Open-loop transaction load: the i-th transaction is due at
+//! `start + i / rate`, whatever happened to the previous ones, so the rate
+//! holds over the window without drift; up to `senders` submissions are in
+//! flight at once.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::RngCore;
+use scenario_core::ledger::{Ledger, TxRecord, unix_ms};
+use scenario_core::prelude::*;
+use tokio::sync::Semaphore;
+
+use crate::target::Targets;
+
+/// Transactions at a fixed rate.
+pub struct TxLoad {
+    name: String,
+    rate: f64,
+    payload_size: usize,
+    senders: usize,
+    targets: Targets,
+    ledger: Ledger,
+    submitted: AtomicU64,
+    accepted: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+}
+
+impl TxLoad {
+    /// `rate` transactions per second, 64-byte payloads, 8 senders,
+    /// round-robin over every node, recorded in `ledger`.
+    pub fn new(rate: f64, ledger: &Ledger) -> Self {
+        Self {
+            name: "tx-load".to_owned(),
+            rate,
+            payload_size: 64,
+            senders: 8,
+            targets: Targets::RoundRobin,
+            ledger: ledger.clone(),
+            submitted: AtomicU64::new(0),
+            accepted: Arc::default(),
+            failed: Arc::default(),
+        }
+    }
+
+    /// Name it (several loads in one scenario need distinct names).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Bytes per transaction (at least 16: the rest is random).
+    pub fn payload_size(mut self, size: usize) -> Self {
+        self.payload_size = size.max(16);
+        self
+    }
+
+    /// How many submissions may be in flight at once.
+    pub fn senders(mut self, senders: usize) -> Self {
+        self.senders = senders.max(1);
+        self
+    }
+
+    /// Where to send.
+    pub fn targets(mut self, targets: Targets) -> Self {
+        self.targets = targets;
+        self
+    }
+}
+
+#[async_trait]
+impl Workload for TxLoad {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn requirements(&self) -> Requirements {
+        match &self.targets {
+            Targets::Role(role) => Requirements::none().role(role.clone()),
+            _ => Requirements::none(),
+        }
+    }
+
+    async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
+        if self.rate <= 0.0 {
+            return Err(format!("the rate must be above 0 transactions per second, not {}", self.rate).into());
+        }
+        let candidates = self.targets.candidates(ctx);
+        let mut rng = ctx.rng(&self.name);
+        let period = Duration::from_secs_f64(1.0 / self.rate);
+        let slots = Arc::new(Semaphore::new(self.senders));
+        let start = tokio::time::Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0u64.. {
+            let due = start + period.mul_f64(n as f64);
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                () = tokio::time::sleep_until(due) => {}
+            }
+            let Some(node) = self.targets.pick(&candidates, n, &mut rng).cloned() else {
+                return Err("no node to send transactions to".into());
+            };
+            let Some(client) = ctx.client(&node).cloned() else { continue };
+            let mut payload = vec![0u8; self.payload_size];
+            payload[..8].copy_from_slice(&n.to_be_bytes());
+            rng.fill_bytes(&mut payload[8..]);
+            self.submitted.fetch_add(1, Ordering::Relaxed);
+            let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                // Every sender is busy: an open-loop load counts this as failed
+                // rather than slowing down.
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                self.ledger.tx(TxRecord {
+                    id: None,
+                    node,
+                    submitted_at_ms: unix_ms(),
+                    error: Some("every sender was busy".to_owned()),
+                });
+                continue;
+            };
+            let (ledger, accepted, failed) = (self.ledger.clone(), Arc::clone(&self.accepted), Arc::clone(&self.failed));
+            tasks.spawn(async move {
+                let submitted_at_ms = unix_ms();
+                let outcome = client.submit_tx(&payload).await;
+                drop(permit);
+                let (id, error) = match outcome {
+                    Ok(id) => {
+                        accepted.fetch_add(1, Ordering::Relaxed);
+                        (Some(id), None)
+                    }
+                    Err(error) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        (None, Some(error.to_string()))
+                    }
+                };
+                ledger.tx(TxRecord { id, node, submitted_at_ms, error });
+            });
+            while tasks.try_join_next().is_some() {}
+        }
+        // Let submissions in flight finish, briefly.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async { while tasks.join_next().await.is_some() {} }).await;
+        Ok(())
+    }
+
+    fn stats(&self) -> WorkloadStats {
+        let mut stats = WorkloadStats {
+            submitted: self.submitted.load(Ordering::Relaxed),
+            accepted: self.accepted.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            ..WorkloadStats::default()
+        };
+        stats.extra.insert("target_rate_per_s".to_owned(), serde_json::json!(self.rate));
+        stats
+    }
+}
