@@ -15,7 +15,9 @@ async fn main() -> anyhow::Result<()> {
         for (id, client) in ctx.clients() {
             let peers = client.info().await?.peers.len();
             if peers < 2 {
-                return Ok(Verdict::fail(format!("{id} has only {peers} connected peers")));
+                return Ok(Verdict::fail(format!(
+                    "{id} has only {peers} connected peers"
+                )));
             }
         }
         Ok(Verdict::pass("every node has at least two connected peers"))

@@ -3,6 +3,8 @@
 //! by liveness, inclusion, DA availability, agreement and recovery. About a
 //! minute. Run it with `cargo xtask demo` (which builds demo-node first).
 
+#![allow(clippy::print_stdout)] // A program: it tells the user where the reports are.
+
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -45,7 +47,11 @@ async fn main() -> anyhow::Result<ExitCode> {
         .restart_at(window / 4, Selector::AnyOf(Role::Validator))
         .partition_at(window / 2, window / 5, Selector::Minority);
     let mut plan = Scenario::builder("demo")
-        .topology(Topology::new().validators(args.validators).executors(args.executors))
+        .topology(
+            Topology::new()
+                .validators(args.validators)
+                .executors(args.executors),
+        )
         .node_kind(node)
         .window(window)
         .cooldown(Duration::from_secs(5))
@@ -63,6 +69,16 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let report = plan.build()?.run(&LocalDeployer::new()).await?;
     println!("report.json: {}", report.path().display());
-    println!("junit.xml:   {}", report.artifacts_dir.join(testbed::report::JUNIT_FILE).display());
-    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!(
+        "junit.xml:   {}",
+        report
+            .artifacts_dir
+            .join(testbed::report::JUNIT_FILE)
+            .display()
+    );
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -19,7 +19,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use scenario_core::feed::FeedStart;
-use scenario_core::{BlockFeed, BlockFeedFactory, BoxError, ClientError, FeedEvent, NodeClient, NodeId, ObservedBlock, Timeline};
+use scenario_core::{
+    BlockFeed, BlockFeedFactory, BoxError, ClientError, FeedEvent, NodeClient, NodeId,
+    ObservedBlock, Timeline,
+};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -91,9 +94,15 @@ impl LiveFeed {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             let height = seen.heights.entry(node.clone()).or_default();
             *height = (*height).max(observed.block.height);
-            seen.blocks.entry(observed.block.height).or_insert_with(|| observed.clone());
+            seen.blocks
+                .entry(observed.block.height)
+                .or_insert_with(|| observed.clone());
         }
-        if let Some(file) = self.history.lock().unwrap_or_else(PoisonError::into_inner).as_mut()
+        if let Some(file) = self
+            .history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
             && let Ok(line) = serde_json::to_string(&observed)
         {
             let _ = writeln!(file, "{line}");
@@ -117,7 +126,9 @@ impl BlockFeed for LiveFeed {
         futures::stream::unfold(receiver, |mut receiver| async move {
             match receiver.recv().await {
                 Ok(block) => Some((FeedEvent::Block(block), receiver)),
-                Err(broadcast::error::RecvError::Lagged(missed)) => Some((FeedEvent::Lagged(missed), receiver)),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((FeedEvent::Lagged(missed), receiver))
+                }
                 Err(broadcast::error::RecvError::Closed) => None,
             }
         })
@@ -125,17 +136,31 @@ impl BlockFeed for LiveFeed {
     }
 
     fn finalized_heights(&self) -> BTreeMap<NodeId, u64> {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner).heights.clone()
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .heights
+            .clone()
     }
 
     fn finalized_blocks(&self) -> BTreeMap<u64, ObservedBlock> {
-        self.seen.lock().unwrap_or_else(PoisonError::into_inner).blocks.clone()
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .blocks
+            .clone()
     }
 }
 
 /// Follow one node until cancelled: subscribe (or poll), and after any
 /// failure reconnect from the next height not yet seen from it.
-async fn follow(feed: Arc<LiveFeed>, node: NodeId, client: Arc<dyn NodeClient>, poll: Duration, cancel: CancellationToken) {
+async fn follow(
+    feed: Arc<LiveFeed>,
+    node: NodeId,
+    client: Arc<dyn NodeClient>,
+    poll: Duration,
+    cancel: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
     let mut subscribe = true;
     while !cancel.is_cancelled() {
@@ -171,7 +196,9 @@ async fn follow(feed: Arc<LiveFeed>, node: NodeId, client: Arc<dyn NodeClient>, 
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(backoff) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(1)).max(poll.min(Duration::from_secs(1)));
+        backoff = (backoff * 2)
+            .min(Duration::from_secs(1))
+            .max(poll.min(Duration::from_secs(1)));
     }
 }
 
@@ -186,7 +213,13 @@ impl BlockFeedFactory for Feed {
             timeline: start.timeline.clone(),
         });
         for (node, client) in start.clients {
-            tokio::spawn(follow(Arc::clone(&feed), node, client, self.poll_interval, start.cancel.clone()));
+            tokio::spawn(follow(
+                Arc::clone(&feed),
+                node,
+                client,
+                self.poll_interval,
+                start.cancel.clone(),
+            ));
         }
         Ok(feed)
     }

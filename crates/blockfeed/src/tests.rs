@@ -19,19 +19,33 @@ async fn polling_observes_every_finalized_height_in_order_and_keeps_history() {
     std::fs::create_dir_all(&dir).unwrap();
     let nodes: BTreeMap<NodeId, Arc<dyn NodeClient>> = ["validator-0", "validator-1"]
         .into_iter()
-        .map(|id| (NodeId::new(id), Arc::new(FakeNodeClient::new(NodeId::new(id), Role::Validator)) as Arc<dyn NodeClient>))
+        .map(|id| {
+            (
+                NodeId::new(id),
+                Arc::new(FakeNodeClient::new(NodeId::new(id), Role::Validator))
+                    as Arc<dyn NodeClient>,
+            )
+        })
         .collect();
     let cancel = CancellationToken::new();
     let feed = Feed::new()
         .poll_interval(Duration::from_millis(50))
-        .start(FeedStart { clients: nodes, timeline: Timeline::new(), artifacts_dir: dir.clone(), cancel: cancel.clone() })
+        .start(FeedStart {
+            clients: nodes,
+            timeline: Timeline::new(),
+            artifacts_dir: dir.clone(),
+            cancel: cancel.clone(),
+        })
         .await
         .unwrap();
     let mut events = feed.subscribe();
     let mut seen: BTreeMap<NodeId, Vec<u64>> = BTreeMap::new();
     while seen.values().map(Vec::len).sum::<usize>() < 10 {
         match events.next().await.unwrap() {
-            FeedEvent::Block(observed) => seen.entry(observed.node).or_default().push(observed.block.height),
+            FeedEvent::Block(observed) => seen
+                .entry(observed.node)
+                .or_default()
+                .push(observed.block.height),
             FeedEvent::Lagged(missed) => panic!("lagged by {missed}"),
         }
     }

@@ -225,6 +225,7 @@ pub(crate) async fn deploy(
     );
     let release = Arc::clone(&marker);
     let mut loopback = Some(loopback);
+    let emptied = env.artifacts_dir().join("nodes");
     env.on_cleanup(
         format!("release loopback address {ip}"),
         move || async move {
@@ -232,6 +233,8 @@ pub(crate) async fn deploy(
                 claimed.release();
             }
             release.remove();
+            // Gone only when every node's directory was removed (a passing run).
+            let _ = std::fs::remove_dir(&emptied);
             Ok(())
         },
     );

@@ -24,7 +24,10 @@ impl Expectation for Agreement {
         for height in 1..=lowest {
             let mut hashes: BTreeMap<String, Vec<&NodeId>> = BTreeMap::new();
             for (id, client) in ctx.clients() {
-                let block = client.block(height).await.map_err(|e| format!("{id}: {e}"))?;
+                let block = client
+                    .block(height)
+                    .await
+                    .map_err(|e| format!("{id}: {e}"))?;
                 hashes.entry(block.hash).or_default().push(id);
             }
             if hashes.len() > 1 {
@@ -32,11 +35,18 @@ impl Expectation for Agreement {
                     .iter()
                     .map(|(hash, nodes)| {
                         let names: Vec<&str> = nodes.iter().map(|n| n.as_str()).collect();
-                        format!("{} → {}", names.join(", "), &hash[..hash.len().min(12)])
+                        format!(
+                            "{} → {}",
+                            names.join(", "),
+                            hash.chars().take(12).collect::<String>()
+                        )
                     })
                     .collect();
-                return Ok(Verdict::fail(format!("nodes finalized different blocks at height {height}: {}", sides.join("; ")))
-                    .figure("height", height as f64));
+                return Ok(Verdict::fail(format!(
+                    "nodes finalized different blocks at height {height}: {}",
+                    sides.join("; ")
+                ))
+                .figure("height", height as f64));
             }
         }
         Ok(Verdict::pass(format!(

@@ -42,7 +42,11 @@ impl Check {
                 let left = a.verdict(ctx.clone()).await?;
                 let right = b.verdict(ctx).await?;
                 let message = format!("{}; {}", left.message, right.message);
-                Ok(if left.passed && right.passed { Verdict::pass(message) } else { Verdict::fail(message) })
+                Ok(if left.passed && right.passed {
+                    Verdict::pass(message)
+                } else {
+                    Verdict::fail(message)
+                })
             }
         })
     }
@@ -56,7 +60,11 @@ impl Check {
                 let left = a.verdict(ctx.clone()).await?;
                 let right = b.verdict(ctx).await?;
                 let message = format!("{}; {}", left.message, right.message);
-                Ok(if left.passed || right.passed { Verdict::pass(message) } else { Verdict::fail(message) })
+                Ok(if left.passed || right.passed {
+                    Verdict::pass(message)
+                } else {
+                    Verdict::fail(message)
+                })
             }
         })
     }
@@ -70,7 +78,11 @@ impl Check {
             async move {
                 let verdict = inner.verdict(ctx).await?;
                 let message = format!("expected the opposite of: {}", verdict.message);
-                Ok(if verdict.passed { Verdict::fail(message) } else { Verdict::pass(message) })
+                Ok(if verdict.passed {
+                    Verdict::fail(message)
+                } else {
+                    Verdict::pass(message)
+                })
             }
         })
     }

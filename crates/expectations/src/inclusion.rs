@@ -13,7 +13,9 @@ use crate::quantile;
 
 /// Finalized blocks by what they carry, from the block feed.
 fn finalized(ctx: &RunContext) -> Result<Vec<scenario_core::ObservedBlock>, BoxError> {
-    let feed = ctx.block_feed().ok_or("this expectation needs a block feed: add .block_feed(blockfeed::Feed::new())")?;
+    let feed = ctx
+        .block_feed()
+        .ok_or("this expectation needs a block feed: add .block_feed(blockfeed::Feed::new())")?;
     Ok(feed.finalized_blocks().into_values().collect())
 }
 
@@ -51,13 +53,18 @@ impl Expectation for TxInclusion {
         let mut committed: BTreeMap<TxId, u64> = BTreeMap::new();
         for observed in finalized(ctx)? {
             for tx in &observed.block.txs {
-                committed.entry(tx.clone()).or_insert(observed.block.committed_at_ms);
+                committed
+                    .entry(tx.clone())
+                    .or_insert(observed.block.committed_at_ms);
             }
         }
         let txs = self.ledger.txs();
         let accepted: Vec<_> = txs.iter().filter(|t| t.id.is_some()).collect();
         if accepted.is_empty() {
-            return Ok(Verdict::fail(format!("no transaction was accepted ({} submitted)", txs.len())));
+            return Ok(Verdict::fail(format!(
+                "no transaction was accepted ({} submitted)",
+                txs.len()
+            )));
         }
         let mut latencies: Vec<u64> = Vec::new();
         let mut missing: Vec<&TxId> = Vec::new();
@@ -70,7 +77,11 @@ impl Expectation for TxInclusion {
         }
         latencies.sort_unstable();
         let share = 100.0 * latencies.len() as f64 / accepted.len() as f64;
-        let (p50, p95, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.95), quantile(&latencies, 0.99));
+        let (p50, p95, p99) = (
+            quantile(&latencies, 0.5),
+            quantile(&latencies, 0.95),
+            quantile(&latencies, 0.99),
+        );
         let figures = |v: Verdict| {
             v.figure("accepted", accepted.len() as f64)
                 .figure("included", latencies.len() as f64)
@@ -80,7 +91,10 @@ impl Expectation for TxInclusion {
                 .figure("latency_p99_ms", p99.unwrap_or(0) as f64)
         };
         if share < self.percent {
-            let example = missing.first().map(|id| format!("; e.g. {id} never appeared")).unwrap_or_default();
+            let example = missing
+                .first()
+                .map(|id| format!("; e.g. {id} never appeared"))
+                .unwrap_or_default();
             return Ok(figures(Verdict::fail(format!(
                 "{:.1} % of {} accepted transactions were finalized, below {} %{example}",
                 share,
@@ -130,13 +144,22 @@ impl Expectation for DaAvailability {
     }
 
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
-        let certified: BTreeSet<BlobId> = finalized(ctx)?.into_iter().flat_map(|b| b.block.blobs).collect();
+        let certified: BTreeSet<BlobId> = finalized(ctx)?
+            .into_iter()
+            .flat_map(|b| b.block.blobs)
+            .collect();
         let blobs = self.ledger.blobs();
         let accepted: Vec<_> = blobs.iter().filter(|b| b.id.is_some()).collect();
         if accepted.is_empty() {
-            return Ok(Verdict::fail(format!("no blob was accepted ({} dispersed)", blobs.len())));
+            return Ok(Verdict::fail(format!(
+                "no blob was accepted ({} dispersed)",
+                blobs.len()
+            )));
         }
-        let certified_count = accepted.iter().filter(|b| b.id.as_ref().is_some_and(|id| certified.contains(id))).count();
+        let certified_count = accepted
+            .iter()
+            .filter(|b| b.id.as_ref().is_some_and(|id| certified.contains(id)))
+            .count();
         let verified: u32 = accepted.iter().map(|b| b.samples_verified).sum();
         let failures: Vec<&String> = accepted.iter().flat_map(|b| &b.sample_failures).collect();
         let share = 100.0 * certified_count as f64 / accepted.len() as f64;
@@ -148,7 +171,10 @@ impl Expectation for DaAvailability {
                 .figure("sample_failures", failures.len() as f64)
         };
         if let Some(first) = failures.first() {
-            return Ok(figures(Verdict::fail(format!("{} samples failed; the first: {first}", failures.len()))));
+            return Ok(figures(Verdict::fail(format!(
+                "{} samples failed; the first: {first}",
+                failures.len()
+            ))));
         }
         if share < self.percent {
             return Ok(figures(Verdict::fail(format!(

@@ -64,7 +64,11 @@ impl Expectation for Liveness {
 
     async fn evaluate(&self, _ctx: &RunContext) -> Result<Verdict, BoxError> {
         self.stop.cancel();
-        let samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
         let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
             return Ok(Verdict::fail("no height was sampled"));
@@ -82,7 +86,12 @@ impl Expectation for Liveness {
             if end > last.0 {
                 break;
             }
-            let later = samples.iter().filter(|(at, _)| *at <= end).map(|(_, h)| *h).max().unwrap_or(*height);
+            let later = samples
+                .iter()
+                .filter(|(at, _)| *at <= end)
+                .map(|(_, h)| *h)
+                .max()
+                .unwrap_or(*height);
             let gained = later.saturating_sub(*height);
             if gained < worst {
                 worst = gained;

@@ -60,8 +60,15 @@ impl PlannedFault {
 
 #[derive(Clone, Debug)]
 enum Spec {
-    Restart { at: Duration, who: Selector },
-    Partition { at: Duration, duration: Duration, who: Selector },
+    Restart {
+        at: Duration,
+        who: Selector,
+    },
+    Partition {
+        at: Duration,
+        duration: Duration,
+        who: Selector,
+    },
 }
 
 /// A fault schedule; build it, then add it to the scenario as a workload.
@@ -93,7 +100,11 @@ impl Chaos {
         let mut rng = scenario_core::context::seeded_rng(seed, "chaos");
         let ids: Vec<NodeId> = nodes.iter().map(|s| s.id.clone()).collect();
         let with_role = |role: &Role| -> Vec<NodeId> {
-            nodes.iter().filter(|s| &s.role == role).map(|s| s.id.clone()).collect()
+            nodes
+                .iter()
+                .filter(|s| &s.role == role)
+                .map(|s| s.id.clone())
+                .collect()
         };
         let mut plan = Vec::new();
         for spec in &self.specs {
@@ -135,8 +146,16 @@ impl Chaos {
                         }
                         Selector::Role(role) => with_role(role),
                     };
-                    let rest: Vec<NodeId> = ids.iter().filter(|id| !cut_off.contains(id)).cloned().collect();
-                    plan.push(PlannedFault::Partition { at: *at, duration: *duration, groups: vec![cut_off, rest] });
+                    let rest: Vec<NodeId> = ids
+                        .iter()
+                        .filter(|id| !cut_off.contains(id))
+                        .cloned()
+                        .collect();
+                    plan.push(PlannedFault::Partition {
+                        at: *at,
+                        duration: *duration,
+                        groups: vec![cut_off, rest],
+                    });
                 }
             }
         }
@@ -172,11 +191,16 @@ impl Workload for Chaos {
             }
             match fault {
                 PlannedFault::Restart { node, .. } => {
-                    let control = ctx.node_control().ok_or("the deployer offers no node control")?;
+                    let control = ctx
+                        .node_control()
+                        .ok_or("the deployer offers no node control")?;
                     control.restart(&node).await?;
                 }
-                PlannedFault::Partition { duration, groups, .. } => {
-                    ctx.network_fault(&NetworkFault::Partition { groups }, Some(duration)).await?;
+                PlannedFault::Partition {
+                    duration, groups, ..
+                } => {
+                    ctx.network_fault(&NetworkFault::Partition { groups }, Some(duration))
+                        .await?;
                 }
             }
         }
@@ -196,23 +220,34 @@ mod tests {
     fn chaos() -> Chaos {
         Chaos::new()
             .restart_at(Duration::from_secs(5), Selector::AnyOf(Role::Validator))
-            .partition_at(Duration::from_secs(10), Duration::from_secs(5), Selector::Minority)
+            .partition_at(
+                Duration::from_secs(10),
+                Duration::from_secs(5),
+                Selector::Minority,
+            )
     }
 
     #[test]
     fn the_same_seed_plans_the_same_faults_and_another_seed_may_not() {
         assert_eq!(chaos().plan(42, &nodes()), chaos().plan(42, &nodes()));
-        let plans: std::collections::BTreeSet<String> =
-            (0..20).map(|seed| format!("{:?}", chaos().plan(seed, &nodes()))).collect();
+        let plans: std::collections::BTreeSet<String> = (0..20)
+            .map(|seed| format!("{:?}", chaos().plan(seed, &nodes())))
+            .collect();
         assert!(plans.len() > 1, "the seed chooses the targets");
     }
 
     #[test]
     fn a_minority_partition_cuts_off_fewer_than_half_of_the_validators() {
         let plan = chaos().plan(7, &nodes());
-        let PlannedFault::Partition { groups, .. } = &plan[1] else { panic!("{plan:?}") };
+        let PlannedFault::Partition { groups, .. } = &plan[1] else {
+            panic!("{plan:?}")
+        };
         assert_eq!(groups[0].len(), 2);
-        assert!(groups[0].iter().all(|id| id.as_str().starts_with("validator")));
+        assert!(
+            groups[0]
+                .iter()
+                .all(|id| id.as_str().starts_with("validator"))
+        );
         assert_eq!(groups[0].len() + groups[1].len(), 6);
     }
 }

@@ -43,14 +43,26 @@ impl DaLoad {
     }
 
     /// Sample chunk 0 (which tells the chunk count), then random chunks.
-    async fn sample(&self, ctx: &RunContext, index: usize, blob: &BlobId, rng: &mut rand_chacha::ChaCha8Rng) {
+    async fn sample(
+        &self,
+        ctx: &RunContext,
+        index: usize,
+        blob: &BlobId,
+        rng: &mut rand_chacha::ChaCha8Rng,
+    ) {
         let executors = ctx.nodes_with_role(&Role::Executor);
         let mut chunk_count = 1;
         for round in 0..self.samples {
-            let chunk = if round == 0 { 0 } else { rng.random_range(0..chunk_count) };
+            let chunk = if round == 0 {
+                0
+            } else {
+                rng.random_range(0..chunk_count)
+            };
             let mut outcome = Err(format!("no executor holds blob {blob}"));
             for executor in &executors {
-                let Some(client) = ctx.client(executor) else { continue };
+                let Some(client) = ctx.client(executor) else {
+                    continue;
+                };
                 match client.sample_blob(blob, chunk).await {
                     Ok(sample) if node_http::verify_sample(&sample) => {
                         chunk_count = sample.chunk_count.max(1);
@@ -58,7 +70,9 @@ impl DaLoad {
                         break;
                     }
                     Ok(_) => {
-                        outcome = Err(format!("{executor}'s proof for chunk {chunk} of {blob} does not verify"));
+                        outcome = Err(format!(
+                            "{executor}'s proof for chunk {chunk} of {blob} does not verify"
+                        ));
                         break;
                     }
                     Err(ClientError::NotFound { .. }) => continue,
@@ -93,7 +107,9 @@ impl Workload for DaLoad {
                 () = tokio::time::sleep_until(due) => {}
             }
             let node = executors[usize::try_from(n % executors.len() as u64).unwrap_or(0)].clone();
-            let Some(client) = ctx.client(&node) else { continue };
+            let Some(client) = ctx.client(&node) else {
+                continue;
+            };
             let mut blob = vec![0u8; self.blob_size];
             rng.fill_bytes(&mut blob);
             self.dispersed.fetch_add(1, Ordering::Relaxed);
@@ -120,9 +136,16 @@ impl Workload for DaLoad {
             // Sample the blobs that are certified by now.
             let certified: std::collections::BTreeSet<BlobId> = ctx
                 .block_feed()
-                .map(|feed| feed.finalized_blocks().values().flat_map(|b| b.block.blobs.clone()).collect())
+                .map(|feed| {
+                    feed.finalized_blocks()
+                        .values()
+                        .flat_map(|b| b.block.blobs.clone())
+                        .collect()
+                })
                 .unwrap_or_default();
-            let (ready, waiting): (Vec<_>, Vec<_>) = pending.drain(..).partition(|(_, id)| certified.contains(id));
+            let (ready, waiting): (Vec<_>, Vec<_>) = pending
+                .drain(..)
+                .partition(|(_, id)| certified.contains(id));
             pending = waiting;
             for (index, id) in ready {
                 self.sample(ctx, index, &id, &mut rng).await;

@@ -28,7 +28,12 @@ impl Targets {
     }
 
     /// The target of the `n`-th send.
-    pub(crate) fn pick<'a>(&self, candidates: &'a [NodeId], n: u64, rng: &mut ChaCha8Rng) -> Option<&'a NodeId> {
+    pub(crate) fn pick<'a>(
+        &self,
+        candidates: &'a [NodeId],
+        n: u64,
+        rng: &mut ChaCha8Rng,
+    ) -> Option<&'a NodeId> {
         if candidates.is_empty() {
             return None;
         }

@@ -84,7 +84,11 @@ impl Workload for TxLoad {
 
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
         if self.rate <= 0.0 {
-            return Err(format!("the rate must be above 0 transactions per second, not {}", self.rate).into());
+            return Err(format!(
+                "the rate must be above 0 transactions per second, not {}",
+                self.rate
+            )
+            .into());
         }
         let candidates = self.targets.candidates(ctx);
         let mut rng = ctx.rng(&self.name);
@@ -101,7 +105,9 @@ impl Workload for TxLoad {
             let Some(node) = self.targets.pick(&candidates, n, &mut rng).cloned() else {
                 return Err("no node to send transactions to".into());
             };
-            let Some(client) = ctx.client(&node).cloned() else { continue };
+            let Some(client) = ctx.client(&node).cloned() else {
+                continue;
+            };
             let mut payload = vec![0u8; self.payload_size];
             payload[..8].copy_from_slice(&n.to_be_bytes());
             rng.fill_bytes(&mut payload[8..]);
@@ -118,7 +124,11 @@ impl Workload for TxLoad {
                 });
                 continue;
             };
-            let (ledger, accepted, failed) = (self.ledger.clone(), Arc::clone(&self.accepted), Arc::clone(&self.failed));
+            let (ledger, accepted, failed) = (
+                self.ledger.clone(),
+                Arc::clone(&self.accepted),
+                Arc::clone(&self.failed),
+            );
             tasks.spawn(async move {
                 let submitted_at_ms = unix_ms();
                 let outcome = client.submit_tx(&payload).await;
@@ -133,12 +143,20 @@ impl Workload for TxLoad {
                         (None, Some(error.to_string()))
                     }
                 };
-                ledger.tx(TxRecord { id, node, submitted_at_ms, error });
+                ledger.tx(TxRecord {
+                    id,
+                    node,
+                    submitted_at_ms,
+                    error,
+                });
             });
             while tasks.try_join_next().is_some() {}
         }
         // Let submissions in flight finish, briefly.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async { while tasks.join_next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
         Ok(())
     }
 
@@ -149,7 +167,9 @@ impl Workload for TxLoad {
             failed: self.failed.load(Ordering::Relaxed),
             ..WorkloadStats::default()
         };
-        stats.extra.insert("target_rate_per_s".to_owned(), serde_json::json!(self.rate));
+        stats
+            .extra
+            .insert("target_rate_per_s".to_owned(), serde_json::json!(self.rate));
         stats
     }
 }
