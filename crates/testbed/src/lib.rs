@@ -66,3 +66,8 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/src/introduction.md")]
 struct GuideIntroduction;
+
+/// The README's example, compiled as a doctest so it matches the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct Readme;
