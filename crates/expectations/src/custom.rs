@@ -33,16 +33,16 @@ impl Check {
         (self.run)(ctx).await
     }
 
-    /// Holds when both hold.
-    pub fn and(self, other: Check) -> Check {
-        let name = format!("{} and {}", self.name, other.name);
+    /// Both verdicts, joined by a rule on whether each passed.
+    fn combine(self, other: Check, word: &str, rule: fn(bool, bool) -> bool) -> Check {
+        let name = format!("{} {word} {}", self.name, other.name);
         check(name, move |ctx| {
             let (a, b) = (self.clone(), other.clone());
             async move {
                 let left = a.verdict(ctx.clone()).await?;
                 let right = b.verdict(ctx).await?;
                 let message = format!("{}; {}", left.message, right.message);
-                Ok(if left.passed && right.passed {
+                Ok(if rule(left.passed, right.passed) {
                     Verdict::pass(message)
                 } else {
                     Verdict::fail(message)
@@ -51,22 +51,14 @@ impl Check {
         })
     }
 
+    /// Holds when both hold.
+    pub fn and(self, other: Check) -> Check {
+        self.combine(other, "and", |a, b| a && b)
+    }
+
     /// Holds when either holds.
     pub fn or(self, other: Check) -> Check {
-        let name = format!("{} or {}", self.name, other.name);
-        check(name, move |ctx| {
-            let (a, b) = (self.clone(), other.clone());
-            async move {
-                let left = a.verdict(ctx.clone()).await?;
-                let right = b.verdict(ctx).await?;
-                let message = format!("{}; {}", left.message, right.message);
-                Ok(if left.passed || right.passed {
-                    Verdict::pass(message)
-                } else {
-                    Verdict::fail(message)
-                })
-            }
-        })
+        self.combine(other, "or", |a, b| a || b)
     }
 
     /// Holds when this does not.

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use demo_node::DemoNode;
+pub(crate) use expectations::Agreement;
 use scenario_core::prelude::*;
 use scenario_core::{NetworkFault, ScenarioBuilder};
 
@@ -90,38 +91,6 @@ impl Expectation for Finalizes {
                 short.join(", ")
             ))
         })
-    }
-}
-
-/// No two nodes finalized different blocks at the same height.
-pub(crate) struct Agreement;
-
-#[async_trait]
-impl Expectation for Agreement {
-    fn name(&self) -> &str {
-        "agreement"
-    }
-
-    async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
-        let mut lowest = u64::MAX;
-        for client in ctx.clients().values() {
-            lowest = lowest.min(client.info().await?.finalized_height);
-        }
-        for height in 1..=lowest {
-            let mut hashes = BTreeMap::new();
-            for (id, client) in ctx.clients() {
-                hashes.insert(id.clone(), client.block(height).await?.hash);
-            }
-            let distinct: std::collections::BTreeSet<_> = hashes.values().collect();
-            if distinct.len() > 1 {
-                return Ok(Verdict::fail(format!(
-                    "nodes disagree at height {height}: {hashes:?}"
-                )));
-            }
-        }
-        Ok(Verdict::pass(format!(
-            "all nodes agree on heights 1..={lowest}"
-        )))
     }
 }
 
