@@ -74,6 +74,9 @@ struct Seen {
 
 /// A running feed.
 pub struct LiveFeed {
+    me: std::sync::Weak<LiveFeed>,
+    poll_interval: Duration,
+    cancel: CancellationToken,
     seen: Mutex<Seen>,
     sender: broadcast::Sender<ObservedBlock>,
     history: Mutex<Option<std::fs::File>>,
@@ -150,6 +153,18 @@ impl BlockFeed for LiveFeed {
             .blocks
             .clone()
     }
+
+    fn add_node(&self, node: NodeId, client: Arc<dyn NodeClient>) {
+        if let Some(feed) = self.me.upgrade() {
+            tokio::spawn(follow(
+                feed,
+                node,
+                client,
+                self.poll_interval,
+                self.cancel.clone(),
+            ));
+        }
+    }
 }
 
 /// Follow one node until cancelled: subscribe (or poll), and after any
@@ -206,7 +221,10 @@ async fn follow(
 impl BlockFeedFactory for Feed {
     async fn start(&self, start: FeedStart) -> Result<Arc<dyn BlockFeed>, BoxError> {
         let history = std::fs::File::create(start.artifacts_dir.join(HISTORY_FILE))?;
-        let feed = Arc::new(LiveFeed {
+        let feed = Arc::new_cyclic(|me| LiveFeed {
+            me: me.clone(),
+            poll_interval: self.poll_interval,
+            cancel: start.cancel.clone(),
             seen: Mutex::default(),
             sender: broadcast::channel(self.capacity).0,
             history: Mutex::new(Some(history)),

@@ -14,6 +14,7 @@ use crate::marker::MarkerFile;
 use crate::process::NodeProcess;
 use crate::readiness::wait_ready;
 
+#[derive(Clone)]
 pub(crate) struct LocalNode {
     pub(crate) process: Arc<NodeProcess>,
     pub(crate) readiness: Readiness,
@@ -21,7 +22,7 @@ pub(crate) struct LocalNode {
 }
 
 pub(crate) struct LocalNodeControl {
-    pub(crate) nodes: BTreeMap<NodeId, LocalNode>,
+    pub(crate) nodes: std::sync::RwLock<BTreeMap<NodeId, LocalNode>>,
     pub(crate) grace: Duration,
     pub(crate) ready_timeout: Duration,
     pub(crate) marker: Arc<MarkerFile>,
@@ -36,10 +37,21 @@ fn failed(action: &str, node: &NodeId, source: impl Into<scenario_core::BoxError
 }
 
 impl LocalNodeControl {
-    fn node(&self, id: &NodeId) -> Result<&LocalNode, ControlError> {
+    fn node(&self, id: &NodeId) -> Result<LocalNode, ControlError> {
         self.nodes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
+            .cloned()
             .ok_or_else(|| ControlError::UnknownNode(id.clone()))
+    }
+
+    /// A node that joined the running network.
+    pub(crate) fn add(&self, id: NodeId, node: LocalNode) {
+        self.nodes
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id, node);
     }
 }
 

@@ -17,11 +17,15 @@ use tokio_util::sync::CancellationToken;
 use crate::LocalDeployer;
 use crate::control::{LocalNode, LocalNodeControl};
 use crate::error::{Error, Result, io};
+use crate::join::LocalMembership;
 use crate::loopback;
 use crate::marker::{self, MarkerFile};
 use crate::process::NodeProcess;
 use crate::proxy::{self, Links, Proxy};
 use crate::readiness::wait_ready;
+
+/// State shared between deploy, joins and cleanup.
+pub(crate) type Shared<T> = Arc<std::sync::Mutex<T>>;
 
 /// Keep every node's data and log, whatever the outcome.
 pub const KEEP_ENV: &str = "TESTBED_KEEP";
@@ -42,7 +46,7 @@ struct Launch {
     data_dir: PathBuf,
 }
 
-fn check_program(node: &NodeId, program: &Path) -> Result<()> {
+pub(crate) fn check_program(node: &NodeId, program: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let unusable = |problem: &str| Error::ProgramUnusable {
         node: node.clone(),
@@ -59,7 +63,7 @@ fn check_program(node: &NodeId, program: &Path) -> Result<()> {
     Ok(())
 }
 
-fn socket(host_port: &HostPort) -> SocketAddr {
+pub(crate) fn socket(host_port: &HostPort) -> SocketAddr {
     format!("{host_port}")
         .parse()
         .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], host_port.port)))
@@ -239,28 +243,39 @@ pub(crate) async fn deploy(
         },
     );
     let audited = Arc::clone(&marker);
-    let proxy_addresses: Vec<SocketAddr> = via.values().map(socket).collect();
+    let proxy_addresses: Shared<Vec<SocketAddr>> =
+        Arc::new(std::sync::Mutex::new(via.values().map(socket).collect()));
+    let audited_proxies = Arc::clone(&proxy_addresses);
     env.on_cleanup("leak audit", move || async move {
-        audit(&audited, &proxy_addresses).await
+        let proxies = audited_proxies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        audit(&audited, &proxies).await
     });
 
     let node_ids: Vec<NodeId> = slots.iter().map(|s| s.id.clone()).collect();
     let links = Links::new(node_ids);
     let stop_proxies = CancellationToken::new();
-    let proxy_tasks: Vec<_> = proxies
-        .into_iter()
-        .map(|(proxy, target)| proxy::serve(proxy, target, &links, stop_proxies.clone()))
-        .collect();
-    env.on_cleanup(
-        format!("close {} link proxies", proxy_tasks.len()),
-        move || async move {
-            stop_proxies.cancel();
-            for task in proxy_tasks {
-                let _ = task.await;
-            }
-            Ok(())
-        },
-    );
+    let proxy_tasks: Shared<Vec<tokio::task::JoinHandle<()>>> = Arc::new(std::sync::Mutex::new(
+        proxies
+            .into_iter()
+            .map(|(proxy, target)| proxy::serve(proxy, target, &links, stop_proxies.clone()))
+            .collect(),
+    ));
+    let (closing, stopping) = (Arc::clone(&proxy_tasks), stop_proxies.clone());
+    env.on_cleanup("close the link proxies", move || async move {
+        stopping.cancel();
+        let tasks = std::mem::take(
+            &mut *closing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for task in tasks {
+            let _ = task.await;
+        }
+        Ok(())
+    });
 
     let keep = flag(KEEP_ENV);
     let keep_logs = keep || flag(KEEP_LOGS_ENV);
@@ -358,15 +373,36 @@ pub(crate) async fn deploy(
             })?;
         clients.insert(slot.id.clone(), client);
     }
+    let control = Arc::new(LocalNodeControl {
+        nodes: std::sync::RwLock::new(nodes),
+        grace: deployer.grace,
+        ready_timeout: limit,
+        marker: Arc::clone(&marker),
+    });
+    let members = slots
+        .iter()
+        .map(|slot| (slot.clone(), listen[&slot.id].clone()))
+        .collect();
+    let membership = LocalMembership {
+        ip,
+        kind: Arc::clone(kind),
+        artifacts_dir: env.artifacts_dir().to_path_buf(),
+        members: tokio::sync::Mutex::new(members),
+        links: Arc::clone(&links),
+        stop_proxies,
+        proxy_tasks,
+        proxy_addresses,
+        started,
+        control: Arc::clone(&control),
+        marker,
+        timeline: env.timeline().clone(),
+        failures: env.failure_reporter(),
+    };
     Ok(Deployment {
         clients,
-        node_control: Some(Arc::new(LocalNodeControl {
-            nodes,
-            grace: deployer.grace,
-            ready_timeout: limit,
-            marker,
-        })),
+        node_control: Some(control),
         network_control: Some(links),
+        membership: Some(Arc::new(membership)),
     })
 }
 

@@ -14,6 +14,9 @@
 //!   up is named with how long the deployer waited, its exit status if it
 //!   exited, and its last log lines.
 //! * **Node faults**: stop, start, restart, signals, pause and resume.
+//! * **Dynamic join**: `RunContext::add_node(role)` starts one more node,
+//!   its peers rendered by the node kind, with link proxies to and from
+//!   every node.
 //! * **Network faults without root**: peer traffic goes through link proxies
 //!   owned by the deployer: partitions, one-way cuts, latency, jitter, loss
 //!   and bandwidth per directed link. API traffic is not proxied.
@@ -44,6 +47,7 @@
 mod control;
 mod deploy;
 mod error;
+mod join;
 mod loopback;
 mod marker;
 mod process;
@@ -128,6 +132,7 @@ impl Deployer for LocalDeployer {
             Capability::LinkLatency,
             Capability::LinkLoss,
             Capability::LinkBandwidth,
+            Capability::DynamicJoin,
         ]
         .into_iter()
         .collect()

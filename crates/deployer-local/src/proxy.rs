@@ -45,7 +45,7 @@ type LinkMap = BTreeMap<(NodeId, NodeId), LinkState>;
 /// The active faults and the link states they add up to; the local
 /// deployer's `NetworkControl`.
 pub struct Links {
-    nodes: Vec<NodeId>,
+    nodes: std::sync::RwLock<Vec<NodeId>>,
     active: Mutex<BTreeMap<FaultId, NetworkFault>>,
     next_id: AtomicU64,
     states: watch::Sender<Arc<LinkMap>>,
@@ -55,7 +55,7 @@ impl Links {
     /// Links between `nodes`, all clean.
     pub fn new(nodes: Vec<NodeId>) -> Arc<Self> {
         Arc::new(Self {
-            nodes,
+            nodes: std::sync::RwLock::new(nodes),
             active: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
             states: watch::channel(Arc::new(LinkMap::new())).0,
@@ -66,8 +66,20 @@ impl Links {
         self.states.subscribe()
     }
 
+    /// A node that joined: faults may name it from now on.
+    pub fn add_node(&self, node: NodeId) {
+        self.nodes
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(node);
+    }
+
     fn check(&self, node: &NodeId) -> Result<(), ControlError> {
-        if self.nodes.contains(node) {
+        let nodes = self
+            .nodes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if nodes.contains(node) {
             Ok(())
         } else {
             Err(ControlError::UnknownNode(node.clone()))

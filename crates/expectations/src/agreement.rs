@@ -16,14 +16,15 @@ impl Expectation for Agreement {
     }
 
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
+        let clients = ctx.clients();
         let mut lowest = u64::MAX;
-        for (id, client) in ctx.clients() {
+        for (id, client) in &clients {
             let info = client.info().await.map_err(|e| format!("{id}: {e}"))?;
             lowest = lowest.min(info.finalized_height);
         }
         for height in 1..=lowest {
             let mut hashes: BTreeMap<String, Vec<&NodeId>> = BTreeMap::new();
-            for (id, client) in ctx.clients() {
+            for (id, client) in &clients {
                 let block = client
                     .block(height)
                     .await

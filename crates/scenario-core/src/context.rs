@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -27,10 +27,11 @@ struct Inner {
     scenario: String,
     seed: u64,
     topology: Topology,
-    slots: Vec<NodeSlot>,
-    clients: BTreeMap<NodeId, Arc<dyn NodeClient>>,
+    slots: RwLock<Vec<NodeSlot>>,
+    clients: RwLock<BTreeMap<NodeId, Arc<dyn NodeClient>>>,
     node_control: Option<Arc<dyn NodeControl>>,
     network_control: Option<Arc<dyn NetworkControl>>,
+    membership: Option<Arc<dyn crate::control::Membership>>,
     feed: Option<Arc<dyn BlockFeed>>,
     timeline: Timeline,
     window: Duration,
@@ -46,6 +47,7 @@ pub(crate) struct ContextParts {
     pub(crate) clients: BTreeMap<NodeId, Arc<dyn NodeClient>>,
     pub(crate) node_control: Option<Arc<dyn NodeControl>>,
     pub(crate) network_control: Option<Arc<dyn NetworkControl>>,
+    pub(crate) membership: Option<Arc<dyn crate::control::Membership>>,
     pub(crate) feed: Option<Arc<dyn BlockFeed>>,
     pub(crate) timeline: Timeline,
     pub(crate) window: Duration,
@@ -61,10 +63,11 @@ impl RunContext {
                 scenario: parts.scenario,
                 seed: parts.seed,
                 topology: parts.topology,
-                slots,
-                clients: parts.clients,
+                slots: RwLock::new(slots),
+                clients: RwLock::new(parts.clients),
                 node_control: parts.node_control,
                 network_control: parts.network_control,
+                membership: parts.membership,
                 feed: parts.feed,
                 timeline: parts.timeline,
                 window: parts.window,
@@ -93,29 +96,75 @@ impl RunContext {
         &self.inner.topology
     }
 
-    /// Every node, in declaration order.
-    pub fn nodes(&self) -> &[NodeSlot] {
-        &self.inner.slots
-    }
-
-    /// The ids of the nodes that have `role`, in declaration order.
-    pub fn nodes_with_role(&self, role: &Role) -> Vec<NodeId> {
+    /// Every node, in declaration order, then those that joined.
+    pub fn nodes(&self) -> Vec<NodeSlot> {
         self.inner
             .slots
-            .iter()
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The ids of the nodes that have `role`, in order.
+    pub fn nodes_with_role(&self, role: &Role) -> Vec<NodeId> {
+        self.nodes()
+            .into_iter()
             .filter(|slot| &slot.role == role)
-            .map(|slot| slot.id.clone())
+            .map(|slot| slot.id)
             .collect()
     }
 
     /// The client of one node.
-    pub fn client(&self, node: &NodeId) -> Option<&Arc<dyn NodeClient>> {
-        self.inner.clients.get(node)
+    pub fn client(&self, node: &NodeId) -> Option<Arc<dyn NodeClient>> {
+        self.inner
+            .clients
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(node)
+            .cloned()
     }
 
-    /// Every node's client.
-    pub fn clients(&self) -> &BTreeMap<NodeId, Arc<dyn NodeClient>> {
-        &self.inner.clients
+    /// Every node's client (a snapshot: nodes joining later are not in it).
+    pub fn clients(&self) -> BTreeMap<NodeId, Arc<dyn NodeClient>> {
+        self.inner
+            .clients
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Add a node of `role` to the running network: the deployer starts it
+    /// (its peers rendered by the node kind) and, once it is ready, it is
+    /// visible to clients, the block feed and expectations. On the timeline.
+    pub async fn add_node(&self, role: &Role) -> Result<NodeId, crate::control::ControlError> {
+        let membership =
+            self.inner
+                .membership
+                .as_ref()
+                .ok_or(crate::control::ControlError::Unsupported(
+                    crate::control::Capability::DynamicJoin,
+                ))?;
+        let joined = membership.add_node(role).await?;
+        let id = joined.slot.id.clone();
+        self.inner
+            .clients
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.clone(), Arc::clone(&joined.client));
+        self.inner
+            .slots
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(joined.slot);
+        if let Some(feed) = &self.inner.feed {
+            feed.add_node(id.clone(), joined.client);
+        }
+        self.inner.timeline.record(
+            crate::timeline::EventKind::NodeJoined,
+            Some(&id),
+            format!("joined as {role}"),
+        );
+        Ok(id)
     }
 
     /// Node faults, when the deployer supports them. Every action is

@@ -174,6 +174,23 @@ pub trait NodeControl: Send + Sync {
     }
 }
 
+/// A node that joined a running network.
+#[derive(Clone, Debug)]
+pub struct Joined {
+    /// The new node.
+    pub slot: crate::topology::NodeSlot,
+    /// Its client.
+    pub client: Arc<dyn crate::client::NodeClient>,
+}
+
+/// Adds nodes to a running network (capability `DynamicJoin`).
+#[async_trait::async_trait]
+pub trait Membership: Send + Sync {
+    /// Start one more node of `role`, its peers rendered by the node kind,
+    /// and wait until it is ready.
+    async fn add_node(&self, role: &crate::topology::Role) -> Result<Joined, ControlError>;
+}
+
 /// The shape imposed on one directed link.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LinkShape {

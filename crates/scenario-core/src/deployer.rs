@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 pub use crate::cleanup::{CleanupOutcome, CleanupRegistry};
 use crate::client::NodeClient;
-use crate::control::{Capabilities, NetworkControl, NodeControl};
+use crate::control::{Capabilities, Membership, NetworkControl, NodeControl};
 use crate::error::BoxError;
 use crate::scenario::Scenario;
 use crate::timeline::Timeline;
@@ -156,6 +156,8 @@ pub struct Deployment {
     pub node_control: Option<Arc<dyn NodeControl>>,
     /// Network faults, if the backend supports them.
     pub network_control: Option<Arc<dyn NetworkControl>>,
+    /// Adding nodes to the running network, if the backend supports it.
+    pub membership: Option<Arc<dyn Membership>>,
 }
 
 /// Provisions a scenario's nodes on one backend.

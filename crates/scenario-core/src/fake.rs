@@ -292,6 +292,7 @@ impl Deployer for FakeDeployer {
                 known,
             })),
             network_control: None,
+            membership: None,
         })
     }
 }

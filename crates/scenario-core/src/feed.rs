@@ -47,6 +47,9 @@ pub trait BlockFeed: Send + Sync {
     /// Every finalized block observed so far, by height (the first node's
     /// report of each height).
     fn finalized_blocks(&self) -> BTreeMap<u64, ObservedBlock>;
+
+    /// Follow a node that joined the running network too.
+    fn add_node(&self, node: NodeId, client: Arc<dyn NodeClient>);
 }
 
 /// What a block feed is started with.

@@ -32,6 +32,8 @@ pub enum EventKind {
     NodeResumed,
     /// A node exited without a fault action causing it.
     NodeExited,
+    /// A node joined the running network.
+    NodeJoined,
     /// A network fault was applied.
     FaultApplied,
     /// Network faults were healed.

@@ -182,7 +182,7 @@ impl Workload for Chaos {
     }
 
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
-        let plan = self.plan(ctx.seed(), ctx.nodes());
+        let plan = self.plan(ctx.seed(), &ctx.nodes());
         let start = tokio::time::Instant::now();
         for fault in plan {
             tokio::select! {

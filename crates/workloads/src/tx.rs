@@ -105,7 +105,7 @@ impl Workload for TxLoad {
             let Some(node) = self.targets.pick(&candidates, n, &mut rng).cloned() else {
                 return Err("no node to send transactions to".into());
             };
-            let Some(client) = ctx.client(&node).cloned() else {
+            let Some(client) = ctx.client(&node) else {
                 continue;
             };
             let mut payload = vec![0u8; self.payload_size];

@@ -5,5 +5,6 @@
 mod failures;
 mod faults;
 mod interrupt;
+mod join;
 mod smoke;
 mod support;

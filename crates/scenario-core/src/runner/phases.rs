@@ -136,6 +136,7 @@ async fn context(
         clients: deployment.clients,
         node_control,
         network_control,
+        membership: deployment.membership,
         feed,
         timeline,
         window: scenario.window,

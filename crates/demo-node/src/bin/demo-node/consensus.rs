@@ -515,5 +515,52 @@ impl Consensus {
     }
 }
 
+impl Consensus {
+    /// Blocks a learner pulled from a peer: committed there, so final. They
+    /// extend this chain (replacing an uncommitted suffix that conflicts).
+    /// Lets an executor the leader does not know follow the chain.
+    pub(crate) fn apply_synced(
+        &mut self,
+        blocks: Vec<Block>,
+        commit: u64,
+        leader: Option<String>,
+    ) -> Effects {
+        let mut effects = Effects::default();
+        if self.settings.is_voter() {
+            return effects;
+        }
+        for block in blocks {
+            if block.hash != block.computed_hash() {
+                break;
+            }
+            match self.block(block.height) {
+                Some(existing) if existing.hash == block.hash => continue,
+                Some(_) if block.height > self.commit => {
+                    let keep = block.height - 1;
+                    self.chain
+                        .truncate(usize::try_from(keep).unwrap_or(usize::MAX));
+                    effects.truncated_to = Some(keep);
+                }
+                Some(_) => break,
+                None => {}
+            }
+            if block.height != self.height() + 1 || block.parent != self.tip_hash() {
+                break;
+            }
+            self.chain.push(block.clone());
+            effects.appended.push(block);
+        }
+        let new_commit = commit.min(self.height());
+        if new_commit > self.commit {
+            effects.committed = Some((self.commit, new_commit));
+            self.commit = new_commit;
+        }
+        if self.leader.is_none() {
+            self.leader = leader;
+        }
+        effects
+    }
+}
+
 #[cfg(test)]
 mod tests;

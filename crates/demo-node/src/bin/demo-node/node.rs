@@ -25,6 +25,12 @@ pub(crate) const TICK: Duration = Duration::from_millis(10);
 const PING_EVERY: Duration = Duration::from_millis(500);
 /// A peer heard from within this long counts as connected.
 const PEER_FRESH: Duration = Duration::from_secs(2);
+/// How often an executor checks whether it must pull blocks itself.
+const PULL_EVERY: Duration = Duration::from_millis(250);
+/// An executor that got no blocks from a leader for this long pulls them.
+const PULL_WHEN_QUIET: Duration = Duration::from_millis(1000);
+/// How many committed blocks one pull returns at most.
+const PULL_BATCH: usize = 256;
 /// How often pending items are offered to the leader again.
 const FORWARD_AGAIN: Duration = Duration::from_secs(2);
 
@@ -45,6 +51,8 @@ struct State {
     blobs: BTreeMap<String, BlobInfo>,
     last_heard: HashMap<String, Instant>,
     leader_seen: Option<String>,
+    /// When a leader last sent blocks (a learner it does not know pulls instead).
+    last_append: Option<Instant>,
 }
 
 pub(crate) struct Node {
@@ -117,6 +125,7 @@ impl Node {
                 blobs,
                 last_heard: HashMap::new(),
                 leader_seen: None,
+                last_append: None,
             }),
             commits,
             metrics,
@@ -151,6 +160,28 @@ impl Node {
                 node.produce_block();
             }
         });
+        if self.config.role == NodeRole::Executor {
+            let node = Arc::clone(self);
+            tokio::spawn(async move {
+                let mut pulls = tokio::time::interval(PULL_EVERY);
+                let validators: Vec<String> = node
+                    .config
+                    .validators()
+                    .into_iter()
+                    .filter(|v| *v != node.config.node_id)
+                    .collect();
+                for turn in 0usize.. {
+                    pulls.tick().await;
+                    let quiet = node
+                        .lock()
+                        .last_append
+                        .is_none_or(|at| at.elapsed() > PULL_WHEN_QUIET);
+                    if quiet && !validators.is_empty() {
+                        node.pull_from(&validators[turn % validators.len()]).await;
+                    }
+                }
+            });
+        }
         let node = Arc::clone(self);
         tokio::spawn(async move {
             let mut chores = tokio::time::interval(PING_EVERY);
@@ -267,13 +298,45 @@ impl Node {
         }
     }
 
+    /// Pull committed blocks from a validator (executors the leader does not
+    /// know, e.g. one that joined a running network, follow the chain so).
+    async fn pull_from(&self, validator: &str) {
+        let from = self.lock().consensus.height() + 1;
+        match self.net.pull(validator, from).await {
+            Ok(answer) => {
+                self.step(|c, _| c.apply_synced(answer.blocks, answer.commit, answer.leader))
+            }
+            Err(error) => tracing::debug!(%validator, %error, "pull failed"),
+        }
+    }
+
+    /// Committed blocks from `from` on, for a peer that pulls.
+    pub(crate) fn sync_answer(&self, from: u64) -> crate::p2p::SyncAnswer {
+        let state = self.lock();
+        let commit = state.consensus.commit();
+        let blocks = (from.max(1)..=commit)
+            .take(PULL_BATCH)
+            .filter_map(|h| state.consensus.block(h).cloned())
+            .collect();
+        crate::p2p::SyncAnswer {
+            blocks,
+            commit,
+            leader: state.consensus.leader().map(str::to_owned),
+        }
+    }
+
     /// A message from a peer.
     pub(crate) fn receive(&self, from: &str, message: PeerMessage) {
         self.lock()
             .last_heard
             .insert(from.to_owned(), Instant::now());
         match message {
-            PeerMessage::Consensus { message } => self.step(|c, now| c.receive(from, message, now)),
+            PeerMessage::Consensus { message } => {
+                if matches!(message, crate::consensus::Message::Append { .. }) {
+                    self.lock().last_append = Some(Instant::now());
+                }
+                self.step(|c, now| c.receive(from, message, now));
+            }
             PeerMessage::Forward { items } => {
                 let mut state = self.lock();
                 for item in items {

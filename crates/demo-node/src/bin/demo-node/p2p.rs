@@ -36,6 +36,19 @@ pub(crate) enum PeerMessage {
     Ping,
 }
 
+/// The answer to a pull: committed blocks from the asked height on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SyncAnswer {
+    pub(crate) blocks: Vec<crate::block::Block>,
+    pub(crate) commit: u64,
+    pub(crate) leader: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SyncRequest {
+    from: u64,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Envelope {
     from: String,
@@ -112,6 +125,32 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Pull committed blocks from `to`, starting at `from`.
+    pub(crate) async fn pull(&self, to: &str, from: u64) -> Result<SyncAnswer, String> {
+        use http_body_util::BodyExt;
+        let address = self
+            .addresses
+            .get(to)
+            .ok_or_else(|| format!("unknown peer {to}"))?;
+        let body = serde_json::to_vec(&SyncRequest { from }).map_err(|e| e.to_string())?;
+        let request = hyper::Request::post(format!("http://{address}/p2p/v1/sync"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let response = tokio::time::timeout(SEND_TIMEOUT, self.client.request(request))
+            .await
+            .map_err(|_| format!("{to} did not answer in time"))?
+            .map_err(|e| e.to_string())?;
+        let bytes = tokio::time::timeout(SEND_TIMEOUT, response.into_body().collect())
+            .await
+            .map_err(|_| format!("{to} did not finish answering in time"))?
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+}
+
 async fn drain(
     client: HttpClient,
     me: String,
@@ -146,6 +185,7 @@ pub(crate) fn router(node: Arc<Node>) -> Router {
     Router::new()
         .route("/p2p/v1/message", post(receive))
         .route("/p2p/v1/blobs/{id}", post(store_blob))
+        .route("/p2p/v1/sync", post(sync))
         .layer(DefaultBodyLimit::max(256 << 20))
         .with_state(node)
 }
@@ -158,6 +198,15 @@ async fn receive(State(node): State<Arc<Node>>, body: Bytes) -> StatusCode {
         }
         Err(_) => StatusCode::BAD_REQUEST,
     }
+}
+
+async fn sync(
+    State(node): State<Arc<Node>>,
+    body: Bytes,
+) -> Result<axum::Json<SyncAnswer>, StatusCode> {
+    let request: SyncRequest =
+        serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
+    Ok(axum::Json(node.sync_answer(request.from)))
 }
 
 async fn store_blob(
