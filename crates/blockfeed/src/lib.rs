@@ -69,6 +69,7 @@ impl Feed {
 #[derive(Default)]
 struct Seen {
     heights: BTreeMap<NodeId, u64>,
+    series: BTreeMap<NodeId, Vec<[u64; 2]>>,
     blocks: BTreeMap<u64, ObservedBlock>,
 }
 
@@ -96,7 +97,11 @@ impl LiveFeed {
         {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             let height = seen.heights.entry(node.clone()).or_default();
-            *height = (*height).max(observed.block.height);
+            if observed.block.height > *height {
+                *height = observed.block.height;
+                let point = [observed.observed_at_ms, observed.block.height];
+                seen.series.entry(node.clone()).or_default().push(point);
+            }
             seen.blocks
                 .entry(observed.block.height)
                 .or_insert_with(|| observed.clone());
@@ -151,6 +156,14 @@ impl BlockFeed for LiveFeed {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .blocks
+            .clone()
+    }
+
+    fn height_series(&self) -> BTreeMap<NodeId, Vec<[u64; 2]>> {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .series
             .clone()
     }
 

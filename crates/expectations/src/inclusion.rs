@@ -68,10 +68,19 @@ impl Expectation for TxInclusion {
         }
         let mut latencies: Vec<u64> = Vec::new();
         let mut missing: Vec<&TxId> = Vec::new();
+        let run_started_ms =
+            scenario_core::ledger::unix_ms().saturating_sub(ctx.timeline().elapsed_ms());
+        let mut points = Vec::new();
         for record in &accepted {
             let Some(id) = &record.id else { continue };
             match committed.get(id) {
-                Some(at) => latencies.push(at.saturating_sub(record.submitted_at_ms)),
+                Some(at) => {
+                    let latency = at.saturating_sub(record.submitted_at_ms);
+                    latencies.push(latency);
+                    let sent_s =
+                        record.submitted_at_ms.saturating_sub(run_started_ms) as f64 / 1000.0;
+                    points.push([sent_s, latency as f64]);
+                }
                 None => missing.push(id),
             }
         }
@@ -83,7 +92,8 @@ impl Expectation for TxInclusion {
             quantile(&latencies, 0.99),
         );
         let figures = |v: Verdict| {
-            v.figure("accepted", accepted.len() as f64)
+            v.series("inclusion latency (ms) by send time", points.clone())
+                .figure("accepted", accepted.len() as f64)
                 .figure("included", latencies.len() as f64)
                 .figure("included_percent", share)
                 .figure("latency_p50_ms", p50.unwrap_or(0) as f64)

@@ -20,6 +20,9 @@ pub struct Verdict {
     pub message: String,
     /// The numbers behind the verdict, by name.
     pub figures: BTreeMap<String, f64>,
+    /// Points to plot in the HTML report, by series name: `[x, y]` with x in
+    /// seconds since the run started.
+    pub series: BTreeMap<String, Vec<[f64; 2]>>,
 }
 
 impl Verdict {
@@ -29,6 +32,7 @@ impl Verdict {
             passed: true,
             message: message.into(),
             figures: BTreeMap::new(),
+            series: BTreeMap::new(),
         }
     }
 
@@ -38,7 +42,14 @@ impl Verdict {
             passed: false,
             message: message.into(),
             figures: BTreeMap::new(),
+            series: BTreeMap::new(),
         }
+    }
+
+    /// Attach points to plot (x in seconds since the run started).
+    pub fn series(mut self, name: impl Into<String>, points: Vec<[f64; 2]>) -> Self {
+        self.series.insert(name.into(), points);
+        self
     }
 
     /// Attach a figure.

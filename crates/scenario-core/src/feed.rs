@@ -48,6 +48,12 @@ pub trait BlockFeed: Send + Sync {
     /// report of each height).
     fn finalized_blocks(&self) -> BTreeMap<u64, ObservedBlock>;
 
+    /// Each node's finalized height over time: `[ms since start, height]`
+    /// at every change the feed saw.
+    fn height_series(&self) -> BTreeMap<NodeId, Vec<[u64; 2]>> {
+        BTreeMap::new()
+    }
+
     /// Follow a node that joined the running network too.
     fn add_node(&self, node: NodeId, client: Arc<dyn NodeClient>);
 }

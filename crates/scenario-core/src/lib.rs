@@ -80,6 +80,7 @@ pub mod workload;
 mod artifacts;
 mod cleanup;
 mod error;
+mod html;
 mod interrupt;
 mod panic;
 mod runner;

@@ -23,6 +23,9 @@ pub const REPORT_FILE: &str = "report.json";
 /// The file name of the JUnit XML report, next to `report.json`.
 pub const JUNIT_FILE: &str = "junit.xml";
 
+/// The file name of the self-contained HTML report, next to `report.json`.
+pub const HTML_FILE: &str = "report.html";
+
 /// One of the six phases of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +114,9 @@ pub struct ExpectationRecord {
     pub message: String,
     /// The figures behind the verdict.
     pub figures: BTreeMap<String, f64>,
+    /// Points it plotted, by series name (`[seconds since start, value]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub series: BTreeMap<String, Vec<[f64; 2]>>,
 }
 
 /// One workload's outcome.
@@ -162,6 +168,10 @@ pub struct Report {
     pub cleanup: Vec<CleanupOutcome>,
     /// The event timeline.
     pub events: Vec<Event>,
+    /// Each node's finalized height over time, `[ms since start, height]`,
+    /// when the scenario had a block feed.
+    #[serde(default)]
+    pub heights: BTreeMap<NodeId, Vec<[u64; 2]>>,
 }
 
 /// A run that did not pass, as an error carrying its report.
@@ -198,6 +208,10 @@ impl Report {
         std::fs::write(&partial, text)?;
         std::fs::rename(&partial, &path)?;
         std::fs::write(self.artifacts_dir.join(JUNIT_FILE), self.junit())?;
+        std::fs::write(
+            self.artifacts_dir.join(HTML_FILE),
+            crate::html::render(self),
+        )?;
         Ok(path)
     }
 

@@ -254,6 +254,7 @@ fn assemble(
         workloads: state.workloads,
         cleanup,
         events,
+        heights: state.heights,
     }
 }
 

@@ -273,6 +273,7 @@ async fn evaluate(scenario: &Scenario, ctx: &RunContext, state: &mut RunState) {
                     passed: verdict.passed,
                     message: verdict.message,
                     figures: verdict.figures,
+                    series: verdict.series,
                 },
                 Ok(Err(error)) => failed(name, format!("could not evaluate: {error}")),
                 Err(payload) => failed(
@@ -290,6 +291,9 @@ async fn evaluate(scenario: &Scenario, ctx: &RunContext, state: &mut RunState) {
         }
         state.expectations[index] = Some(record);
     }
+    if let Some(feed) = ctx.block_feed() {
+        state.heights = feed.height_series();
+    }
     state.end();
 }
 
@@ -299,5 +303,6 @@ pub(super) fn failed(name: String, message: String) -> ExpectationRecord {
         passed: false,
         message,
         figures: Default::default(),
+        series: Default::default(),
     }
 }

@@ -16,6 +16,7 @@ pub(super) struct RunState {
     pub(super) capture_errors: Vec<Option<String>>,
     pub(super) expectations: Vec<Option<ExpectationRecord>>,
     pub(super) workloads: Vec<WorkloadRecord>,
+    pub(super) heights: std::collections::BTreeMap<crate::topology::NodeId, Vec<[u64; 2]>>,
 }
 
 struct Current {
@@ -45,6 +46,7 @@ impl RunState {
                     error: None,
                 })
                 .collect(),
+            heights: std::collections::BTreeMap::new(),
         }
     }
 

@@ -255,3 +255,25 @@ async fn a_run_dropped_midway_still_cleans_up_once() {
     );
     assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_expectation_is_a_junit_failure_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let plan = scenario(1, dir.path()).expectation(ScriptedExpectation::new(
+        "stalls",
+        &log,
+        Judgement::Fail("height stuck at 4 on validator-0"),
+    ));
+    let report = run(plan, &FakeDeployer::new()).await;
+
+    let junit = std::fs::read_to_string(report.artifacts_dir.join("junit.xml")).unwrap();
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    assert!(
+        junit.contains("<failure message=\"height stuck at 4 on validator-0\">"),
+        "{junit}"
+    );
+    let html = std::fs::read_to_string(report.artifacts_dir.join("report.html")).unwrap();
+    assert!(html.contains("<span class=\"fail\">FAILED</span>"));
+    assert!(html.contains("replay: <code>TESTBED_SEED=7 "));
+}

@@ -140,6 +140,24 @@ async fn report_json_is_written_with_the_documented_fields() {
     assert!(node_started["at_ms"].is_u64());
     assert!(node_started["detail"].is_string());
     assert_eq!(Report::read(&path).unwrap(), report);
+
+    let junit = std::fs::read_to_string(report.artifacts_dir.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("<testsuite name=\"runner-test\" tests=\"2\" failures=\"0\""),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("<testcase classname=\"runner-test\" name=\"sees-nodes\"/>"),
+        "{junit}"
+    );
+    let html = std::fs::read_to_string(report.artifacts_dir.join("report.html")).unwrap();
+    assert!(html.contains("<td>sees-nodes</td><td class=\"pass\">pass</td><td>2 nodes seen</td>"));
+    assert!(
+        !html.contains("http://")
+            || html
+                .matches("http://")
+                .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+    );
 }
 
 /// Draws three numbers from the run's seeded generator into the log.
