@@ -1,5 +1,6 @@
 //! Windowed liveness: a sampler records the highest finalized height any node
-//! reports, and every window W of the run must add at least k blocks.
+//! reports, and every window W of the run must add at least k blocks. It is
+//! continuous: a window that falls short stops the run early.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -60,6 +61,34 @@ impl Expectation for Liveness {
             }
         });
         Ok(())
+    }
+
+    /// Fails the run early once a whole window went by with too few blocks.
+    async fn check_now(&self, _ctx: &RunContext) -> Result<Option<Verdict>, BoxError> {
+        let samples = self
+            .samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
+        let Some(&(now, height)) = samples.last() else {
+            return Ok(None);
+        };
+        let Some(&(start, before)) = samples
+            .iter()
+            .rev()
+            .find(|(at, _)| now.saturating_sub(*at) >= window_ms)
+        else {
+            return Ok(None);
+        };
+        let gained = height.saturating_sub(before);
+        Ok((gained < self.blocks).then(|| {
+            Verdict::fail(format!(
+                "between {start} ms and {now} ms only {gained} blocks were finalized (need {} per {window_ms} ms window)",
+                self.blocks
+            ))
+            .figure("slowest_window_blocks", gained as f64)
+        }))
     }
 
     async fn evaluate(&self, _ctx: &RunContext) -> Result<Verdict, BoxError> {

@@ -83,4 +83,12 @@ pub trait Expectation: Send + Sync + 'static {
 
     /// Judge the run.
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError>;
+
+    /// Check while the run goes on (about once a second during the window).
+    /// A failed verdict stops the run early: the window closes, cleanup runs,
+    /// and the report says when and why. `None` means nothing to say yet.
+    async fn check_now(&self, ctx: &RunContext) -> Result<Option<Verdict>, BoxError> {
+        let _ = ctx;
+        Ok(None)
+    }
 }

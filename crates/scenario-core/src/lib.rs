@@ -83,6 +83,7 @@ mod error;
 mod html;
 mod interrupt;
 mod panic;
+mod progress;
 mod runner;
 
 pub use async_trait::async_trait;

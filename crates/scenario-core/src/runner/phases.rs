@@ -194,14 +194,25 @@ async fn execute(
     }
     let window = tokio::time::sleep(scenario.window);
     tokio::pin!(window);
+    let mut checks = tokio::time::interval(CHECK_EVERY);
+    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut progress = crate::progress::Progress::new(scenario.window);
     loop {
         tokio::select! {
             () = &mut window => break,
             Some(joined) = running.join_next(), if !running.is_empty() => {
                 record_workload_end(joined, &mut pending, state);
             }
+            _ = checks.tick() => {
+                let failing: Vec<String> = state.expectations.iter().flatten().map(|e| e.name.clone()).collect();
+                progress.show(ctx, scenario, &failing);
+                if check_expectations(scenario, ctx, state).await {
+                    break;
+                }
+            }
         }
     }
+    progress.finish();
     window_closed.cancel();
     let drain = async {
         while let Some(joined) = running.join_next().await {
@@ -233,6 +244,47 @@ async fn execute(
     state.end();
 }
 
+/// How often continuous expectations are checked and progress is shown.
+const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Ask every expectation whether it already failed; true when one did (the
+/// run then stops early).
+async fn check_expectations(scenario: &Scenario, ctx: &RunContext, state: &mut RunState) -> bool {
+    let mut stop = false;
+    for (index, expectation) in scenario.expectations.iter().enumerate() {
+        if state.expectations[index].is_some() || state.capture_errors[index].is_some() {
+            continue;
+        }
+        let verdict = match AssertUnwindSafe(expectation.check_now(ctx))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(Some(verdict))) if !verdict.passed => verdict,
+            _ => continue,
+        };
+        let at = ctx.timeline().elapsed_ms();
+        let name = expectation.name().to_owned();
+        state.timeline().record(
+            EventKind::ExpectationFailed,
+            None,
+            format!("{name} failed during the run: {}", verdict.message),
+        );
+        state.fail(format!(
+            "expectation '{name}' failed during the run at {at} ms, so the run stopped early: {}",
+            verdict.message
+        ));
+        state.expectations[index] = Some(ExpectationRecord {
+            name,
+            passed: false,
+            message: verdict.message,
+            figures: verdict.figures,
+            series: verdict.series,
+        });
+        stop = true;
+    }
+    stop
+}
+
 type WorkloadEnd = (
     usize,
     Result<Result<(), crate::BoxError>, Box<dyn std::any::Any + Send>>,
@@ -261,6 +313,9 @@ async fn evaluate(scenario: &Scenario, ctx: &RunContext, state: &mut RunState) {
     state.begin(Phase::Evaluate);
     tokio::time::sleep(scenario.cooldown).await;
     for (index, expectation) in scenario.expectations.iter().enumerate() {
+        if state.expectations[index].is_some() {
+            continue; // Already failed while the run went on.
+        }
         let name = expectation.name().to_owned();
         let record = match state.capture_errors[index].clone() {
             Some(error) => failed(name, error),

@@ -277,3 +277,47 @@ async fn a_failed_expectation_is_a_junit_failure_with_its_message() {
     assert!(html.contains("<span class=\"fail\">FAILED</span>"));
     assert!(html.contains("replay: <code>TESTBED_SEED=7 "));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_expectation_failing_during_the_run_stops_it_early_and_says_when() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let deployer = FakeDeployer::new();
+    let plan = scenario(2, dir.path())
+        .workload(ScriptedWorkload::new("load", &log, Script::UntilCancelled))
+        .expectation(ScriptedExpectation::new(
+            "watchdog",
+            &log,
+            Judgement::FailEarly("no block for 3 s"),
+        ))
+        .expectation(ScriptedExpectation::new("other", &log, Judgement::Pass));
+    let report = run(plan, &deployer).await;
+
+    assert!(!report.passed);
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert!(
+        report.failures[0].starts_with("expectation 'watchdog' failed during the run at "),
+        "{:?}",
+        report.failures
+    );
+    assert!(report.failures[0].ends_with("so the run stopped early: no block for 3 s"));
+    let execute = report.phase(Phase::Execute).unwrap();
+    assert!(
+        execute.duration_ms < 10_000,
+        "the one-minute window closed early: {} ms",
+        execute.duration_ms
+    );
+    assert!(
+        log.entries().contains(&"cancelled:load".to_owned()),
+        "workloads were cancelled"
+    );
+    assert_eq!(
+        report.expectation("watchdog").unwrap().message,
+        "no block for 3 s"
+    );
+    assert!(
+        report.expectation("other").unwrap().passed,
+        "the others are still evaluated"
+    );
+    assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
+}

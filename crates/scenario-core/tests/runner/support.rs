@@ -112,6 +112,8 @@ pub(crate) enum Judgement {
     Fail(&'static str),
     Panic(&'static str),
     CaptureError(&'static str),
+    /// Fails while the run goes on, from 3 s into it.
+    FailEarly(&'static str),
 }
 
 pub(crate) struct ScriptedExpectation {
@@ -144,10 +146,19 @@ impl Expectation for ScriptedExpectation {
         }
     }
 
+    async fn check_now(&self, ctx: &RunContext) -> Result<Option<Verdict>, BoxError> {
+        Ok(match self.judgement {
+            Judgement::FailEarly(message) if ctx.timeline().elapsed_ms() >= 3000 => {
+                Some(Verdict::fail(message))
+            }
+            _ => None,
+        })
+    }
+
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
         self.log.push(format!("evaluate:{}", self.name));
         Ok(match self.judgement {
-            Judgement::Pass | Judgement::CaptureError(_) => {
+            Judgement::Pass | Judgement::CaptureError(_) | Judgement::FailEarly(_) => {
                 Verdict::pass(format!("{} nodes seen", ctx.clients().len()))
                     .figure("nodes", ctx.clients().len() as f64)
             }
