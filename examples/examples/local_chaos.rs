@@ -1,0 +1,106 @@
+//! Chaos on local processes: transactions while validators restart, a
+//! minority is cut off, and a link turns slow and lossy; the chain must stay
+//! live, agree, include what it accepted, and converge afterwards. The fault
+//! schedule comes from the seed: `--seed N` replays it.
+//! `cargo build -p demo-node && cargo run -p examples --example local_chaos`
+
+use std::time::Duration;
+
+use clap::Parser;
+use demo_node::DemoNode;
+use testbed::blockfeed::Feed;
+use testbed::expectations::{Agreement, Liveness, Recovery, TxInclusion, check};
+use testbed::ledger::Ledger;
+use testbed::local::LocalDeployer;
+use testbed::prelude::*;
+use testbed::workloads::{Chaos, Selector, TxLoad};
+use testbed::{LinkShape, NetworkFault};
+
+/// Chaos on local processes.
+#[derive(Parser)]
+struct Args {
+    /// The seed (default: random, printed, and in the report).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// Makes the link validator-0 → validator-1 slow and lossy for a while.
+struct BadLink;
+
+#[async_trait]
+impl Workload for BadLink {
+    fn name(&self) -> &str {
+        "bad-link"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::none()
+            .capability(Capability::LinkLatency)
+            .capability(Capability::LinkLoss)
+    }
+
+    async fn run(&self, ctx: &RunContext, _cancel: CancellationToken) -> Result<(), BoxError> {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let shape = LinkShape {
+            latency: Duration::from_millis(150),
+            loss: 0.2,
+            ..LinkShape::default()
+        };
+        let fault = NetworkFault::Shape {
+            from: NodeId::new("validator-0"),
+            to: NodeId::new("validator-1"),
+            shape,
+        };
+        ctx.network_fault(&fault, Some(Duration::from_secs(6)))
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let ledger = Ledger::new();
+    let chaos = Chaos::new()
+        .restart_at(Duration::from_secs(3), Selector::AnyOf(Role::Validator))
+        .restart_at(Duration::from_secs(9), Selector::AnyOf(Role::Validator))
+        .partition_at(
+            Duration::from_secs(14),
+            Duration::from_secs(5),
+            Selector::Minority,
+        );
+    let peers_recover = check("peers-recover", |ctx: RunContext| async move {
+        for (id, client) in ctx.clients() {
+            if client.info().await?.peers.is_empty() {
+                return Ok(Verdict::fail(format!(
+                    "{id} has no connected peer after the run"
+                )));
+            }
+        }
+        Ok(Verdict::pass(
+            "every node has connected peers after the run",
+        ))
+    });
+    let mut plan = Scenario::builder("local-chaos")
+        .topology(Topology::new().validators(5).executors(1))
+        .node_kind(DemoNode::locate()?.block_time(Duration::from_millis(250)))
+        .window(Duration::from_secs(25))
+        .cooldown(Duration::from_secs(5))
+        .block_feed(Feed::new())
+        .workload(TxLoad::new(10.0, &ledger))
+        .workload(chaos)
+        .workload(BadLink)
+        .expectation(Liveness::new(3, Duration::from_secs(10)))
+        .expectation(TxInclusion::at_least(90.0, &ledger))
+        .expectation(Agreement)
+        .expectation(Recovery::within(Duration::from_secs(20)))
+        .expectation(peers_recover);
+    if let Some(seed) = args.seed {
+        plan = plan.seed(seed);
+    }
+    plan.build()?
+        .run(&LocalDeployer::new())
+        .await?
+        .ensure_passed()?;
+    Ok(())
+}
