@@ -3,8 +3,10 @@
 //! during the window. Selectors in the style of Jepsen's nemeses choose the
 //! targets.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use rand::Rng;
 use rand::seq::SliceRandom;
 use scenario_core::prelude::*;
 use scenario_core::{NetworkFault, NodeSlot};
@@ -39,6 +41,30 @@ pub enum PlannedFault {
         /// Which node.
         node: NodeId,
     },
+    /// Freeze a node for a while, then thaw it.
+    Pause {
+        /// When, from the start of the window.
+        at: Duration,
+        /// How long it stays frozen.
+        duration: Duration,
+        /// Which node.
+        node: NodeId,
+    },
+    /// Make one directed link slow or lossy for a while.
+    Link {
+        /// When, from the start of the window.
+        at: Duration,
+        /// How long until it heals itself.
+        duration: Duration,
+        /// The sending node.
+        from: NodeId,
+        /// The receiving node.
+        to: NodeId,
+        /// Latency in milliseconds.
+        latency_ms: u64,
+        /// Share of chunks lost, from 0 to 1, in thousandths.
+        loss_permille: u32,
+    },
     /// Partition the network for a while.
     Partition {
         /// When, from the start of the window.
@@ -53,7 +79,10 @@ pub enum PlannedFault {
 impl PlannedFault {
     fn at(&self) -> Duration {
         match self {
-            Self::Restart { at, .. } | Self::Partition { at, .. } => *at,
+            Self::Restart { at, .. }
+            | Self::Partition { at, .. }
+            | Self::Pause { at, .. }
+            | Self::Link { at, .. } => *at,
         }
     }
 }
@@ -63,6 +92,22 @@ enum Spec {
     Restart {
         at: Duration,
         who: Selector,
+    },
+    Restarts {
+        min: Duration,
+        max: Duration,
+        who: Selector,
+    },
+    Pause {
+        at: Duration,
+        duration: Duration,
+        who: Selector,
+    },
+    Link {
+        at: Duration,
+        duration: Duration,
+        latency: Duration,
+        loss: f64,
     },
     Partition {
         at: Duration,
@@ -75,6 +120,8 @@ enum Spec {
 #[derive(Clone, Debug, Default)]
 pub struct Chaos {
     specs: Vec<Spec>,
+    cooldown: Duration,
+    window: Option<Duration>,
 }
 
 impl Chaos {
@@ -86,6 +133,53 @@ impl Chaos {
     /// Restart a node `at` into the window.
     pub fn restart_at(mut self, at: Duration, who: Selector) -> Self {
         self.specs.push(Spec::Restart { at, who });
+        self
+    }
+
+    /// Restart nodes again and again, waiting a random delay between `min`
+    /// and `max` before each, for the whole window.
+    pub fn restarts(mut self, min: Duration, max: Duration, who: Selector) -> Self {
+        self.specs.push(Spec::Restarts {
+            min,
+            max: max.max(min),
+            who,
+        });
+        self
+    }
+
+    /// A node restarted is not picked again for this long (default: none).
+    pub fn cooldown(mut self, cooldown: Duration) -> Self {
+        self.cooldown = cooldown;
+        self
+    }
+
+    /// The window the schedule covers (the scenario's; needed by [`Chaos::restarts`]).
+    pub fn window(mut self, window: Duration) -> Self {
+        self.window = Some(window);
+        self
+    }
+
+    /// Freeze a node `at` into the window for `duration`.
+    pub fn pause_at(mut self, at: Duration, duration: Duration, who: Selector) -> Self {
+        self.specs.push(Spec::Pause { at, duration, who });
+        self
+    }
+
+    /// Make one directed link between two nodes (drawn from the seed) slow
+    /// and lossy `at` into the window, healing after `duration`.
+    pub fn link_fault_at(
+        mut self,
+        at: Duration,
+        duration: Duration,
+        latency: Duration,
+        loss: f64,
+    ) -> Self {
+        self.specs.push(Spec::Link {
+            at,
+            duration,
+            latency,
+            loss,
+        });
         self
     }
 
@@ -107,20 +201,92 @@ impl Chaos {
                 .collect()
         };
         let mut plan = Vec::new();
+        let mut last_restart: std::collections::BTreeMap<NodeId, Duration> = Default::default();
+        let cooldown = self.cooldown;
+        let mut pick = |who: &Selector,
+                        at: Duration,
+                        rng: &mut rand_chacha::ChaCha8Rng,
+                        restart: bool|
+         -> Option<NodeId> {
+            let mut pool = match who {
+                Selector::One(node) => vec![node.clone()],
+                Selector::AnyOf(role) | Selector::Role(role) => with_role(role),
+                Selector::Any | Selector::Minority | Selector::Halves => ids.clone(),
+            };
+            pool.shuffle(rng);
+            let chosen = pool.into_iter().find(|node| {
+                !restart
+                    || last_restart
+                        .get(node)
+                        .is_none_or(|last| at >= *last + cooldown)
+            })?;
+            if restart {
+                last_restart.insert(chosen.clone(), at);
+            }
+            Some(chosen)
+        };
+        let mut specs: Vec<(Duration, &Spec)> = Vec::new();
         for spec in &self.specs {
             match spec {
-                Spec::Restart { at, who } => {
-                    let mut pool = match who {
-                        Selector::One(node) => vec![node.clone()],
-                        Selector::AnyOf(role) | Selector::Role(role) => with_role(role),
-                        Selector::Any | Selector::Minority | Selector::Halves => ids.clone(),
-                    };
-                    pool.shuffle(&mut rng);
-                    if let Some(node) = pool.into_iter().next() {
-                        plan.push(PlannedFault::Restart { at: *at, node });
+                Spec::Restarts { min, max, .. } => {
+                    let window = self.window.unwrap_or(Duration::ZERO);
+                    let mut at = Duration::ZERO;
+                    loop {
+                        let gap_ms = rng
+                            .random_range(min.as_millis()..=max.as_millis().max(min.as_millis()));
+                        at += Duration::from_millis(u64::try_from(gap_ms).unwrap_or(u64::MAX))
+                            .max(Duration::from_millis(1));
+                        if at >= window {
+                            break;
+                        }
+                        specs.push((at, spec));
                     }
                 }
-                Spec::Partition { at, duration, who } => {
+                Spec::Restart { at, .. }
+                | Spec::Pause { at, .. }
+                | Spec::Link { at, .. }
+                | Spec::Partition { at, .. } => {
+                    specs.push((*at, spec));
+                }
+            }
+        }
+        specs.sort_by_key(|(at, _)| *at);
+        for (at, spec) in specs {
+            match spec {
+                Spec::Restart { who, .. } | Spec::Restarts { who, .. } => {
+                    if let Some(node) = pick(who, at, &mut rng, true) {
+                        plan.push(PlannedFault::Restart { at, node });
+                    }
+                }
+                Spec::Pause { duration, who, .. } => {
+                    if let Some(node) = pick(who, at, &mut rng, false) {
+                        plan.push(PlannedFault::Pause {
+                            at,
+                            duration: *duration,
+                            node,
+                        });
+                    }
+                }
+                Spec::Link {
+                    duration,
+                    latency,
+                    loss,
+                    ..
+                } => {
+                    let mut pair = ids.clone();
+                    pair.shuffle(&mut rng);
+                    if let [from, to, ..] = pair.as_slice() {
+                        plan.push(PlannedFault::Link {
+                            at,
+                            duration: *duration,
+                            from: from.clone(),
+                            to: to.clone(),
+                            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+                            loss_permille: (loss.clamp(0.0, 1.0) * 1000.0).round() as u32,
+                        });
+                    }
+                }
+                Spec::Partition { duration, who, .. } => {
                     let cut_off: Vec<NodeId> = match who {
                         Selector::One(node) => vec![node.clone()],
                         Selector::AnyOf(role) => {
@@ -152,7 +318,7 @@ impl Chaos {
                         .cloned()
                         .collect();
                     plan.push(PlannedFault::Partition {
-                        at: *at,
+                        at,
                         duration: *duration,
                         groups: vec![cut_off, rest],
                     });
@@ -174,7 +340,15 @@ impl Workload for Chaos {
         let mut needs = Requirements::none();
         for spec in &self.specs {
             needs = match spec {
-                Spec::Restart { .. } => needs.capability(Capability::StopStart),
+                Spec::Restart { .. } | Spec::Restarts { .. } => {
+                    needs.capability(Capability::StopStart)
+                }
+                Spec::Pause { .. } => needs.capability(Capability::Pause),
+                Spec::Link { loss, .. } if *loss > 0.0 => needs
+                    .capability(Capability::LinkLatency)
+                    .capability(Capability::LinkLoss)
+                    .min_nodes(2),
+                Spec::Link { .. } => needs.capability(Capability::LinkLatency).min_nodes(2),
                 Spec::Partition { .. } => needs.capability(Capability::Partition).min_nodes(2),
             };
         }
@@ -201,6 +375,35 @@ impl Workload for Chaos {
                 } => {
                     ctx.network_fault(&NetworkFault::Partition { groups }, Some(duration))
                         .await?;
+                }
+                PlannedFault::Link {
+                    duration,
+                    from,
+                    to,
+                    latency_ms,
+                    loss_permille,
+                    ..
+                } => {
+                    let shape = scenario_core::LinkShape {
+                        latency: Duration::from_millis(latency_ms),
+                        loss: f64::from(loss_permille) / 1000.0,
+                        ..scenario_core::LinkShape::default()
+                    };
+                    ctx.network_fault(&NetworkFault::Shape { from, to, shape }, Some(duration))
+                        .await?;
+                }
+                PlannedFault::Pause { duration, node, .. } => {
+                    let control = Arc::clone(
+                        ctx.node_control()
+                            .ok_or("the deployer offers no node control")?,
+                    );
+                    control.pause(&node).await?;
+                    tokio::spawn(async move {
+                        tokio::time::sleep(duration).await;
+                        if let Err(error) = control.resume(&node).await {
+                            tracing::warn!(%error, "could not resume a paused node");
+                        }
+                    });
                 }
             }
         }
@@ -234,6 +437,38 @@ mod tests {
             .map(|seed| format!("{:?}", chaos().plan(seed, &nodes())))
             .collect();
         assert!(plans.len() > 1, "the seed chooses the targets");
+    }
+
+    #[test]
+    fn repeated_restarts_respect_the_bounds_and_the_per_target_cooldown() {
+        let chaos = Chaos::new()
+            .window(Duration::from_secs(60))
+            .cooldown(Duration::from_secs(20))
+            .restarts(
+                Duration::from_secs(2),
+                Duration::from_secs(4),
+                Selector::AnyOf(Role::Validator),
+            );
+        let plan = chaos.plan(3, &nodes());
+        assert!(plan.len() >= 10, "{plan:?}");
+        let mut last: std::collections::BTreeMap<NodeId, Duration> = Default::default();
+        let mut previous = Duration::ZERO;
+        for fault in &plan {
+            let PlannedFault::Restart { at, node } = fault else {
+                panic!("{fault:?}")
+            };
+            // Slots whose every candidate is cooling down are skipped, so gaps
+            // may exceed the upper bound, never undercut the lower one.
+            assert!(*at - previous >= Duration::from_secs(2), "{plan:?}");
+            previous = *at;
+            if let Some(before) = last.insert(node.clone(), *at) {
+                assert!(
+                    *at - before >= Duration::from_secs(20),
+                    "{node} restarted again after {:?}",
+                    *at - before
+                );
+            }
+        }
     }
 
     #[test]
