@@ -11,7 +11,9 @@ use std::time::Duration;
 use clap::Parser;
 use demo_node::DemoNode;
 use testbed::blockfeed::Feed;
-use testbed::expectations::{Agreement, DaAvailability, Liveness, Recovery, TxInclusion};
+use testbed::expectations::{
+    Agreement, DaAvailability, Liveness, LogLines, MetricAtLeast, Recovery, TxInclusion,
+};
 use testbed::ledger::Ledger;
 use testbed::local::LocalDeployer;
 use testbed::prelude::*;
@@ -63,7 +65,9 @@ async fn main() -> anyhow::Result<ExitCode> {
         .expectation(TxInclusion::at_least(95.0, &ledger))
         .expectation(DaAvailability::at_least(90.0, &ledger))
         .expectation(Agreement)
-        .expectation(Recovery::within(Duration::from_secs(20)));
+        .expectation(Recovery::within(Duration::from_secs(20)))
+        .expectation(MetricAtLeast::new("demo_node_finalized_height", 10.0))
+        .expectation(LogLines::must_not_contain("panicked"));
     if let Some(seed) = args.seed {
         plan = plan.seed(seed);
     }

@@ -10,6 +10,9 @@
 //! * [`Agreement`]: no two nodes finalized different blocks at one height;
 //! * [`Recovery`]: after the window, every node reaches the same finalized
 //!   tip within T;
+//! * [`MetricAtLeast`]: a Prometheus metric of every node (or of a role)
+//!   reaches a value;
+//! * [`LogLines`]: node logs must, or must not, contain a text;
 //! * [`check`]: a custom expectation from one closure.
 //!
 //! Inclusion and availability read the [`Ledger`](scenario_core::ledger::Ledger)
@@ -19,12 +22,16 @@ mod agreement;
 mod custom;
 mod inclusion;
 mod liveness;
+mod logs;
+mod metrics;
 mod recovery;
 
 pub use agreement::Agreement;
 pub use custom::{Check, check};
 pub use inclusion::{DaAvailability, TxInclusion};
 pub use liveness::Liveness;
+pub use logs::LogLines;
+pub use metrics::MetricAtLeast;
 pub use recovery::Recovery;
 
 /// The `q`-quantile of sorted values (nearest rank).

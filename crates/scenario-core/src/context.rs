@@ -222,6 +222,16 @@ impl RunContext {
         &self.inner.artifacts_dir
     }
 
+    /// Where a node's log is, by the convention every deployer follows:
+    /// `<artifacts dir>/nodes/<id>/node.log`.
+    pub fn node_log(&self, node: &NodeId) -> PathBuf {
+        self.inner
+            .artifacts_dir
+            .join("nodes")
+            .join(node.as_str())
+            .join("node.log")
+    }
+
     /// A random number generator for `stream` (use the workload's or
     /// expectation's name), derived from the run's seed: the same seed and
     /// stream name give the same numbers on every machine.

@@ -2,6 +2,7 @@
 //! cleaned up, and eight runs at once do not collide.
 
 use deployer_local::{LocalDeployer, MARKER_FILE};
+use expectations::{LogLines, MetricAtLeast};
 
 use crate::support::{Agreement, Finalizes, alive, scenario, started_pids};
 
@@ -11,6 +12,9 @@ async fn four_validators_and_an_executor_finalize_and_leave_nothing_behind() {
     let plan = scenario("smoke", 4, 1, 3, root.path())
         .expectation(Finalizes::by(5))
         .expectation(Agreement)
+        .expectation(MetricAtLeast::new("demo_node_finalized_height", 5.0))
+        .expectation(LogLines::must_contain("demo-node ready"))
+        .expectation(LogLines::must_not_contain("panicked"))
         .build()
         .unwrap();
     let report = plan.run(&LocalDeployer::new()).await.unwrap();
