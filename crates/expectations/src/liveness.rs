@@ -1,6 +1,8 @@
 //! Windowed liveness: a sampler records the highest finalized height any node
 //! reports, and every window W of the run must add at least k blocks. It is
-//! continuous: a window that falls short stops the run early.
+//! fault-aware: while a partition or stopped validators leave no quorum, no
+//! progress is required, and after that until a grace period passed. It is
+//! continuous: a required window that falls short stops the run early.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -12,6 +14,7 @@ use tokio_util::sync::CancellationToken as Token;
 pub struct Liveness {
     blocks: u64,
     window: Duration,
+    grace: Duration,
     samples: Arc<Mutex<Vec<(u64, u64)>>>,
     stop: Token,
 }
@@ -22,10 +25,94 @@ impl Liveness {
         Self {
             blocks,
             window,
+            grace: window,
             samples: Arc::default(),
             stop: Token::new(),
         }
     }
+}
+
+impl Liveness {
+    /// How long after quorum returns before progress is required again
+    /// (default: one window).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Whether the window `[start, end]` overlaps a time without quorum
+    /// (extended by the grace period).
+    fn exempt(&self, periods: &[(u64, u64)], start: u64, end: u64) -> bool {
+        let grace = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
+        periods
+            .iter()
+            .any(|(from, to)| start <= to.saturating_add(grace) && end >= *from)
+    }
+}
+
+/// Times `(from_ms, to_ms)` when no majority of validators could talk:
+/// too many stopped, or a partition leaving no group with a majority.
+pub(crate) fn no_quorum_periods(ctx: &RunContext) -> Vec<(u64, u64)> {
+    use scenario_core::{EventKind, NetworkFault};
+    use std::collections::{BTreeMap, BTreeSet};
+    let validators: BTreeSet<NodeId> = ctx.nodes_with_role(&Role::Validator).into_iter().collect();
+    let quorum = validators.len() / 2 + 1;
+    let mut down: BTreeSet<NodeId> = BTreeSet::new();
+    let mut partitions: BTreeMap<u64, Vec<Vec<NodeId>>> = BTreeMap::new();
+    let has_quorum = |down: &BTreeSet<NodeId>, partitions: &BTreeMap<u64, Vec<Vec<NodeId>>>| {
+        let up: BTreeSet<&NodeId> = validators.iter().filter(|v| !down.contains(*v)).collect();
+        up.len() >= quorum
+            && partitions.values().all(|groups| {
+                let listed: BTreeSet<&NodeId> = groups.iter().flatten().collect();
+                let unlisted = up.iter().filter(|v| !listed.contains(**v)).count();
+                groups.iter().any(|group| {
+                    group.iter().filter(|v| up.contains(v)).count() + unlisted >= quorum
+                })
+            })
+    };
+    let mut periods = Vec::new();
+    let mut since: Option<u64> = None;
+    for event in ctx.timeline().events() {
+        let node = event.node.clone();
+        match event.kind {
+            EventKind::NodeStopped | EventKind::NodeKilled | EventKind::NodeExited => {
+                if let Some(node) = node {
+                    down.insert(node);
+                }
+            }
+            EventKind::NodeStarted | EventKind::NodeRestarted => {
+                if let Some(node) = node {
+                    down.remove(&node);
+                }
+            }
+            EventKind::FaultApplied => {
+                if let (Some(id), Some(NetworkFault::Partition { groups })) =
+                    (event.fault_id, &event.fault)
+                {
+                    partitions.insert(id.0, groups.clone());
+                }
+            }
+            EventKind::FaultHealed => match event.fault_id {
+                Some(id) => {
+                    partitions.remove(&id.0);
+                }
+                None => partitions.clear(),
+            },
+            _ => continue,
+        }
+        match (has_quorum(&down, &partitions), since) {
+            (false, None) => since = Some(event.at_ms),
+            (true, Some(from)) => {
+                periods.push((from, event.at_ms));
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = since {
+        periods.push((from, u64::MAX));
+    }
+    periods
 }
 
 async fn highest(ctx: &RunContext) -> u64 {
@@ -64,7 +151,7 @@ impl Expectation for Liveness {
     }
 
     /// Fails the run early once a whole window went by with too few blocks.
-    async fn check_now(&self, _ctx: &RunContext) -> Result<Option<Verdict>, BoxError> {
+    async fn check_now(&self, ctx: &RunContext) -> Result<Option<Verdict>, BoxError> {
         let samples = self
             .samples
             .lock()
@@ -82,6 +169,9 @@ impl Expectation for Liveness {
             return Ok(None);
         };
         let gained = height.saturating_sub(before);
+        if self.exempt(&no_quorum_periods(ctx), start, now) {
+            return Ok(None);
+        }
         Ok((gained < self.blocks).then(|| {
             Verdict::fail(format!(
                 "between {start} ms and {now} ms only {gained} blocks were finalized (need {} per {window_ms} ms window)",
@@ -91,7 +181,7 @@ impl Expectation for Liveness {
         }))
     }
 
-    async fn evaluate(&self, _ctx: &RunContext) -> Result<Verdict, BoxError> {
+    async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
         self.stop.cancel();
         let samples = self
             .samples
@@ -108,12 +198,18 @@ impl Expectation for Liveness {
                 last.0 - first.0
             )));
         }
+        let periods = no_quorum_periods(ctx);
+        let mut exempted = 0;
         let mut worst = u64::MAX;
         let mut worst_at = (0, 0);
         for (start, height) in &samples {
             let end = start + window_ms;
             if end > last.0 {
                 break;
+            }
+            if self.exempt(&periods, *start, end) {
+                exempted += 1;
+                continue;
             }
             let later = samples
                 .iter()
@@ -127,9 +223,16 @@ impl Expectation for Liveness {
                 worst_at = (*start, end);
             }
         }
-        let verdict = if worst >= self.blocks {
+        let exempt_note = if periods.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} without quorum, not required)", periods.len())
+        };
+        let verdict = if worst == u64::MAX {
+            Verdict::pass(format!("no window required progress{exempt_note}"))
+        } else if worst >= self.blocks {
             Verdict::pass(format!(
-                "every {window_ms} ms window finalized at least {} blocks (the slowest: {worst}); height {} → {}",
+                "every required {window_ms} ms window finalized at least {} blocks (the slowest: {worst}); height {} → {}{exempt_note}",
                 self.blocks, first.1, last.1
             ))
         } else {
@@ -139,7 +242,11 @@ impl Expectation for Liveness {
             ))
         };
         Ok(verdict
-            .figure("slowest_window_blocks", worst as f64)
+            .figure(
+                "slowest_window_blocks",
+                if worst == u64::MAX { 0.0 } else { worst as f64 },
+            )
+            .figure("exempt_windows", f64::from(exempted))
             .figure("finalized_height", last.1 as f64))
     }
 }

@@ -396,9 +396,12 @@ impl NetworkControl for RecordedNetworkControl {
     async fn apply(&self, fault: &NetworkFault) -> Result<FaultId, ControlError> {
         let result = self.inner.apply(fault).await;
         match &result {
-            Ok(id) => self
-                .timeline
-                .record(EventKind::FaultApplied, None, format!("{id}: {fault}")),
+            Ok(id) => self.timeline.record_fault(
+                EventKind::FaultApplied,
+                Some(*id),
+                Some(fault),
+                format!("{id}: {fault}"),
+            ),
             Err(error) => self.record_failure(&fault.to_string(), error),
         }
         result
@@ -407,9 +410,12 @@ impl NetworkControl for RecordedNetworkControl {
     async fn heal(&self, fault: FaultId) -> Result<(), ControlError> {
         let result = self.inner.heal(fault).await;
         match &result {
-            Ok(()) => self
-                .timeline
-                .record(EventKind::FaultHealed, None, format!("{fault} healed")),
+            Ok(()) => self.timeline.record_fault(
+                EventKind::FaultHealed,
+                Some(fault),
+                None,
+                format!("{fault} healed"),
+            ),
             Err(error) => self.record_failure(&format!("healing {fault}"), error),
         }
         result
@@ -418,10 +424,12 @@ impl NetworkControl for RecordedNetworkControl {
     async fn heal_all(&self) -> Result<(), ControlError> {
         let result = self.inner.heal_all().await;
         match &result {
-            Ok(()) => {
-                self.timeline
-                    .record(EventKind::FaultHealed, None, "every network fault healed")
-            }
+            Ok(()) => self.timeline.record_fault(
+                EventKind::FaultHealed,
+                None,
+                None,
+                "every network fault healed",
+            ),
             Err(error) => self.record_failure("healing every fault", error),
         }
         result

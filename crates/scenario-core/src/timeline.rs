@@ -63,7 +63,7 @@ impl fmt::Display for EventKind {
 }
 
 /// One entry of the timeline.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Milliseconds since the run started.
     pub at_ms: u64,
@@ -73,6 +73,12 @@ pub struct Event {
     pub node: Option<NodeId>,
     /// A human sentence with the details.
     pub detail: String,
+    /// For network fault events: which fault (to pair applied and healed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_id: Option<crate::control::FaultId>,
+    /// For `fault_applied`: the fault itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<crate::control::NetworkFault>,
 }
 
 /// The append-only event timeline of one run. Cheap to clone; every clone
@@ -94,12 +100,36 @@ impl Timeline {
 
     /// Append an event stamped with the current time.
     pub fn record(&self, kind: EventKind, node: Option<&NodeId>, detail: impl Into<String>) {
-        let event = Event {
+        self.push(Event {
             at_ms: self.elapsed_ms(),
             kind,
             node: node.cloned(),
             detail: detail.into(),
-        };
+            fault_id: None,
+            fault: None,
+        });
+    }
+
+    /// Append a network fault event (applied: with the fault; healed: with
+    /// its id, or none when every fault healed).
+    pub fn record_fault(
+        &self,
+        kind: EventKind,
+        fault_id: Option<crate::control::FaultId>,
+        fault: Option<&crate::control::NetworkFault>,
+        detail: impl Into<String>,
+    ) {
+        self.push(Event {
+            at_ms: self.elapsed_ms(),
+            kind,
+            node: None,
+            detail: detail.into(),
+            fault_id,
+            fault: fault.cloned(),
+        });
+    }
+
+    fn push(&self, event: Event) {
         tracing::debug!(kind = %event.kind, node = ?event.node, detail = %event.detail, "timeline");
         self.events
             .lock()

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deployer_local::LocalDeployer;
+use expectations::Liveness;
 use scenario_core::EventKind;
 
 use crate::support::{Agreement, Finalizes, Observed, PartitionProbe, RestartAfter, scenario};
@@ -56,11 +57,19 @@ async fn a_two_two_partition_halts_finalization_and_healing_resumes_it() {
     let plan = scenario("split", 4, 0, 10, root.path())
         .workload(workload)
         .expectation(Agreement)
+        // Fault-aware: no progress is required while no side has a quorum.
+        .expectation(Liveness::new(3, Duration::from_secs(2)).grace(Duration::from_secs(2)))
         .build()
         .unwrap();
     let report = plan.run(&LocalDeployer::new()).await.unwrap();
     assert!(report.passed, "{report}");
 
+    let liveness = report.expectation("liveness").unwrap();
+    assert!(
+        liveness.message.contains("without quorum, not required"),
+        "{}",
+        liveness.message
+    );
     let observed = observed.lock().unwrap();
     assert_eq!(
         observed.during_start, observed.during_end,
