@@ -12,6 +12,8 @@ pub(crate) enum Area {
     Node,
     /// The local deployer: deploy-to-ready (4, 32 nodes), teardown, link proxy latency.
     Local,
+    /// Running scenarios: block-feed latency, runner CPU at 1000 tx/s, memory with 64 nodes.
+    Run,
 }
 
 pub(crate) fn run(area: Area) -> anyhow::Result<()> {
@@ -21,6 +23,10 @@ pub(crate) fn run(area: Area) -> anyhow::Result<()> {
         Area::Local => {
             cargo(&["build", "--release", "-p", "demo-node"], &[])?;
             cargo(&["bench", "-p", "deployer-local", "--bench", "local"], &[])
+        }
+        Area::Run => {
+            cargo(&["build", "--release", "-p", "demo-node"], &[])?;
+            cargo(&["bench", "-p", "examples", "--bench", "run"], &[])
         }
     }
 }
