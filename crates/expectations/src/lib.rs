@@ -34,6 +34,17 @@ pub use logs::LogLines;
 pub use metrics::MetricAtLeast;
 pub use recovery::Recovery;
 
+/// The nodes an expectation looks at: every node, or those of `role`.
+pub(crate) fn selected(
+    ctx: &scenario_core::RunContext,
+    role: Option<&scenario_core::Role>,
+) -> Vec<scenario_core::NodeSlot> {
+    ctx.nodes()
+        .into_iter()
+        .filter(|slot| role.is_none_or(|role| &slot.role == role))
+        .collect()
+}
+
 /// The `q`-quantile of sorted values (nearest rank).
 pub(crate) fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
     if sorted.is_empty() {

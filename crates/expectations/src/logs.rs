@@ -55,10 +55,7 @@ impl Expectation for LogLines {
 
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
         let mut culprits = Vec::new();
-        for slot in ctx.nodes() {
-            if self.role.as_ref().is_some_and(|role| &slot.role != role) {
-                continue;
-            }
+        for slot in crate::selected(ctx, self.role.as_ref()) {
             let path = ctx.node_log(&slot.id);
             let log = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -63,10 +63,7 @@ impl Expectation for MetricAtLeast {
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
         let mut short = Vec::new();
         let mut lowest = f64::INFINITY;
-        for slot in ctx.nodes() {
-            if self.role.as_ref().is_some_and(|role| &slot.role != role) {
-                continue;
-            }
+        for slot in crate::selected(ctx, self.role.as_ref()) {
             let client = ctx.client(&slot.id).ok_or("no client")?;
             let text = client
                 .metrics()

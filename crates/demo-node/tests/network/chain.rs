@@ -25,13 +25,14 @@ async fn four_validators_and_an_executor_finalize_the_same_blocks() {
         hashes.push(block.hash);
     }
     assert!(hashes.windows(2).all(|w| w[0] == w[1]), "{hashes:?}");
-    let info = net.client("validator-0").info().await.unwrap();
-    assert_eq!(
-        info.peers.len(),
-        4,
-        "every other node is a connected peer: {:?}",
-        info.peers
-    );
+    // Peers ping each other every 2 s: soon every other node is connected.
+    net.wait_for("validator-0 to see every other node as a peer", || async {
+        net.client("validator-0")
+            .info()
+            .await
+            .is_ok_and(|info| info.peers.len() == 4)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

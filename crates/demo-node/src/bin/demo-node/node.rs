@@ -22,9 +22,9 @@ use crate::store::{HardState, Loaded, Store};
 /// How often the consensus clock ticks.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 /// How often nodes ping each other (to know who is reachable).
-const PING_EVERY: Duration = Duration::from_millis(500);
+const PING_EVERY: Duration = Duration::from_secs(2);
 /// A peer heard from within this long counts as connected.
-const PEER_FRESH: Duration = Duration::from_secs(2);
+const PEER_FRESH: Duration = Duration::from_secs(5);
 /// How often an executor checks whether it must pull blocks itself.
 const PULL_EVERY: Duration = Duration::from_millis(250);
 /// An executor that got no blocks from a leader for this long pulls them.
