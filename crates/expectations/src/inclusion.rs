@@ -23,7 +23,7 @@ fn finalized(ctx: &RunContext) -> Result<Vec<scenario_core::ObservedBlock>, BoxE
 pub struct TxInclusion {
     ledger: Ledger,
     percent: f64,
-    p95: Option<Duration>,
+    bounds: Vec<(f64, Duration)>,
 }
 
 impl TxInclusion {
@@ -32,13 +32,27 @@ impl TxInclusion {
         Self {
             ledger: ledger.clone(),
             percent,
-            p95: None,
+            bounds: Vec::new(),
         }
     }
 
+    /// Also require the median inclusion latency to stay below `bound`.
+    pub fn p50_below(self, bound: Duration) -> Self {
+        self.latency_below(0.50, bound)
+    }
+
     /// Also require the 95th percentile of inclusion latency to stay below `bound`.
-    pub fn p95_below(mut self, bound: Duration) -> Self {
-        self.p95 = Some(bound);
+    pub fn p95_below(self, bound: Duration) -> Self {
+        self.latency_below(0.95, bound)
+    }
+
+    /// Also require the 99th percentile of inclusion latency to stay below `bound`.
+    pub fn p99_below(self, bound: Duration) -> Self {
+        self.latency_below(0.99, bound)
+    }
+
+    fn latency_below(mut self, quantile: f64, bound: Duration) -> Self {
+        self.bounds.push((quantile, bound));
         self
     }
 }
@@ -112,13 +126,17 @@ impl Expectation for TxInclusion {
                 self.percent
             ))));
         }
-        if let (Some(bound), Some(p95)) = (self.p95, p95)
-            && Duration::from_millis(p95) > bound
-        {
-            return Ok(figures(Verdict::fail(format!(
-                "inclusion latency p95 is {p95} ms, above the bound of {} ms",
-                bound.as_millis()
-            ))));
+        for (q, bound) in &self.bounds {
+            let Some(value) = quantile(&latencies, *q) else {
+                continue;
+            };
+            if Duration::from_millis(value) > *bound {
+                return Ok(figures(Verdict::fail(format!(
+                    "inclusion latency p{:.0} is {value} ms, above the bound of {} ms",
+                    q * 100.0,
+                    bound.as_millis()
+                ))));
+            }
         }
         Ok(figures(Verdict::pass(format!(
             "{:.1} % of {} accepted transactions finalized; latency p50 {} ms, p95 {} ms, p99 {} ms",

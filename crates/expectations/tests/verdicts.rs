@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use expectations::{Agreement, Liveness, Recovery, TxInclusion, check};
+use expectations::{Agreement, DaAvailability, Liveness, Recovery, TxInclusion, check};
 use scenario_core::fake::FakeDeployer;
 use scenario_core::ledger::{Ledger, TxRecord};
 use scenario_core::prelude::*;
@@ -199,4 +199,167 @@ async fn closures_combine_with_and_or_and_not() {
     let (passed, message) = judge(kind(), low().not()).await;
     assert!(passed);
     assert_eq!(message, "expected the opposite of: height is low");
+}
+
+/// A block feed that "saw" one finalized block carrying these txs and blobs.
+struct StubFeed {
+    txs: Vec<&'static str>,
+    blobs: Vec<&'static str>,
+}
+
+impl scenario_core::BlockFeed for StubFeed {
+    fn subscribe(&self) -> futures::stream::BoxStream<'static, scenario_core::FeedEvent> {
+        Box::pin(futures::stream::empty())
+    }
+    fn finalized_heights(&self) -> std::collections::BTreeMap<NodeId, u64> {
+        Default::default()
+    }
+    fn finalized_blocks(&self) -> std::collections::BTreeMap<u64, scenario_core::ObservedBlock> {
+        let block = Block {
+            height: 1,
+            hash: "h1".to_owned(),
+            parent: String::new(),
+            proposer: NodeId::new("validator-0"),
+            committed_at_ms: 1_000,
+            finalized: true,
+            txs: self.txs.iter().map(|t| TxId((*t).to_owned())).collect(),
+            blobs: self
+                .blobs
+                .iter()
+                .map(|b| scenario_core::BlobId((*b).to_owned()))
+                .collect(),
+        };
+        [(
+            1,
+            scenario_core::ObservedBlock {
+                node: NodeId::new("validator-0"),
+                block,
+                observed_at_ms: 5,
+            },
+        )]
+        .into()
+    }
+    fn add_node(&self, _node: NodeId, _client: Arc<dyn NodeClient>) {}
+}
+
+#[async_trait]
+impl scenario_core::BlockFeedFactory for StubFeed {
+    async fn start(
+        &self,
+        _start: scenario_core::feed::FeedStart,
+    ) -> Result<Arc<dyn scenario_core::BlockFeed>, BoxError> {
+        Ok(Arc::new(StubFeed {
+            txs: self.txs.clone(),
+            blobs: self.blobs.clone(),
+        }))
+    }
+}
+
+async fn judge_with_feed(feed: StubFeed, expectation: impl Expectation) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = Scenario::builder("verdicts")
+        .topology(Topology::new().validators(1))
+        .node_kind(StubKind {
+            finalized: same,
+            forks: never,
+        })
+        .window(Duration::from_secs(1))
+        .seed(1)
+        .artifacts_root(dir.path())
+        .block_feed(feed)
+        .expectation(expectation)
+        .build()
+        .unwrap()
+        .run(&FakeDeployer::new())
+        .await
+        .unwrap();
+    let verdict = &report.expectations[0];
+    (verdict.passed, verdict.message.clone())
+}
+
+fn accepted(ledger: &Ledger, id: &str, submitted_at_ms: u64) {
+    ledger.tx(TxRecord {
+        id: Some(TxId(id.to_owned())),
+        node: NodeId::new("validator-0"),
+        submitted_at_ms,
+        error: None,
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_latency_bound() {
+    let ledger = Ledger::new();
+    for id in ["a", "b", "c", "d"] {
+        accepted(&ledger, id, 400);
+    }
+    let feed = || StubFeed {
+        txs: vec!["a"],
+        blobs: vec![],
+    };
+    let (passed, message) = judge_with_feed(feed(), TxInclusion::at_least(90.0, &ledger)).await;
+    assert!(!passed);
+    assert!(
+        message.starts_with("25.0 % of 4 accepted transactions were finalized, below 90 %; e.g. "),
+        "{message}"
+    );
+
+    let (passed, message) = judge_with_feed(
+        feed(),
+        TxInclusion::at_least(20.0, &ledger).p50_below(Duration::from_millis(100)),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "inclusion latency p50 is 600 ms, above the bound of 100 ms"
+    );
+    let (passed, message) = judge_with_feed(feed(), TxInclusion::at_least(20.0, &ledger)).await;
+    assert!(passed, "{message}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
+    use scenario_core::ledger::BlobRecord;
+    let ledger = Ledger::new();
+    let blob = |id: &str| BlobRecord {
+        id: Some(scenario_core::BlobId(id.to_owned())),
+        node: NodeId::new("executor-0"),
+        dispersed_at_ms: 0,
+        error: None,
+        samples_verified: 0,
+        sample_failures: Vec::new(),
+    };
+    ledger.blob(blob("x"));
+    let index = ledger.blob(blob("y"));
+    let (passed, message) = judge_with_feed(
+        StubFeed {
+            txs: vec![],
+            blobs: vec!["y"],
+        },
+        DaAvailability::at_least(90.0, &ledger),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "50.0 % of 2 accepted blobs were certified, below 90 %"
+    );
+
+    ledger.sampled(
+        index,
+        Err("executor-0's proof for chunk 3 of y does not verify".to_owned()),
+    );
+    let (passed, message) = judge_with_feed(
+        StubFeed {
+            txs: vec![],
+            blobs: vec!["x", "y"],
+        },
+        DaAvailability::at_least(90.0, &ledger),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "1 samples failed; the first: executor-0's proof for chunk 3 of y does not verify"
+    );
 }

@@ -24,6 +24,9 @@ pub enum Selector {
     /// For partitions: the largest minority of validators (fewer than half),
     /// drawn from the seed, cut off from everyone else.
     Minority,
+    /// For partitions: a majority of validators (drawn from the seed) on one
+    /// side, everyone else on the other.
+    Majority,
     /// For partitions: the nodes split into two halves, drawn from the seed.
     Halves,
     /// For partitions: the nodes of this role cut off from the others.
@@ -211,7 +214,9 @@ impl Chaos {
             let mut pool = match who {
                 Selector::One(node) => vec![node.clone()],
                 Selector::AnyOf(role) | Selector::Role(role) => with_role(role),
-                Selector::Any | Selector::Minority | Selector::Halves => ids.clone(),
+                Selector::Any | Selector::Minority | Selector::Majority | Selector::Halves => {
+                    ids.clone()
+                }
             };
             pool.shuffle(rng);
             let chosen = pool.into_iter().find(|node| {
@@ -304,6 +309,12 @@ impl Chaos {
                             let size = validators.len().saturating_sub(1) / 2;
                             validators.shuffle(&mut rng);
                             validators.into_iter().take(size.max(1)).collect()
+                        }
+                        Selector::Majority => {
+                            let mut validators = with_role(&Role::Validator);
+                            let size = validators.len() / 2 + 1;
+                            validators.shuffle(&mut rng);
+                            validators.into_iter().take(size).collect()
                         }
                         Selector::Halves => {
                             let mut pool = ids.clone();
@@ -469,6 +480,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_majority_partition_puts_a_quorum_of_validators_on_one_side() {
+        let plan = Chaos::new()
+            .partition_at(
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+                Selector::Majority,
+            )
+            .plan(9, &nodes());
+        let PlannedFault::Partition { groups, .. } = &plan[0] else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(groups[0].len(), 3, "3 of 5 validators: {groups:?}");
+        assert!(
+            groups[0]
+                .iter()
+                .all(|id| id.as_str().starts_with("validator"))
+        );
     }
 
     #[test]
