@@ -59,3 +59,94 @@ async fn polling_observes_every_finalized_height_in_order_and_keeps_history() {
     assert!(history.lines().count() >= 10);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A node whose block subscription breaks after three blocks every time.
+#[derive(Debug)]
+struct FlakyNode {
+    id: NodeId,
+    subscriptions: std::sync::atomic::AtomicU64,
+}
+
+fn block(height: u64) -> scenario_core::Block {
+    scenario_core::Block {
+        height,
+        hash: format!("h{height}"),
+        parent: format!("h{}", height - 1),
+        proposer: NodeId::new("validator-0"),
+        committed_at_ms: height,
+        finalized: true,
+        txs: Vec::new(),
+        blobs: Vec::new(),
+    }
+}
+
+#[scenario_core::async_trait]
+impl NodeClient for FlakyNode {
+    fn node(&self) -> &NodeId {
+        &self.id
+    }
+    async fn info(&self) -> Result<scenario_core::NodeInfo, scenario_core::ClientError> {
+        Err(self.unsupported("info"))
+    }
+    async fn block(&self, height: u64) -> Result<scenario_core::Block, scenario_core::ClientError> {
+        Ok(block(height))
+    }
+    async fn block_stream(
+        &self,
+        from: u64,
+    ) -> Result<scenario_core::client::BlockStream, scenario_core::ClientError> {
+        self.subscriptions
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let node = self.id.clone();
+        let items: Vec<Result<scenario_core::Block, scenario_core::ClientError>> = (from..from + 3)
+            .map(|h| Ok(block(h)))
+            .chain([Err(scenario_core::ClientError::Protocol {
+                node,
+                detail: "connection reset".to_owned(),
+            })])
+            .collect();
+        Ok(futures::stream::iter(items).boxed())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broken_subscription_resumes_from_the_next_height_without_gaps() {
+    let dir = std::env::temp_dir().join(format!("blockfeed-flaky-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let flaky = Arc::new(FlakyNode {
+        id: NodeId::new("validator-0"),
+        subscriptions: Default::default(),
+    });
+    let nodes: BTreeMap<NodeId, Arc<dyn NodeClient>> = [(
+        NodeId::new("validator-0"),
+        Arc::clone(&flaky) as Arc<dyn NodeClient>,
+    )]
+    .into();
+    let cancel = CancellationToken::new();
+    let feed = Feed::new()
+        .start(FeedStart {
+            clients: nodes,
+            timeline: Timeline::new(),
+            artifacts_dir: dir.clone(),
+            cancel: cancel.clone(),
+        })
+        .await
+        .unwrap();
+    let mut events = feed.subscribe();
+    let mut heights = Vec::new();
+    while heights.len() < 9 {
+        if let FeedEvent::Block(observed) = events.next().await.unwrap() {
+            heights.push(observed.block.height);
+        }
+    }
+    cancel.cancel();
+    assert_eq!(heights, (1..=9).collect::<Vec<u64>>());
+    assert!(
+        flaky
+            .subscriptions
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 3,
+        "it resubscribed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -117,6 +117,12 @@ enum Spec {
         duration: Duration,
         who: Selector,
     },
+    Partitions {
+        min: Duration,
+        max: Duration,
+        duration: Duration,
+        who: Selector,
+    },
 }
 
 /// A fault schedule; build it, then add it to the scenario as a workload.
@@ -186,6 +192,24 @@ impl Chaos {
         self
     }
 
+    /// Partition the network again and again for the whole window: wait a
+    /// random delay between `min` and `max`, partition for `duration`, repeat.
+    pub fn partitions(
+        mut self,
+        min: Duration,
+        max: Duration,
+        duration: Duration,
+        who: Selector,
+    ) -> Self {
+        self.specs.push(Spec::Partitions {
+            min,
+            max: max.max(min),
+            duration,
+            who,
+        });
+        self
+    }
+
     /// Partition the network `at` into the window, healing after `duration`.
     pub fn partition_at(mut self, at: Duration, duration: Duration, who: Selector) -> Self {
         self.specs.push(Spec::Partition { at, duration, who });
@@ -233,8 +257,12 @@ impl Chaos {
         let mut specs: Vec<(Duration, &Spec)> = Vec::new();
         for spec in &self.specs {
             match spec {
-                Spec::Restarts { min, max, .. } => {
+                Spec::Restarts { min, max, .. } | Spec::Partitions { min, max, .. } => {
                     let window = self.window.unwrap_or(Duration::ZERO);
+                    let busy = match spec {
+                        Spec::Partitions { duration, .. } => *duration,
+                        _ => Duration::ZERO,
+                    };
                     let mut at = Duration::ZERO;
                     loop {
                         let gap_ms = rng
@@ -245,6 +273,7 @@ impl Chaos {
                             break;
                         }
                         specs.push((at, spec));
+                        at += busy;
                     }
                 }
                 Spec::Restart { at, .. }
@@ -291,7 +320,7 @@ impl Chaos {
                         });
                     }
                 }
-                Spec::Partition { duration, who, .. } => {
+                Spec::Partition { duration, who, .. } | Spec::Partitions { duration, who, .. } => {
                     let cut_off: Vec<NodeId> = match who {
                         Selector::One(node) => vec![node.clone()],
                         Selector::AnyOf(role) => {
@@ -360,7 +389,9 @@ impl Workload for Chaos {
                     .capability(Capability::LinkLoss)
                     .min_nodes(2),
                 Spec::Link { .. } => needs.capability(Capability::LinkLatency).min_nodes(2),
-                Spec::Partition { .. } => needs.capability(Capability::Partition).min_nodes(2),
+                Spec::Partition { .. } | Spec::Partitions { .. } => {
+                    needs.capability(Capability::Partition).min_nodes(2)
+                }
             };
         }
         needs
@@ -479,6 +510,28 @@ mod tests {
                     *at - before
                 );
             }
+        }
+    }
+
+    #[test]
+    fn repeated_partitions_never_overlap_and_cover_the_window() {
+        let plan = Chaos::new()
+            .window(Duration::from_secs(60))
+            .partitions(
+                Duration::from_secs(3),
+                Duration::from_secs(6),
+                Duration::from_secs(5),
+                Selector::Minority,
+            )
+            .plan(4, &nodes());
+        assert!(plan.len() >= 4, "{plan:?}");
+        let mut free_from = Duration::ZERO;
+        for fault in &plan {
+            let PlannedFault::Partition { at, duration, .. } = fault else {
+                panic!("{fault:?}")
+            };
+            assert!(*at >= free_from + Duration::from_secs(3), "{plan:?}");
+            free_from = *at + *duration;
         }
     }
 

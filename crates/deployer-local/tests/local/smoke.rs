@@ -72,3 +72,43 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metric_and_log_expectations_fail_naming_the_nodes() {
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("observed", 2, 0, 2, root.path())
+        .expectation(MetricAtLeast::new(
+            "demo_node_finalized_height",
+            1_000_000.0,
+        ))
+        .expectation(LogLines::must_contain("a line no node prints"))
+        .expectation(
+            LogLines::must_not_contain("demo-node ready").role(scenario_core::Role::Validator),
+        )
+        .build()
+        .unwrap();
+    let report = plan.run(&LocalDeployer::new()).await.unwrap();
+
+    assert!(!report.passed);
+    let messages: Vec<&str> = report
+        .expectations
+        .iter()
+        .map(|e| e.message.as_str())
+        .collect();
+    assert!(
+        messages[0].starts_with("demo_node_finalized_height is below 1000000: validator-0 has "),
+        "{}",
+        messages[0]
+    );
+    assert_eq!(
+        messages[1],
+        "\"a line no node prints\" should be in every log: validator-0 never logged it; validator-1 never logged it"
+    );
+    assert!(
+        messages[2].starts_with(
+            "\"demo-node ready\" should be absent from every log: validator-0 logged: "
+        ),
+        "{}",
+        messages[2]
+    );
+}
