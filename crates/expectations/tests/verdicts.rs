@@ -81,11 +81,20 @@ impl NodeKind for StubKind {
 }
 
 async fn judge(kind: StubKind, expectation: impl Expectation) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let report = Scenario::builder("verdicts")
+    let plan = Scenario::builder("verdicts")
         .topology(Topology::new().validators(3))
         .node_kind(kind)
-        .window(Duration::from_secs(3))
+        .window(Duration::from_secs(3));
+    verdict_of(plan, expectation).await
+}
+
+/// Run `plan` with one expectation on the fake deployer; its verdict.
+async fn verdict_of(
+    plan: scenario_core::ScenarioBuilder,
+    expectation: impl Expectation,
+) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let report = plan
         .seed(1)
         .artifacts_root(dir.path())
         .expectation(expectation)
@@ -256,25 +265,15 @@ impl scenario_core::BlockFeedFactory for StubFeed {
 }
 
 async fn judge_with_feed(feed: StubFeed, expectation: impl Expectation) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let report = Scenario::builder("verdicts")
+    let plan = Scenario::builder("verdicts")
         .topology(Topology::new().validators(1))
         .node_kind(StubKind {
             finalized: same,
             forks: never,
         })
         .window(Duration::from_secs(1))
-        .seed(1)
-        .artifacts_root(dir.path())
-        .block_feed(feed)
-        .expectation(expectation)
-        .build()
-        .unwrap()
-        .run(&FakeDeployer::new())
-        .await
-        .unwrap();
-    let verdict = &report.expectations[0];
-    (verdict.passed, verdict.message.clone())
+        .block_feed(feed);
+    verdict_of(plan, expectation).await
 }
 
 fn accepted(ledger: &Ledger, id: &str, submitted_at_ms: u64) {
