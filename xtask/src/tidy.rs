@@ -7,7 +7,8 @@
 //! - no `deployer-*` crate depends on another `deployer-*` crate;
 //! - `blockfeed`, `workloads` and `expectations` depend on no deployer and
 //!   not on each other;
-//! - `node-http` depends on no workspace crate but `scenario-core`;
+//! - `node-http` and `deploykit` depend on no workspace crate but
+//!   `scenario-core`;
 //! - nothing but the `testbed` facade, `examples` and `xtask` depends on
 //!   `demo-node` (tests may, through dev-dependencies);
 //! - every `.rs` file starts with a `//!` line saying what it is for;
@@ -88,8 +89,8 @@ pub(crate) fn dependency_violations(graph: &BTreeMap<String, BTreeSet<String>>) 
         for dep in deps {
             let broken = match krate.as_str() {
                 "scenario-core" => Some("scenario-core must depend on no workspace crate"),
-                "node-http" if dep != "scenario-core" => {
-                    Some("node-http may depend only on scenario-core")
+                "node-http" | "deploykit" if dep != "scenario-core" => {
+                    Some("node-http and deploykit may depend only on scenario-core")
                 }
                 k if is_deployer(k) && is_deployer(dep) => {
                     Some("a deployer never depends on another deployer")
@@ -266,7 +267,12 @@ mod tests {
         let found = dependency_violations(&graph(&[
             ("scenario-core", &[]),
             ("node-http", &["scenario-core"]),
-            ("deployer-local", &["scenario-core", "node-http"]),
+            ("deploykit", &["scenario-core"]),
+            (
+                "deployer-local",
+                &["scenario-core", "node-http", "deploykit"],
+            ),
+            ("deployer-compose", &["scenario-core", "deploykit"]),
             ("expectations", &["scenario-core", "node-http"]),
             ("testbed", &["scenario-core", "deployer-local", "demo-node"]),
         ]));

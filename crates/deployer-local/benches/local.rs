@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use demo_node::DemoNode;
 use deployer_local::LocalDeployer;
-use deployer_local::proxy::{Links, Proxy, serve};
+use deployer_local::proxy::{Links, Proxy, Target, serve};
 use node_http::{ClientConfig, NodeHttpClient};
 use scenario_core::report::Phase;
 use scenario_core::{HostPort, NodeId, Scenario, Topology};
@@ -161,7 +161,7 @@ async fn proxy_latency() -> (Duration, Duration) {
             to: NodeId::new("b"),
             listener,
         },
-        target,
+        Target::new(target),
         &links,
         stop.clone(),
     );

@@ -21,8 +21,8 @@ use crate::join::LocalMembership;
 use crate::loopback;
 use crate::marker::{self, MarkerFile};
 use crate::process::NodeProcess;
-use crate::proxy::{self, Links, Proxy};
 use crate::readiness::wait_ready;
+use deploykit::proxy::{self, Links, Proxy};
 
 /// State shared between deploy, joins and cleanup.
 pub(crate) type Shared<T> = Arc<std::sync::Mutex<T>>;
@@ -260,7 +260,14 @@ pub(crate) async fn deploy(
     let proxy_tasks: Shared<Vec<tokio::task::JoinHandle<()>>> = Arc::new(std::sync::Mutex::new(
         proxies
             .into_iter()
-            .map(|(proxy, target)| proxy::serve(proxy, target, &links, stop_proxies.clone()))
+            .map(|(proxy, target)| {
+                proxy::serve(
+                    proxy,
+                    proxy::Target::new(target),
+                    &links,
+                    stop_proxies.clone(),
+                )
+            })
             .collect(),
     ));
     let (closing, stopping) = (Arc::clone(&proxy_tasks), stop_proxies.clone());

@@ -19,8 +19,8 @@ use crate::control::{LocalNode, LocalNodeControl};
 use crate::deploy::{Shared, check_program, socket};
 use crate::marker::MarkerFile;
 use crate::process::NodeProcess;
-use crate::proxy::{self, Links, Proxy};
 use crate::readiness::wait_ready;
+use deploykit::proxy::{self, Links, Proxy};
 
 pub(crate) struct LocalMembership {
     pub(crate) ip: Ipv4Addr,
@@ -67,7 +67,7 @@ impl LocalMembership {
         };
         let task = proxy::serve(
             proxy,
-            socket(target),
+            proxy::Target::new(socket(target)),
             &self.links,
             self.stop_proxies.clone(),
         );

@@ -51,7 +51,6 @@ mod join;
 mod loopback;
 mod marker;
 mod process;
-pub mod proxy;
 mod readiness;
 
 use std::time::Duration;
@@ -61,8 +60,11 @@ use scenario_core::{
 };
 
 pub use deploy::{KEEP_ENV, KEEP_LOGS_ENV};
+pub use deploykit::ProcessRef;
+/// The link proxies peer traffic goes through (shared with other deployers).
+pub use deploykit::proxy;
 pub use error::{Error, Result};
-pub use marker::{MARKER_FILE, Marker, ProcessRef, Reaped, reap};
+pub use marker::{MARKER_FILE, Marker, Reaped, reap};
 
 /// The environment variable that overrides the readiness deadline, in seconds.
 pub const READY_TIMEOUT_ENV: &str = "TESTBED_READY_TIMEOUT_SECS";

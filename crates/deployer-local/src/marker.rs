@@ -8,43 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use deploykit::ProcessRef;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
 /// The marker's file name inside a run's artifact directory.
 pub const MARKER_FILE: &str = "local-run.json";
-
-/// A process identified beyond its pid.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessRef {
-    /// Its pid (for nodes, also its process group).
-    pub pid: i32,
-    /// Its start time in clock ticks since boot (`/proc/<pid>/stat` field 22).
-    pub started: u64,
-}
-
-impl ProcessRef {
-    /// The process `pid`, if it is alive.
-    pub fn of(pid: i32) -> Option<Self> {
-        start_time(pid).map(|started| Self { pid, started })
-    }
-
-    /// Whether this very process still runs (and is not a zombie).
-    pub fn is_alive(&self) -> bool {
-        start_time(self.pid) == Some(self.started)
-    }
-}
-
-fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
-}
 
 /// What a run leaves behind while it runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

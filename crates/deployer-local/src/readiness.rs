@@ -3,12 +3,9 @@
 //! at once with its exit status and last output.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use http_body_util::Empty;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use deploykit::probe::{Prober, describe};
 use scenario_core::{HostPort, Readiness};
 use tokio::time::Instant;
 
@@ -26,7 +23,7 @@ pub(crate) async fn wait_ready(
     limit: Duration,
 ) -> Result<()> {
     let started = Instant::now();
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let prober = Prober::default();
     loop {
         if let Some(status) = node.exited() {
             return Err(Error::ExitedBeforeReady {
@@ -35,7 +32,7 @@ pub(crate) async fn wait_ready(
                 last_lines: last_lines(&node.log_path, LOG_LINES),
             });
         }
-        if probe_once(&client, node, probe, listen).await {
+        if probe_once(&prober, node, probe, listen).await {
             node.supervise();
             return Ok(());
         }
@@ -51,51 +48,18 @@ pub(crate) async fn wait_ready(
     }
 }
 
-fn address(listen: &BTreeMap<String, HostPort>, port: &str) -> Option<SocketAddr> {
-    let host_port = listen.get(port)?;
-    format!("{host_port}").parse().ok()
-}
-
 async fn probe_once(
-    client: &Client<hyper_util::client::legacy::connect::HttpConnector, Empty<bytes::Bytes>>,
+    prober: &Prober,
     node: &NodeProcess,
     probe: &Readiness,
     listen: &BTreeMap<String, HostPort>,
 ) -> bool {
-    match probe {
-        Readiness::Http { port, path } => {
-            let Some(addr) = address(listen, port) else {
-                return false;
-            };
-            let Ok(uri) = format!("http://{addr}{path}").parse::<hyper::Uri>() else {
-                return false;
-            };
-            let answer = tokio::time::timeout(Duration::from_millis(500), client.get(uri)).await;
-            matches!(answer, Ok(Ok(response)) if response.status().is_success())
-        }
-        Readiness::Tcp { port } => {
-            let Some(addr) = address(listen, port) else {
-                return false;
-            };
-            tokio::time::timeout(
-                Duration::from_millis(500),
-                tokio::net::TcpStream::connect(addr),
-            )
-            .await
-            .is_ok_and(|connected| connected.is_ok())
-        }
-        Readiness::LogLine { contains } => {
-            std::fs::read_to_string(&node.log_path).is_ok_and(|log| log.contains(contains.as_str()))
-        }
-        _ => false,
-    }
-}
-
-pub(crate) fn describe(probe: &Readiness) -> String {
-    match probe {
-        Readiness::Http { port, path } => format!("GET {path} on port '{port}' never answered 2xx"),
-        Readiness::Tcp { port } => format!("port '{port}' never accepted a connection"),
-        Readiness::LogLine { contains } => format!("the log never showed {contains:?}"),
-        other => format!("unsupported probe {other:?}"),
+    match prober.probe_once(probe, listen).await {
+        Some(answered) => answered,
+        None => match probe {
+            Readiness::LogLine { contains } => std::fs::read_to_string(&node.log_path)
+                .is_ok_and(|log| log.contains(contains.as_str())),
+            _ => false,
+        },
     }
 }

@@ -13,6 +13,7 @@
 //! With no fault on a link, a chunk costs one map lookup before it is copied.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +44,8 @@ impl LinkState {
 type LinkMap = BTreeMap<(NodeId, NodeId), LinkState>;
 
 /// The active faults and the link states they add up to; the local
-/// deployer's `NetworkControl`.
+/// `NetworkControl` of every deployer that routes peer traffic through
+/// link proxies.
 pub struct Links {
     nodes: std::sync::RwLock<Vec<NodeId>>,
     active: Mutex<BTreeMap<FaultId, NetworkFault>>,
@@ -193,11 +195,41 @@ pub struct Proxy {
     pub listener: TcpListener,
 }
 
+/// Where a proxy forwards to. Cheap to clone; a backend whose nodes move
+/// (a restarted container gets a new published port) updates it, and the
+/// next connection goes to the new address.
+#[derive(Clone, Debug)]
+pub struct Target(Arc<std::sync::RwLock<SocketAddr>>);
+
+impl Target {
+    /// Forward to `address`.
+    pub fn new(address: SocketAddr) -> Self {
+        Self(Arc::new(std::sync::RwLock::new(address)))
+    }
+
+    /// Forward new connections to `address` from now on.
+    pub fn set(&self, address: SocketAddr) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = address;
+    }
+
+    /// Where new connections go.
+    pub fn get(&self) -> SocketAddr {
+        *self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Serve a proxy until `stop` fires: forward each accepted connection to
-/// `target`. The returned task ends (and the listener closes) after `stop`.
+/// where `target` points at that moment. The returned task ends (and the
+/// listener closes) after `stop`.
 pub fn serve(
     proxy: Proxy,
-    target: std::net::SocketAddr,
+    target: Target,
     links: &Links,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -209,11 +241,12 @@ pub fn serve(
                 accepted = proxy.listener.accept() => accepted,
             };
             let Ok((client, _)) = accepted else { continue };
-            let (from, to, states, stop) = (
+            let (from, to, states, stop, target) = (
                 proxy.from.clone(),
                 proxy.to.clone(),
                 states.clone(),
                 stop.clone(),
+                target.get(),
             );
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(target).await else {

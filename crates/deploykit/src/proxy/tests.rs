@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{Links, Proxy, serve};
+use super::{Links, Proxy, Target, serve};
 
 /// An echo server that counts the bytes it received.
 async fn echo() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
@@ -40,8 +40,10 @@ async fn echo() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
 
 struct Setup {
     links: Arc<Links>,
+    target: Target,
     client: TcpStream,
     received: Arc<AtomicUsize>,
+    proxy_address: std::net::SocketAddr,
     _stop: tokio_util::sync::DropGuard,
 }
 
@@ -59,19 +61,22 @@ async fn setup() -> Setup {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_address = listener.local_addr().unwrap();
     let stop = CancellationToken::new();
+    let target = Target::new(target);
     serve(
         Proxy {
             from: a(),
             to: b(),
             listener,
         },
-        target,
+        target.clone(),
         &links,
         stop.clone(),
     );
     let client = TcpStream::connect(proxy_address).await.unwrap();
     Setup {
         links,
+        target,
+        proxy_address,
         client,
         received,
         _stop: stop.drop_guard(),
@@ -89,6 +94,19 @@ async fn round_trip(client: &mut TcpStream, text: &[u8]) -> Vec<u8> {
 async fn a_clean_link_passes_bytes_both_ways() {
     let mut s = setup().await;
     assert_eq!(round_trip(&mut s.client, b"hello").await, b"hello");
+}
+
+#[tokio::test]
+async fn a_moved_target_gets_the_next_connection_and_the_open_one_stays() {
+    let mut s = setup().await;
+    assert_eq!(round_trip(&mut s.client, b"first").await, b"first");
+    let (moved, received_there) = echo().await;
+    s.target.set(moved);
+    let mut second = TcpStream::connect(s.proxy_address).await.unwrap();
+    assert_eq!(round_trip(&mut second, b"second").await, b"second");
+    assert_eq!(received_there.load(Ordering::SeqCst), b"second".len());
+    assert_eq!(round_trip(&mut s.client, b"again").await, b"again");
+    assert_eq!(s.received.load(Ordering::SeqCst), b"firstagain".len());
 }
 
 #[tokio::test]
