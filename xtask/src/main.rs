@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod image;
 mod reap;
 mod tidy;
 
@@ -35,7 +36,18 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Kill what local runs killed by SIGKILL left behind, and only that.
+    /// Build the demo-node container image through the Docker engine API
+    /// (`FROM scratch`, nothing pulled).
+    Image {
+        /// Use the release build of demo-node.
+        #[arg(long)]
+        release: bool,
+        /// The image tag (default `testbed/demo-node:dev`).
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Remove what runs killed by SIGKILL left behind (local processes, and
+    /// Docker resources when an engine answers), and only that.
     Reap,
     /// Benchmarks, each reported as a ratio to a floor measured in the same run.
     Bench {
@@ -55,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         Task::Lint => ci::lint(),
         Task::Tidy => tidy::run(),
         Task::Bench { area } => bench::run(area),
+        Task::Image { release, tag } => image::run(release, tag),
         Task::Reap => reap::run(),
         Task::Demo { args } => demo::run(&args),
     }

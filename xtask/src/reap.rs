@@ -1,6 +1,8 @@
-//! `cargo xtask reap`: kill what local runs killed by SIGKILL left behind
-//! (their runner is gone), under the workspace's `target/testbed` and
-//! `TESTBED_ARTIFACTS_DIR`. Runs whose runner is alive are left alone.
+//! `cargo xtask reap`: remove what runs killed by SIGKILL left behind (their
+//! runner is gone): local node processes under the workspace's
+//! `target/testbed` and `TESTBED_ARTIFACTS_DIR`, and, when a Docker engine
+//! answers, containers, volumes and networks labelled with a dead runner of
+//! this host. Runs whose runner is alive are left alone.
 
 use std::path::PathBuf;
 
@@ -24,6 +26,32 @@ pub(crate) fn run() -> anyhow::Result<()> {
             );
         }
     }
-    println!("reap: {total} dead run(s) cleaned up");
-    Ok(())
+    println!("reap: {total} dead local run(s) cleaned up");
+    reap_docker()
+}
+
+fn reap_docker() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let docker = match deployer_compose::connect(None).await {
+            Ok(docker) => docker,
+            Err(e) => {
+                println!("reap: skipped Docker ({e})");
+                return Ok(());
+            }
+        };
+        let reaped = deployer_compose::reap(&docker)
+            .await
+            .map_err(|e| anyhow::anyhow!("reaping Docker resources: {e}"))?;
+        for run in &reaped {
+            println!(
+                "reaped Docker run {} (runner {} is gone)",
+                run.run_id, run.runner
+            );
+        }
+        println!("reap: {} dead Docker run(s) cleaned up", reaped.len());
+        Ok(())
+    })
 }

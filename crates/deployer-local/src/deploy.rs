@@ -22,19 +22,11 @@ use crate::loopback;
 use crate::marker::{self, MarkerFile};
 use crate::process::NodeProcess;
 use crate::readiness::wait_ready;
+use deploykit::Keep;
 use deploykit::proxy::{self, Links, Proxy};
 
 /// State shared between deploy, joins and cleanup.
 pub(crate) type Shared<T> = Arc<std::sync::Mutex<T>>;
-
-/// Keep every node's data and log, whatever the outcome.
-pub const KEEP_ENV: &str = "TESTBED_KEEP";
-/// Keep logs of passing runs too.
-pub const KEEP_LOGS_ENV: &str = "TESTBED_KEEP_LOGS";
-
-fn flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
-}
 
 /// One node, rendered and checked, not yet started.
 struct Launch {
@@ -284,8 +276,10 @@ pub(crate) async fn deploy(
         Ok(())
     });
 
-    let keep = flag(KEEP_ENV);
-    let keep_logs = keep || flag(KEEP_LOGS_ENV);
+    let Keep {
+        data: keep,
+        logs: keep_logs,
+    } = Keep::from_env();
     // One action stops every node started so far, all at once.
     let started: Arc<std::sync::Mutex<Vec<Arc<NodeProcess>>>> = Arc::default();
     let (to_stop, grace, outcome) = (Arc::clone(&started), deployer.grace, env.run_passed());

@@ -59,10 +59,10 @@ use scenario_core::{
     BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario,
 };
 
-pub use deploy::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use deploykit::ProcessRef;
 /// The link proxies peer traffic goes through (shared with other deployers).
 pub use deploykit::proxy;
+pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use error::{Error, Result};
 pub use marker::{MARKER_FILE, Marker, Reaped, reap};
 

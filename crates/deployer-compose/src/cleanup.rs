@@ -1,0 +1,300 @@
+//! Undoing a run on every exit path: containers stopped (their output
+//! drained into the node logs) and removed, link proxies closed, volumes
+//! and the network removed, then a leak audit by the run's label that fails
+//! the run if anything of it remains. Everything is found by label, so a
+//! container created just before a failure is removed too.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
+    StopContainerOptionsBuilder,
+};
+use deploykit::Keep;
+use futures::StreamExt;
+use scenario_core::{BoxError, DeployEnv};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::container::NodeContainer;
+use crate::control::grace_seconds;
+use crate::labels::run_filter;
+use crate::logs;
+use crate::plan::DATA_DIR;
+
+/// How long the log followers get to drain once the containers stopped.
+const DRAIN_WITHIN: Duration = Duration::from_secs(5);
+
+/// A run's resources as cleanup needs them; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Resources(Arc<Inner>);
+
+struct Inner {
+    docker: Docker,
+    run_id: String,
+    grace: Duration,
+    nodes: Mutex<Vec<Arc<NodeContainer>>>,
+    proxies: Mutex<Option<(CancellationToken, Vec<JoinHandle<()>>)>>,
+    followers: Mutex<Vec<JoinHandle<()>>>,
+    closing: CancellationToken,
+    abort: CancellationToken,
+}
+
+fn take<T: Default>(slot: &Mutex<T>) -> T {
+    std::mem::take(&mut *slot.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+impl Resources {
+    pub(crate) fn new(docker: Docker, run_id: &str, grace: Duration) -> Self {
+        Self(Arc::new(Inner {
+            docker,
+            run_id: run_id.to_owned(),
+            grace,
+            nodes: Mutex::default(),
+            proxies: Mutex::default(),
+            followers: Mutex::default(),
+            closing: CancellationToken::new(),
+            abort: CancellationToken::new(),
+        }))
+    }
+
+    /// A node's container exists.
+    pub(crate) fn track(&self, node: Arc<NodeContainer>) {
+        self.0
+            .nodes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(node);
+    }
+
+    /// Stream a node's output into its log until cleanup.
+    pub(crate) fn follow_logs(&self, node: Arc<NodeContainer>) {
+        let task = logs::follow(node, self.0.closing.clone(), self.0.abort.clone());
+        self.0
+            .followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(task);
+    }
+
+    /// The link proxies serve until cleanup.
+    pub(crate) fn proxies(&self, stop: CancellationToken, tasks: Vec<JoinHandle<()>>) {
+        *self
+            .0
+            .proxies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((stop, tasks));
+    }
+}
+
+/// Register the cleanup actions (they run newest first: containers, then
+/// proxies, then volumes and network, then the audit).
+pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
+    let audited = resources.clone();
+    env.on_cleanup("leak audit by label", move || async move {
+        audit(&audited.0.docker, &audited.0.run_id).await
+    });
+    let removed = resources.clone();
+    env.on_cleanup("remove the run's volumes and network", move || async move {
+        remove_volumes_and_network(&removed.0.docker, &removed.0.run_id).await
+    });
+    let closed = resources.clone();
+    env.on_cleanup("close the link proxies", move || async move {
+        if let Some((stop, tasks)) = take(&closed.0.proxies) {
+            stop.cancel();
+            for task in tasks {
+                let _ = task.await;
+            }
+        }
+        Ok(())
+    });
+    let stopped = resources.clone();
+    let (nodes_dir, outcome) = (env.artifacts_dir().join("nodes"), env.run_passed());
+    env.on_cleanup("stop and remove the containers", move || async move {
+        let keep = Keep::from_env();
+        let result = remove_containers(&stopped.0, keep, &nodes_dir).await;
+        if !keep.logs && outcome.get() == Some(true) {
+            let _ = std::fs::remove_dir_all(&nodes_dir);
+        }
+        result
+    });
+}
+
+async fn remove_containers(
+    inner: &Inner,
+    keep: Keep,
+    nodes_dir: &std::path::Path,
+) -> Result<(), BoxError> {
+    let docker = &inner.docker;
+    let nodes = take(&inner.nodes);
+    for node in &nodes {
+        node.expect_exit();
+    }
+    let listed = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&run_filter(&inner.run_id))
+                .build(),
+        ))
+        .await?;
+    let names: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+    let stops = names.iter().map(|name| {
+        let options = StopContainerOptionsBuilder::default()
+            .t(grace_seconds(inner.grace))
+            .build();
+        docker.stop_container(name, Some(options))
+    });
+    futures::future::join_all(stops).await;
+    if keep.data {
+        for node in &nodes {
+            let options = DownloadFromContainerOptionsBuilder::default()
+                .path(DATA_DIR)
+                .build();
+            let mut archive = docker.download_from_container(&node.name, Some(options));
+            let path = nodes_dir.join(node.id.as_str()).join("data.tar");
+            let mut contents = Vec::new();
+            while let Some(Ok(chunk)) = archive.next().await {
+                contents.extend_from_slice(&chunk);
+            }
+            let _ = std::fs::write(path, contents);
+        }
+    }
+    inner.closing.cancel();
+    for follower in take(&inner.followers) {
+        let abort = inner.abort.clone();
+        if tokio::time::timeout(DRAIN_WITHIN, follower).await.is_err() {
+            abort.cancel();
+        }
+    }
+    inner.abort.cancel();
+    let mut failures = Vec::new();
+    for name in &names {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        if let Err(e) = docker.remove_container(name, Some(options)).await {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("could not remove containers: {}", failures.join("; ")).into())
+    }
+}
+
+async fn remove_volumes_and_network(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
+    let mut failures = Vec::new();
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&run_filter(run_id))
+                .build(),
+        ))
+        .await?;
+    for volume in volumes.volumes.unwrap_or_default() {
+        if let Err(e) = docker
+            .remove_volume(&volume.name, None::<RemoveVolumeOptions>)
+            .await
+        {
+            failures.push(format!("volume {}: {e}", volume.name));
+        }
+    }
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&run_filter(run_id))
+                .build(),
+        ))
+        .await?;
+    for network in networks {
+        let name = network.name.or(network.id).unwrap_or_default();
+        if let Err(e) = docker.remove_network(&name).await {
+            failures.push(format!("network {name}: {e}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("could not remove {}", failures.join("; ")).into())
+    }
+}
+
+/// What of the run `run_id` is still in the engine, by label.
+pub async fn leftovers(docker: &Docker, run_id: &str) -> Result<Vec<String>, BoxError> {
+    let filter = run_filter(run_id);
+    let mut found = Vec::new();
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filter)
+                .build(),
+        ))
+        .await?;
+    found.extend(containers.into_iter().map(|c| {
+        format!(
+            "container {}",
+            c.names
+                .unwrap_or_default()
+                .join(",")
+                .trim_start_matches('/')
+        )
+    }));
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&filter)
+                .build(),
+        ))
+        .await?;
+    found.extend(
+        networks
+            .into_iter()
+            .map(|n| format!("network {}", n.name.unwrap_or_default())),
+    );
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filter)
+                .build(),
+        ))
+        .await?;
+    found.extend(
+        volumes
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| format!("volume {}", v.name)),
+    );
+    Ok(found)
+}
+
+async fn audit(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
+    let found = leftovers(docker, run_id).await?;
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("leak audit: still in the engine: {}", found.join("; ")).into())
+    }
+}
+
+/// Remove every container, volume and network of `run_id`, at once (the
+/// runner that owned them is gone).
+pub(crate) async fn remove_run(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
+    let listed = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&run_filter(run_id))
+                .build(),
+        ))
+        .await?;
+    for id in listed.into_iter().filter_map(|c| c.id) {
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        docker.remove_container(&id, Some(options)).await?;
+    }
+    remove_volumes_and_network(docker, run_id).await
+}

@@ -1,0 +1,174 @@
+//! testbed's Docker deployer: runs every node of a scenario as a container,
+//! talking to the engine through its API ([bollard]; no docker CLI), with
+//! images built locally and never pulled.
+//!
+//! Depend on it (or on the `testbed` facade with feature `compose`) to run
+//! the scenarios you run on local processes in containers instead.
+//!
+//! * **Images**: [`image::ImageBuilder`] builds a `FROM scratch` image from
+//!   a binary and the libraries it links (`cargo xtask image` does it for
+//!   demo-node). A missing image fails the deploy before anything starts,
+//!   naming the command that builds it.
+//! * **Per run**: one bridge network, one volume and one container per node,
+//!   all labelled with the run id, scenario, node id, role, runner process
+//!   and host ([`labels`]). Names derive from the run id, ports are chosen
+//!   by the engine, so concurrent runs never collide.
+//! * **Ports**: every node port is published on 127.0.0.1 at a host port the
+//!   engine picks, found by inspecting the container (again after every
+//!   start). The runner reaches each node through a stable front on
+//!   127.0.0.1 that follows those ports across restarts.
+//! * **Readiness**: the container must be running and the node must answer
+//!   its probe within the deadline (default 20 s plus 250 ms per node,
+//!   `TESTBED_READY_TIMEOUT_SECS` overrides); a container that stops fails at
+//!   once with its exit code and last output.
+//! * **Logs**: each container's output streams into
+//!   `<run>/nodes/<id>/node.log`, kept when the run fails.
+//! * **Node faults**: stop, start, restart, signals, pause and unpause.
+//! * **Network faults**: containers cannot reach each other directly (the
+//!   network disables inter-container traffic); every directed peer link
+//!   goes through a link proxy the runner serves on the network's gateway.
+//!   So partitions, **one-way cuts**, latency, jitter, loss and bandwidth
+//!   limits all work with a `FROM scratch` image, without `tc` or root in
+//!   the container. Adding nodes to a running network is not supported yet
+//!   (scenarios that need it are rejected before anything starts).
+//! * **Artifacts**: a `docker-compose.yml` equivalent to what was started,
+//!   peers addressed by service name, to bring the topology up by hand.
+//! * **Cleanup** on every exit path (including Ctrl-C and SIGTERM):
+//!   containers, volumes and the network removed, then a leak audit by the
+//!   run's label fails the run if anything remains. Leftovers of a runner
+//!   killed with SIGKILL are removed by [`reap`] (`cargo xtask reap`).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use deployer_compose::ComposeDeployer;
+//! use scenario_core::prelude::*;
+//!
+//! # async fn example(node: impl NodeKind) -> Result<(), Box<dyn std::error::Error>> {
+//! let report = Scenario::builder("smoke")
+//!     .topology(Topology::new().validators(4))
+//!     .node_kind(node)
+//!     .window(Duration::from_secs(20))
+//!     .build()?
+//!     .run(&ComposeDeployer::new())
+//!     .await?;
+//! report.ensure_passed()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod cleanup;
+mod compose_file;
+mod container;
+mod control;
+mod deploy;
+mod engine;
+mod error;
+pub mod image;
+pub mod labels;
+mod logs;
+mod plan;
+mod readiness;
+mod reap;
+
+use std::time::Duration;
+
+use scenario_core::{
+    BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario,
+};
+
+pub use bollard;
+pub use cleanup::leftovers;
+pub use compose_file::COMPOSE_FILE;
+pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
+pub use engine::{DOCKER_HOST_ENV, connect, engine_address};
+pub use error::{Error, Result};
+pub use reap::{Reaped, reap};
+
+/// The environment variable that overrides the readiness deadline, in seconds.
+pub const READY_TIMEOUT_ENV: &str = "TESTBED_READY_TIMEOUT_SECS";
+
+/// Runs scenarios as Docker containers.
+#[derive(Clone, Debug)]
+pub struct ComposeDeployer {
+    grace: Duration,
+    ready_timeout: Option<Duration>,
+    host: Option<String>,
+}
+
+impl Default for ComposeDeployer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ComposeDeployer {
+    /// A deployer with the defaults: the engine `DOCKER_HOST` names (else
+    /// the local socket), 5 s stop grace, readiness deadline of 20 s plus
+    /// 250 ms per node.
+    pub fn new() -> Self {
+        Self {
+            grace: Duration::from_secs(5),
+            ready_timeout: None,
+            host: None,
+        }
+    }
+
+    /// Use the engine at `host` (`unix:///path`, `tcp://host:port`) instead
+    /// of `DOCKER_HOST`.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// How long a stopped container gets before the engine kills it (whole
+    /// seconds, at least one).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How long each node may take to become ready (beats the default, not
+    /// `TESTBED_READY_TIMEOUT_SECS`).
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = Some(timeout);
+        self
+    }
+
+    fn ready_timeout_for(&self, nodes: usize) -> Duration {
+        let from_env = std::env::var(READY_TIMEOUT_ENV)
+            .ok()
+            .and_then(|secs| secs.trim().parse::<f64>().ok())
+            .filter(|secs| *secs > 0.0)
+            .map(Duration::from_secs_f64);
+        from_env.or(self.ready_timeout).unwrap_or_else(|| {
+            Duration::from_secs(20)
+                + Duration::from_millis(250) * u32::try_from(nodes).unwrap_or(u32::MAX)
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Deployer for ComposeDeployer {
+    fn name(&self) -> &str {
+        "compose"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        [
+            Capability::StopStart,
+            Capability::Kill,
+            Capability::Pause,
+            Capability::Partition,
+            Capability::OneWayCut,
+            Capability::LinkLatency,
+            Capability::LinkLoss,
+            Capability::LinkBandwidth,
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    async fn deploy(&self, scenario: &Scenario, env: &DeployEnv) -> Result<Deployment, BoxError> {
+        Ok(deploy::deploy(self, scenario, env).await?)
+    }
+}

@@ -1,0 +1,111 @@
+//! Node and network faults on containers with real effects on demo-node.
+
+use std::time::Duration;
+
+use blockfeed::Feed;
+use deployer_compose::ComposeDeployer;
+use expectations::{Agreement, Liveness, Recovery};
+use scenario_core::{EventKind, Report};
+use workloads::{Chaos, Selector};
+
+use crate::support::{assert_nothing_left, engine_with_image, height_at, scenario};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_container_is_on_the_timeline_and_catches_up() {
+    let Some(docker) = engine_with_image("restart").await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("compose-restart", 4, 0, 7, root.path())
+        .workload(Chaos::new().restart_at(
+            Duration::from_secs(1),
+            Selector::One(scenario_core::NodeId::new("validator-1")),
+        ))
+        .expectation(Agreement)
+        .expectation(Recovery::within(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    let report = plan.run(&ComposeDeployer::new()).await.unwrap();
+
+    assert!(report.passed, "{report}");
+    let restart = report
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::NodeRestarted)
+        .expect("a restart event");
+    assert_eq!(restart.node.as_ref().unwrap(), "validator-1");
+    assert!(
+        !report
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::NodeExited),
+        "a restart is not an unexpected exit"
+    );
+    assert_nothing_left(&docker, &report).await;
+}
+
+/// When the first fault was applied and healed, in ms since the start.
+fn fault_window(report: &Report) -> (u64, u64) {
+    let at = |kind| {
+        report
+            .events
+            .iter()
+            .find(|e| e.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} event"))
+            .at_ms
+    };
+    (at(EventKind::FaultApplied), at(EventKind::FaultHealed))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_two_partition_halts_finalization_and_healing_resumes_it() {
+    let Some(docker) = engine_with_image("partition").await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("compose-split", 4, 0, 12, root.path())
+        .block_feed(Feed::new())
+        .workload(Chaos::new().partition_at(
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+            Selector::Halves,
+        ))
+        .expectation(Agreement)
+        // Fault-aware: no progress is required while no side has a quorum.
+        .expectation(Liveness::new(3, Duration::from_secs(2)).grace(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let report = plan.run(&ComposeDeployer::new()).await.unwrap();
+    assert!(report.passed, "{report}");
+
+    let (applied, healed) = fault_window(&report);
+    // Commits in flight when the partition starts may still land.
+    let settled = applied + 1500;
+    let nodes = ["validator-0", "validator-1", "validator-2", "validator-3"];
+    let halted = nodes
+        .iter()
+        .map(|n| height_at(&report, n, settled))
+        .max()
+        .unwrap();
+    let at_heal = nodes
+        .iter()
+        .map(|n| height_at(&report, n, healed))
+        .max()
+        .unwrap();
+    assert_eq!(halted, at_heal, "nothing finalizes without a quorum");
+    let end = report
+        .heights
+        .values()
+        .flatten()
+        .map(|[ms, _]| *ms)
+        .max()
+        .unwrap();
+    for node in nodes {
+        let after = height_at(&report, node, end);
+        assert!(
+            after >= halted + 5,
+            "{node} resumed only to {after} (halted at {halted})"
+        );
+    }
+    assert_nothing_left(&docker, &report).await;
+}

@@ -1,0 +1,13 @@
+//! The compose deployer end to end on the real Docker engine with the real
+//! demo-node image: a smoke run, a restart, a partition that halts
+//! finalization and a heal that resumes it, two runs at once, and the clear
+//! errors for a missing image and an unreachable engine. After every run,
+//! nothing labelled with its run id is left in the engine.
+//!
+//! Every test skips with a printed reason when no engine answers, unless
+//! `TESTBED_REQUIRE_DOCKER=1` (set by CI), which makes that a failure.
+
+mod errors;
+mod faults;
+mod smoke;
+mod support;

@@ -1,0 +1,87 @@
+//! Shared pieces of the compose end-to-end tests: the engine (or a printed
+//! skip), the demo-node image built once per test process, scenarios
+//! writing under a temporary root, and the "nothing left" check.
+
+use std::path::Path;
+use std::time::Duration;
+
+use demo_node::DemoNode;
+use deployer_compose::bollard::Docker;
+use deployer_compose::image::ImageBuilder;
+use scenario_core::ScenarioBuilder;
+use scenario_core::prelude::*;
+
+/// Set to `1` to make "no engine" a failure instead of a skip (CI does).
+const REQUIRE_ENV: &str = "TESTBED_REQUIRE_DOCKER";
+
+/// The engine, or `None` after printing why the test is skipped.
+pub(crate) async fn engine(test: &str) -> Option<Docker> {
+    match deployer_compose::connect(None).await {
+        Ok(docker) => Some(docker),
+        Err(e) if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") => {
+            panic!("{REQUIRE_ENV}=1 but the Docker engine is unusable: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped {test}: {e} (set {REQUIRE_ENV}=1 to fail instead)");
+            None
+        }
+    }
+}
+
+static IMAGE_BUILT: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
+
+/// demo-node with short block time and elections, so tests take seconds.
+pub(crate) fn demo_node() -> DemoNode {
+    DemoNode::locate()
+        .expect("cargo builds demo-node for the workspace's tests")
+        .block_time(Duration::from_millis(100))
+        .election_timeout(Duration::from_millis(400))
+}
+
+/// The engine with the demo-node image of this build in it.
+pub(crate) async fn engine_with_image(test: &str) -> Option<Docker> {
+    let docker = engine(test).await?;
+    let mut built = IMAGE_BUILT.lock().await;
+    if !*built {
+        ImageBuilder::new(demo_node().program(), demo_node::DEFAULT_IMAGE)
+            .build(&docker)
+            .await
+            .expect("the demo-node image builds");
+        *built = true;
+    }
+    Some(docker)
+}
+
+pub(crate) fn scenario(
+    name: &str,
+    validators: usize,
+    executors: usize,
+    window_secs: u64,
+    root: &Path,
+) -> ScenarioBuilder {
+    Scenario::builder(name)
+        .topology(Topology::new().validators(validators).executors(executors))
+        .node_kind(demo_node())
+        .window(Duration::from_secs(window_secs))
+        .seed(1)
+        .artifacts_root(root)
+}
+
+/// Nothing labelled with the run's id is left: no container, network or
+/// volume (what `docker ps -a`, `docker network ls` and `docker volume ls`
+/// filtered by the label would list).
+pub(crate) async fn assert_nothing_left(docker: &Docker, report: &Report) {
+    let left = deployer_compose::leftovers(docker, &report.run_id)
+        .await
+        .expect("the engine lists resources");
+    assert!(left.is_empty(), "run {} left {left:?}", report.run_id);
+}
+
+/// A node's finalized height at `at_ms`, from the report's height series.
+pub(crate) fn height_at(report: &Report, node: &str, at_ms: u64) -> u64 {
+    report.heights[&NodeId::new(node)]
+        .iter()
+        .take_while(|[ms, _]| *ms <= at_ms)
+        .last()
+        .map_or(0, |[_, height]| *height)
+}
