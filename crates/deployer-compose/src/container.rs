@@ -37,6 +37,9 @@ pub(crate) struct NodeContainer {
     pub(crate) failures: FailureReporter,
     container_ip: RwLock<Option<IpAddr>>,
     expected_exit: AtomicBool,
+    /// Set while a start is under way (the follower must not mistake the
+    /// stopped container it sees then for an exit).
+    starting: AtomicBool,
     supervised: AtomicBool,
     started_unix: AtomicI64,
     /// Bumped on every start, so the log follower resumes.
@@ -92,6 +95,7 @@ impl NodeContainer {
             failures,
             container_ip: RwLock::new(None),
             expected_exit: AtomicBool::new(false),
+            starting: AtomicBool::new(false),
             supervised: AtomicBool::new(false),
             started_unix: AtomicI64::new(0),
             starts: watch::channel(0).0,
@@ -100,6 +104,13 @@ impl NodeContainer {
 
     /// Start the container, then point every target at its published ports.
     pub(crate) async fn start(&self) -> Result<()> {
+        self.starting.store(true, Ordering::SeqCst);
+        let started = self.start_inner().await;
+        self.starting.store(false, Ordering::SeqCst);
+        started
+    }
+
+    async fn start_inner(&self) -> Result<()> {
         self.expected_exit.store(false, Ordering::SeqCst);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -200,6 +211,11 @@ impl NodeContainer {
 
     pub(crate) fn exit_expected(&self) -> bool {
         self.expected_exit.load(Ordering::SeqCst)
+    }
+
+    /// Whether a start is under way.
+    pub(crate) fn starting(&self) -> bool {
+        self.starting.load(Ordering::SeqCst)
     }
 
     /// The node is ready: an exit no fault action caused now fails the run.

@@ -70,6 +70,7 @@ async fn follow_until_closed(node: &NodeContainer, closing: &CancellationToken) 
     let mut starts = node.starts();
     let mut cursor: Option<(String, u32)> = None;
     loop {
+        let generation = *starts.borrow_and_update();
         let since = i32::try_from(node.started_unix().saturating_sub(1)).unwrap_or(0);
         let options = LogsOptionsBuilder::default()
             .follow(true)
@@ -114,7 +115,21 @@ async fn follow_until_closed(node: &NodeContainer, closing: &CancellationToken) 
         if closing.is_cancelled() {
             return;
         }
-        if node.supervised() && !node.exit_expected() {
+        // Read in this order: a start that begins after `expected` was read
+        // shows in `starting` or in the generation; one that began before
+        // cleared `expected` only after setting `starting`.
+        let expected = node.exit_expected();
+        if node.starting() || *starts.borrow() != generation {
+            // A start is (or was) under way: this stop was the old run's.
+            if node.starting() {
+                tokio::select! {
+                    () = closing.cancelled() => return,
+                    changed = starts.changed() => if changed.is_err() { return },
+                }
+            }
+            continue;
+        }
+        if node.supervised() && !expected {
             let status = describe_exit(&state);
             node.timeline
                 .record(EventKind::NodeExited, Some(&node.id), status.clone());

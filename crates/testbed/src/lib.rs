@@ -10,7 +10,7 @@
 //! | feature | what it adds | status |
 //! |---|---|---|
 //! | `local` | `testbed::local`, the local-process deployer (`LocalDeployer`) | available |
-//! | `compose` | `testbed::compose`, the Docker deployer (bollard) | arrives with the deployer-compose crate |
+//! | `compose` | `testbed::compose`, the Docker deployer (`ComposeDeployer`, through bollard) | available |
 //! | `k8s` | `testbed::k8s`, the Kubernetes deployer (kube) | arrives with the deployer-k8s crate |
 //!
 //! Each feature forwards to its deployer crate, so a user who wants only
@@ -55,6 +55,11 @@ pub use workloads;
 #[cfg(feature = "local")]
 #[doc(inline)]
 pub use deployer_local as local;
+
+/// The Docker deployer.
+#[cfg(feature = "compose")]
+#[doc(inline)]
+pub use deployer_compose as compose;
 
 /// Everything a scenario author usually needs: `use testbed::prelude::*;`.
 pub mod prelude {

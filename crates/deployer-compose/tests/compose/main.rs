@@ -9,5 +9,7 @@
 
 mod errors;
 mod faults;
+mod interrupt;
+mod lifecycle;
 mod smoke;
 mod support;
