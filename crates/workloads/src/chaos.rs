@@ -162,7 +162,8 @@ impl Chaos {
         self
     }
 
-    /// The window the schedule covers (the scenario's; needed by [`Chaos::restarts`]).
+    /// The window repeated faults ([`Chaos::restarts`], [`Chaos::partitions`])
+    /// cover (default: the scenario's window).
     pub fn window(mut self, window: Duration) -> Self {
         self.window = Some(window);
         self
@@ -398,7 +399,13 @@ impl Workload for Chaos {
     }
 
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
-        let plan = self.plan(ctx.seed(), &ctx.nodes());
+        // Repeated faults cover the scenario's window unless told otherwise.
+        let window = self.window.unwrap_or_else(|| ctx.window());
+        let plan = Self {
+            window: Some(window),
+            ..self.clone()
+        }
+        .plan(ctx.seed(), &ctx.nodes());
         let start = tokio::time::Instant::now();
         for fault in plan {
             tokio::select! {
