@@ -12,6 +12,8 @@ pub(crate) enum Area {
     Node,
     /// The local deployer: deploy-to-ready (4, 32 nodes), teardown, link proxy latency.
     Local,
+    /// The compose deployer: deploy-to-ready for 4 containers against raw bollard calls.
+    Compose,
     /// Running scenarios: block-feed latency, runner CPU at 1000 tx/s, memory with 64 nodes.
     Run,
 }
@@ -23,6 +25,10 @@ pub(crate) fn run(area: Area) -> anyhow::Result<()> {
         Area::Local => {
             cargo(&["build", "--release", "-p", "demo-node"], &[])?;
             cargo(&["bench", "-p", "deployer-local", "--bench", "local"], &[])
+        }
+        Area::Compose => {
+            cargo(&["build", "--release", "-p", "demo-node"], &[])?;
+            cargo(&["bench", "-p", "deployer-compose", "--bench", "compose"], &[])
         }
         Area::Run => {
             cargo(&["build", "--release", "-p", "demo-node"], &[])?;
