@@ -28,7 +28,10 @@ pub(crate) fn run(area: Area) -> anyhow::Result<()> {
         }
         Area::Compose => {
             cargo(&["build", "--release", "-p", "demo-node"], &[])?;
-            cargo(&["bench", "-p", "deployer-compose", "--bench", "compose"], &[])
+            cargo(
+                &["bench", "-p", "deployer-compose", "--bench", "compose"],
+                &[],
+            )
         }
         Area::Run => {
             cargo(&["build", "--release", "-p", "demo-node"], &[])?;

@@ -73,7 +73,9 @@ async fn floor(docker: &Docker, round: usize) -> Duration {
             "--data-dir=/data".to_owned(),
         ];
         for j in (0..NODES).filter(|j| *j != i) {
-            args.push(format!("--peer=validator-{j}=validator@{network}-{j}:{P2P_PORT}"));
+            args.push(format!(
+                "--peer=validator-{j}=validator@{network}-{j}:{P2P_PORT}"
+            ));
         }
         let body = ContainerCreateBody {
             image: Some(IMAGE.to_owned()),
@@ -95,7 +97,13 @@ async fn floor(docker: &Docker, round: usize) -> Duration {
         let options = CreateContainerOptionsBuilder::default()
             .name(&format!("{network}-{i}"))
             .build();
-        ids.push(docker.create_container(Some(options), body).await.unwrap().id);
+        ids.push(
+            docker
+                .create_container(Some(options), body)
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let starts = ids.iter().map(|id| docker.start_container(id, None));
     for started in futures::future::join_all(starts).await {
@@ -144,7 +152,10 @@ async fn main() {
         .await
         .expect("the benchmark needs a Docker engine");
     let binary = DemoNode::locate().unwrap().program().to_path_buf();
-    let built = ImageBuilder::new(&binary, IMAGE).build(&docker).await.unwrap();
+    let built = ImageBuilder::new(&binary, IMAGE)
+        .build(&docker)
+        .await
+        .unwrap();
     println!("image {} from {}", built.tag, binary.display());
     let root = tempfile::tempdir().unwrap();
     let (mut ours, mut floors) = (Vec::new(), Vec::new());

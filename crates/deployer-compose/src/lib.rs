@@ -172,3 +172,9 @@ impl Deployer for ComposeDeployer {
         Ok(deploy::deploy(self, scenario, env).await?)
     }
 }
+
+/// The guide's chapter on this deployer, compiled as a doctest so its code
+/// matches the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/src/compose-deployer.md")]
+struct GuideChapter;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deployer_compose::ComposeDeployer;
+use deployer_compose::bollard::Docker;
 use deployer_compose::bollard::models::NetworkCreateRequest;
 use deployer_compose::bollard::query_parameters::{
     KillContainerOptionsBuilder, ListContainersOptionsBuilder,
@@ -142,7 +143,7 @@ async fn a_container_killed_behind_the_frameworks_back_fails_the_run_naming_it()
     assert_nothing_left(&docker, &report).await;
 }
 
-async fn labelled_network(docker: &deployer_compose::bollard::Docker, run: &str, runner: String) {
+async fn labelled_network(docker: &Docker, run: &str, runner: String) {
     let request = NetworkCreateRequest {
         name: format!("tb-{run}"),
         labels: Some(HashMap::from([
