@@ -140,6 +140,11 @@ impl NodeContainer {
             .inspect_container(&self.name, None::<InspectContainerOptions>)
             .await
             .map_err(engine(format!("inspect container {}", self.name)))?;
+        if !inspected.state.as_ref().is_some_and(is_up) {
+            // It stopped already: readiness reports it; ports follow the
+            // next start.
+            return Ok(());
+        }
         let settings = inspected.network_settings.unwrap_or_default();
         let ip = settings
             .networks

@@ -29,6 +29,26 @@ pub(crate) fn last_lines(path: &std::path::Path, count: usize) -> String {
     lines[lines.len().saturating_sub(count)..].join("\n")
 }
 
+/// The last `count` lines of a container's output, asked from the engine
+/// (for a container that stopped before its output was followed).
+pub(crate) async fn engine_tail(node: &NodeContainer, count: usize) -> String {
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail(&count.to_string())
+        .build();
+    let mut output = node.docker.logs(&node.name, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = output.next().await {
+        text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+    }
+    if text.trim().is_empty() {
+        "(no output)".to_owned()
+    } else {
+        text.trim_end().to_owned()
+    }
+}
+
 /// A line's engine timestamp, comparable: `(date and time to the second,
 /// nanoseconds)`. The engine trims trailing zeros of the fraction, so the
 /// text alone does not sort.

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use crate::container::{NodeContainer, describe_exit, is_up};
 use crate::error::{Error, Result};
-use crate::logs::{LOG_LINES, last_lines};
+use crate::logs::{LOG_LINES, engine_tail, last_lines};
 
 /// How often the state and the probe are checked.
 const PROBE_EVERY: Duration = Duration::from_millis(50);
@@ -25,7 +25,7 @@ pub(crate) async fn wait_ready(node: &NodeContainer, limit: Duration) -> Result<
             return Err(Error::ExitedBeforeReady {
                 node: node.id.clone(),
                 status: describe_exit(&state),
-                last_lines: last_lines(&node.log_path, LOG_LINES),
+                last_lines: engine_tail(node, LOG_LINES).await,
             });
         }
         let answered = match prober
