@@ -4,10 +4,12 @@
 //! the run if anything of it remains. Everything is found by label, so a
 //! container created just before a failure is removed too.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bollard::Docker;
+use bollard::models::{ContainerSummary, Network, Volume};
 use bollard::query_parameters::{
     DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions,
@@ -27,6 +29,47 @@ use crate::plan::DATA_DIR;
 
 /// How long the log followers get to drain once the containers stopped.
 const DRAIN_WITHIN: Duration = Duration::from_secs(5);
+
+/// Resources as the engine lists them under a label filter.
+pub(crate) struct Listed {
+    pub(crate) containers: Vec<ContainerSummary>,
+    pub(crate) networks: Vec<Network>,
+    pub(crate) volumes: Vec<Volume>,
+}
+
+/// Every container (running or not), network and volume matching `filter`.
+pub(crate) async fn list(
+    docker: &Docker,
+    filter: &HashMap<String, Vec<String>>,
+) -> Result<Listed, BoxError> {
+    let containers = docker
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(filter)
+                .build(),
+        ))
+        .await?;
+    let networks = docker
+        .list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(filter)
+                .build(),
+        ))
+        .await?;
+    let volumes = docker
+        .list_volumes(Some(
+            ListVolumesOptionsBuilder::default().filters(filter).build(),
+        ))
+        .await?
+        .volumes
+        .unwrap_or_default();
+    Ok(Listed {
+        containers,
+        networks,
+        volumes,
+    })
+}
 
 /// A run's resources as cleanup needs them; cheap to clone.
 #[derive(Clone)]
@@ -133,15 +176,8 @@ async fn remove_containers(
     for node in &nodes {
         node.expect_exit();
     }
-    let listed = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&run_filter(&inner.run_id))
-                .build(),
-        ))
-        .await?;
-    let names: Vec<String> = listed.into_iter().filter_map(|c| c.id).collect();
+    let listed = list(docker, &run_filter(&inner.run_id)).await?;
+    let names: Vec<String> = listed.containers.into_iter().filter_map(|c| c.id).collect();
     let stops = names.iter().map(|name| {
         let options = StopContainerOptionsBuilder::default()
             .t(grace_seconds(inner.grace))
@@ -186,15 +222,9 @@ async fn remove_containers(
 }
 
 async fn remove_volumes_and_network(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
+    let listed = list(docker, &run_filter(run_id)).await?;
     let mut failures = Vec::new();
-    let volumes = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&run_filter(run_id))
-                .build(),
-        ))
-        .await?;
-    for volume in volumes.volumes.unwrap_or_default() {
+    for volume in listed.volumes {
         if let Err(e) = docker
             .remove_volume(&volume.name, None::<RemoveVolumeOptions>)
             .await
@@ -202,14 +232,7 @@ async fn remove_volumes_and_network(docker: &Docker, run_id: &str) -> Result<(),
             failures.push(format!("volume {}: {e}", volume.name));
         }
     }
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&run_filter(run_id))
-                .build(),
-        ))
-        .await?;
-    for network in networks {
+    for network in listed.networks {
         let name = network.name.or(network.id).unwrap_or_default();
         if let Err(e) = docker.remove_network(&name).await {
             failures.push(format!("network {name}: {e}"));
@@ -224,52 +247,20 @@ async fn remove_volumes_and_network(docker: &Docker, run_id: &str) -> Result<(),
 
 /// What of the run `run_id` is still in the engine, by label.
 pub async fn leftovers(docker: &Docker, run_id: &str) -> Result<Vec<String>, BoxError> {
-    let filter = run_filter(run_id);
-    let mut found = Vec::new();
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filter)
-                .build(),
-        ))
-        .await?;
-    found.extend(containers.into_iter().map(|c| {
-        format!(
-            "container {}",
-            c.names
-                .unwrap_or_default()
-                .join(",")
-                .trim_start_matches('/')
-        )
-    }));
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&filter)
-                .build(),
-        ))
-        .await?;
-    found.extend(
-        networks
-            .into_iter()
-            .map(|n| format!("network {}", n.name.unwrap_or_default())),
-    );
-    let volumes = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&filter)
-                .build(),
-        ))
-        .await?;
-    found.extend(
-        volumes
-            .volumes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| format!("volume {}", v.name)),
-    );
-    Ok(found)
+    let listed = list(docker, &run_filter(run_id)).await?;
+    let containers = listed.containers.into_iter().map(|c| {
+        let names = c.names.unwrap_or_default().join(",");
+        format!("container {}", names.trim_start_matches('/'))
+    });
+    let networks = listed
+        .networks
+        .into_iter()
+        .map(|n| format!("network {}", n.name.unwrap_or_default()));
+    let volumes = listed
+        .volumes
+        .into_iter()
+        .map(|v| format!("volume {}", v.name));
+    Ok(containers.chain(networks).chain(volumes).collect())
 }
 
 async fn audit(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
@@ -284,15 +275,8 @@ async fn audit(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
 /// Remove every container, volume and network of `run_id`, at once (the
 /// runner that owned them is gone).
 pub(crate) async fn remove_run(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
-    let listed = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&run_filter(run_id))
-                .build(),
-        ))
-        .await?;
-    for id in listed.into_iter().filter_map(|c| c.id) {
+    let listed = list(docker, &run_filter(run_id)).await?;
+    for id in listed.containers.into_iter().filter_map(|c| c.id) {
         let options = RemoveContainerOptionsBuilder::default().force(true).build();
         docker.remove_container(&id, Some(options)).await?;
     }

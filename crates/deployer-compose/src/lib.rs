@@ -84,8 +84,7 @@ pub use engine::{DOCKER_HOST_ENV, connect, engine_address};
 pub use error::{Error, Result};
 pub use reap::{Reaped, reap};
 
-/// The environment variable that overrides the readiness deadline, in seconds.
-pub const READY_TIMEOUT_ENV: &str = "TESTBED_READY_TIMEOUT_SECS";
+pub use deploykit::probe::READY_TIMEOUT_ENV;
 
 /// Runs scenarios as Docker containers.
 #[derive(Clone, Debug)]
@@ -135,15 +134,7 @@ impl ComposeDeployer {
     }
 
     fn ready_timeout_for(&self, nodes: usize) -> Duration {
-        let from_env = std::env::var(READY_TIMEOUT_ENV)
-            .ok()
-            .and_then(|secs| secs.trim().parse::<f64>().ok())
-            .filter(|secs| *secs > 0.0)
-            .map(Duration::from_secs_f64);
-        from_env.or(self.ready_timeout).unwrap_or_else(|| {
-            Duration::from_secs(20)
-                + Duration::from_millis(250) * u32::try_from(nodes).unwrap_or(u32::MAX)
-        })
+        deploykit::probe::ready_deadline(self.ready_timeout, Duration::from_secs(20), nodes)
     }
 }
 

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use deploykit::probe::{Prober, describe};
-use scenario_core::Readiness;
 use tokio::time::Instant;
 
 use crate::container::{NodeContainer, describe_exit, is_up};
@@ -28,17 +27,9 @@ pub(crate) async fn wait_ready(node: &NodeContainer, limit: Duration) -> Result<
                 last_lines: engine_tail(node, LOG_LINES).await,
             });
         }
-        let answered = match prober
-            .probe_once(&node.readiness, &node.probe_endpoints())
-            .await
-        {
-            Some(answered) => answered,
-            None => match &node.readiness {
-                Readiness::LogLine { contains } => std::fs::read_to_string(&node.log_path)
-                    .is_ok_and(|log| log.contains(contains.as_str())),
-                _ => false,
-            },
-        };
+        let answered = prober
+            .probe_once(&node.readiness, &node.probe_endpoints(), &node.log_path)
+            .await;
         if answered {
             node.supervise();
             return Ok(());

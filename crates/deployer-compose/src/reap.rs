@@ -7,13 +7,10 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 use bollard::Docker;
-use bollard::query_parameters::{
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-};
 use deploykit::ProcessRef;
 use scenario_core::BoxError;
 
-use crate::cleanup::remove_run;
+use crate::cleanup::{list, remove_run};
 use crate::labels::{HOST_LABEL, RUN_LABEL, RUNNER_LABEL, any_run_filter, host_name};
 
 /// A run whose leftovers were removed.
@@ -59,33 +56,14 @@ pub async fn reap(docker: &Docker) -> Result<Vec<Reaped>, BoxError> {
             }
         }
     };
-    let containers = docker
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filter)
-                .build(),
-        ))
-        .await?;
-    containers.into_iter().for_each(|c| consider(c.labels));
-    let networks = docker
-        .list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&filter)
-                .build(),
-        ))
-        .await?;
-    networks.into_iter().for_each(|n| consider(n.labels));
-    let volumes = docker
-        .list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&filter)
-                .build(),
-        ))
-        .await?;
-    volumes
+    let listed = list(docker, &filter).await?;
+    listed
+        .containers
+        .into_iter()
+        .for_each(|c| consider(c.labels));
+    listed.networks.into_iter().for_each(|n| consider(n.labels));
+    listed
         .volumes
-        .unwrap_or_default()
         .into_iter()
         .for_each(|v| consider(Some(v.labels)));
     let mut reaped = Vec::new();

@@ -66,8 +66,7 @@ pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use error::{Error, Result};
 pub use marker::{MARKER_FILE, Marker, Reaped, reap};
 
-/// The environment variable that overrides the readiness deadline, in seconds.
-pub const READY_TIMEOUT_ENV: &str = "TESTBED_READY_TIMEOUT_SECS";
+pub use deploykit::probe::READY_TIMEOUT_ENV;
 
 /// Runs scenarios as local processes.
 #[derive(Clone, Debug)]
@@ -106,15 +105,7 @@ impl LocalDeployer {
     }
 
     fn ready_timeout_for(&self, nodes: usize) -> Duration {
-        let from_env = std::env::var(READY_TIMEOUT_ENV)
-            .ok()
-            .and_then(|secs| secs.trim().parse::<f64>().ok())
-            .filter(|secs| *secs > 0.0)
-            .map(Duration::from_secs_f64);
-        from_env.or(self.ready_timeout).unwrap_or_else(|| {
-            Duration::from_secs(10)
-                + Duration::from_millis(250) * u32::try_from(nodes).unwrap_or(u32::MAX)
-        })
+        deploykit::probe::ready_deadline(self.ready_timeout, Duration::from_secs(10), nodes)
     }
 }
 

@@ -32,7 +32,7 @@ pub(crate) async fn wait_ready(
                 last_lines: last_lines(&node.log_path, LOG_LINES),
             });
         }
-        if probe_once(&prober, node, probe, listen).await {
+        if prober.probe_once(probe, listen, &node.log_path).await {
             node.supervise();
             return Ok(());
         }
@@ -45,21 +45,5 @@ pub(crate) async fn wait_ready(
             });
         }
         tokio::time::sleep(PROBE_EVERY).await;
-    }
-}
-
-async fn probe_once(
-    prober: &Prober,
-    node: &NodeProcess,
-    probe: &Readiness,
-    listen: &BTreeMap<String, HostPort>,
-) -> bool {
-    match prober.probe_once(probe, listen).await {
-        Some(answered) => answered,
-        None => match probe {
-            Readiness::LogLine { contains } => std::fs::read_to_string(&node.log_path)
-                .is_ok_and(|log| log.contains(contains.as_str())),
-            _ => false,
-        },
     }
 }

@@ -7,7 +7,7 @@
 //! A deployer routes each directed peer link through a [`proxy::Proxy`] it
 //! owns and hands [`proxy::Links`] to the runner as its `NetworkControl`;
 //! it polls [`probe::Prober::probe_once`] until a node answers its
-//! `Readiness`.
+//! `Readiness`, at most [`probe::ready_deadline`].
 
 mod keep;
 pub mod probe;

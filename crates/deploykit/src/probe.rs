@@ -1,9 +1,10 @@
-//! One readiness probe against a node's endpoints: an HTTP GET answering
-//! 2xx, or a TCP connect. Log-line readiness depends on where the backend
-//! keeps the node's output, so deployers check that themselves.
+//! Readiness, the same on every backend: one probe against a node's
+//! endpoints (an HTTP GET answering 2xx, a TCP connect, or a line in the
+//! node's log file), and the deadline a deployer waits for it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use http_body_util::Empty;
@@ -11,6 +12,22 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use scenario_core::{HostPort, Readiness};
+
+/// The environment variable that overrides the readiness deadline, in seconds.
+pub const READY_TIMEOUT_ENV: &str = "TESTBED_READY_TIMEOUT_SECS";
+
+/// How long each node may take to become ready: `TESTBED_READY_TIMEOUT_SECS`,
+/// else the deployer's `explicit` setting, else `base` plus 250 ms per node.
+pub fn ready_deadline(explicit: Option<Duration>, base: Duration, nodes: usize) -> Duration {
+    let from_env = std::env::var(READY_TIMEOUT_ENV)
+        .ok()
+        .and_then(|secs| secs.trim().parse::<f64>().ok())
+        .filter(|secs| *secs > 0.0)
+        .map(Duration::from_secs_f64);
+    from_env.or(explicit).unwrap_or_else(|| {
+        base + Duration::from_millis(250) * u32::try_from(nodes).unwrap_or(u32::MAX)
+    })
+}
 
 /// How long one probe waits for an answer.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -31,33 +48,36 @@ fn address(endpoints: &BTreeMap<String, HostPort>, port: &str) -> Option<SocketA
 
 impl Prober {
     /// Whether the node answers `probe` now, reached at `endpoints` (per
-    /// port name). `None` for a probe this function does not run
-    /// ([`Readiness::LogLine`] and kinds added later).
+    /// port name), its output in `log`.
     pub async fn probe_once(
         &self,
         probe: &Readiness,
         endpoints: &BTreeMap<String, HostPort>,
-    ) -> Option<bool> {
+        log: &Path,
+    ) -> bool {
         match probe {
             Readiness::Http { port, path } => {
                 let Some(address) = address(endpoints, port) else {
-                    return Some(false);
+                    return false;
                 };
                 let Ok(uri) = format!("http://{address}{path}").parse::<hyper::Uri>() else {
-                    return Some(false);
+                    return false;
                 };
                 let answer = tokio::time::timeout(PROBE_TIMEOUT, self.0.get(uri)).await;
-                Some(matches!(answer, Ok(Ok(response)) if response.status().is_success()))
+                matches!(answer, Ok(Ok(response)) if response.status().is_success())
             }
             Readiness::Tcp { port } => {
                 let Some(address) = address(endpoints, port) else {
-                    return Some(false);
+                    return false;
                 };
                 let connect =
                     tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(address));
-                Some(connect.await.is_ok_and(|connected| connected.is_ok()))
+                connect.await.is_ok_and(|connected| connected.is_ok())
             }
-            _ => None,
+            Readiness::LogLine { contains } => {
+                std::fs::read_to_string(log).is_ok_and(|text| text.contains(contains.as_str()))
+            }
+            _ => false,
         }
     }
 }

@@ -72,3 +72,42 @@ async fn an_unreachable_engine_is_named_before_anything_starts() {
             .any(|e| e.kind == EventKind::NodeStarted)
     );
 }
+
+/// Needs to add nodes to a running network, which compose does not offer.
+struct Grows;
+
+#[scenario_core::async_trait]
+impl scenario_core::Workload for Grows {
+    fn name(&self) -> &str {
+        "grows"
+    }
+    fn requirements(&self) -> scenario_core::Requirements {
+        scenario_core::Requirements::none().capability(scenario_core::Capability::DynamicJoin)
+    }
+    async fn run(
+        &self,
+        _ctx: &scenario_core::RunContext,
+        _cancel: scenario_core::CancellationToken,
+    ) -> Result<(), scenario_core::BoxError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scenario_needing_what_compose_cannot_do_is_rejected_before_anything_starts() {
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("compose-grows", 3, 0, 2, root.path())
+        .workload(Grows)
+        .build()
+        .unwrap();
+    let error = plan.run(&ComposeDeployer::new()).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "scenario 'compose-grows' cannot run on the compose deployer: it needs adding nodes to a running network, which this deployer does not support"
+    );
+    assert_eq!(
+        std::fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "no run directory"
+    );
+}

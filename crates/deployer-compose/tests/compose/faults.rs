@@ -117,3 +117,67 @@ async fn a_two_two_partition_halts_finalization_and_healing_resumes_it() {
     }
     assert_nothing_left(&docker, &report).await;
 }
+
+/// Pauses one validator, then kills another with SIGKILL and starts it.
+struct PauseThenKill;
+
+#[async_trait::async_trait]
+impl scenario_core::Workload for PauseThenKill {
+    fn name(&self) -> &str {
+        "pause-then-kill"
+    }
+    fn requirements(&self) -> scenario_core::Requirements {
+        scenario_core::Requirements::none()
+            .capability(scenario_core::Capability::Pause)
+            .capability(scenario_core::Capability::Kill)
+    }
+    async fn run(
+        &self,
+        ctx: &scenario_core::RunContext,
+        _cancel: scenario_core::CancellationToken,
+    ) -> Result<(), scenario_core::BoxError> {
+        let control = ctx.node_control().ok_or("no node control")?;
+        let (paused, killed) = (
+            scenario_core::NodeId::new("validator-1"),
+            scenario_core::NodeId::new("validator-2"),
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        control.pause(&paused).await?;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        control.resume(&paused).await?;
+        control.kill(&killed, scenario_core::Signal::Kill).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        control.start(&killed).await?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_and_a_killed_container_come_back_and_agree() {
+    let Some(docker) = engine_with_image("pause and kill").await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("compose-pause-kill", 4, 0, 7, root.path())
+        .workload(PauseThenKill)
+        .expectation(Agreement)
+        .expectation(Recovery::within(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    let report = plan.run(&ComposeDeployer::new()).await.unwrap();
+
+    assert!(report.passed, "{report}");
+    let kinds: Vec<EventKind> = report.events.iter().map(|e| e.kind).collect();
+    for kind in [
+        EventKind::NodePaused,
+        EventKind::NodeResumed,
+        EventKind::NodeKilled,
+    ] {
+        assert!(kinds.contains(&kind), "no {kind:?} in {kinds:?}");
+    }
+    assert!(
+        !kinds.contains(&EventKind::NodeExited),
+        "a kill by a fault action is not an unexpected exit"
+    );
+    assert_nothing_left(&docker, &report).await;
+}
