@@ -80,7 +80,8 @@ struct Inner {
     run_id: String,
     grace: Duration,
     nodes: Mutex<Vec<Arc<NodeContainer>>>,
-    proxies: Mutex<Option<(CancellationToken, Vec<JoinHandle<()>>)>>,
+    stop_proxies: CancellationToken,
+    proxies: Mutex<Vec<JoinHandle<()>>>,
     followers: Mutex<Vec<JoinHandle<()>>>,
     closing: CancellationToken,
     abort: CancellationToken,
@@ -97,6 +98,7 @@ impl Resources {
             run_id: run_id.to_owned(),
             grace,
             nodes: Mutex::default(),
+            stop_proxies: CancellationToken::new(),
             proxies: Mutex::default(),
             followers: Mutex::default(),
             closing: CancellationToken::new(),
@@ -123,13 +125,18 @@ impl Resources {
             .push(task);
     }
 
-    /// The link proxies serve until cleanup.
-    pub(crate) fn proxies(&self, stop: CancellationToken, tasks: Vec<JoinHandle<()>>) {
-        *self
-            .0
+    /// Cancelled when cleanup closes the proxies.
+    pub(crate) fn proxy_stop(&self) -> CancellationToken {
+        self.0.stop_proxies.clone()
+    }
+
+    /// A proxy that serves until cleanup.
+    pub(crate) fn proxy(&self, task: JoinHandle<()>) {
+        self.0
             .proxies
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some((stop, tasks));
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(task);
     }
 }
 
@@ -146,11 +153,9 @@ pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
     });
     let closed = resources.clone();
     env.on_cleanup("close the link proxies", move || async move {
-        if let Some((stop, tasks)) = take(&closed.0.proxies) {
-            stop.cancel();
-            for task in tasks {
-                let _ = task.await;
-            }
+        closed.0.stop_proxies.cancel();
+        for task in take(&closed.0.proxies) {
+            let _ = task.await;
         }
         Ok(())
     });

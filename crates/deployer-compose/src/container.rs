@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use bollard::Docker;
 use bollard::models::ContainerState;
@@ -17,6 +17,9 @@ use tokio::sync::watch;
 
 use crate::error::{Error, Result, engine};
 use crate::plan::port_key;
+
+/// Where one port is published now, and the proxy targets that follow it.
+type Following = (Option<SocketAddr>, Vec<Target>);
 
 /// A node's container and everything that follows it.
 pub(crate) struct NodeContainer {
@@ -29,8 +32,9 @@ pub(crate) struct NodeContainer {
     /// Where the runner reaches the node (stable fronts), per port name.
     pub(crate) endpoints: BTreeMap<String, HostPort>,
     /// Per port name, every proxy target that must point at the container's
-    /// published port (the runner's front and the peer links into it).
-    pub(crate) targets: BTreeMap<String, Vec<Target>>,
+    /// published port (the runner's front and the peer links into it), and
+    /// where that port is published now.
+    targets: Mutex<BTreeMap<String, Following>>,
     pub(crate) log_path: PathBuf,
     pub(crate) docker: Docker,
     pub(crate) timeline: Timeline,
@@ -75,7 +79,6 @@ impl NodeContainer {
         readiness: Readiness,
         ports: Vec<PortSpec>,
         endpoints: BTreeMap<String, HostPort>,
-        targets: BTreeMap<String, Vec<Target>>,
         log_path: PathBuf,
         docker: Docker,
         timeline: Timeline,
@@ -88,7 +91,7 @@ impl NodeContainer {
             readiness,
             ports,
             endpoints,
-            targets,
+            targets: Mutex::default(),
             log_path,
             docker,
             timeline,
@@ -169,11 +172,24 @@ impl NodeContainer {
                     port: key.clone(),
                 })?;
             let address = SocketAddr::from((Ipv4Addr::LOCALHOST, host_port));
-            for target in self.targets.get(&port.name).into_iter().flatten() {
+            let mut targets = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
+            let (published, following) = targets.entry(port.name.clone()).or_default();
+            *published = Some(address);
+            for target in following.iter() {
                 target.set(address);
             }
         }
         Ok(())
+    }
+
+    /// `target` follows the container's published `port` from now on.
+    pub(crate) fn follow_with(&self, port: &str, target: Target) {
+        let mut targets = self.targets.lock().unwrap_or_else(PoisonError::into_inner);
+        let (published, following) = targets.entry(port.to_owned()).or_default();
+        if let Some(address) = published {
+            target.set(*address);
+        }
+        following.push(target);
     }
 
     /// The container's state as the engine reports it now.

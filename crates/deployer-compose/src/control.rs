@@ -14,7 +14,7 @@ use crate::container::{NodeContainer, is_up};
 use crate::readiness::wait_ready;
 
 pub(crate) struct ComposeNodeControl {
-    pub(crate) nodes: BTreeMap<NodeId, Arc<NodeContainer>>,
+    pub(crate) nodes: std::sync::RwLock<BTreeMap<NodeId, Arc<NodeContainer>>>,
     pub(crate) grace: Duration,
     pub(crate) ready_timeout: Duration,
 }
@@ -33,10 +33,21 @@ pub(crate) fn grace_seconds(grace: Duration) -> i32 {
 }
 
 impl ComposeNodeControl {
-    fn node(&self, id: &NodeId) -> Result<&Arc<NodeContainer>, ControlError> {
+    pub(crate) fn node(&self, id: &NodeId) -> Result<Arc<NodeContainer>, ControlError> {
         self.nodes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(id)
+            .cloned()
             .ok_or_else(|| ControlError::UnknownNode(id.clone()))
+    }
+
+    /// A node that joined the running network.
+    pub(crate) fn add(&self, node: Arc<NodeContainer>) {
+        self.nodes
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(node.id.clone(), node);
     }
 }
 
@@ -62,7 +73,7 @@ pub(crate) async fn stop_container(
 impl NodeControl for ComposeNodeControl {
     async fn stop(&self, id: &NodeId) -> Result<(), ControlError> {
         let node = self.node(id)?;
-        stop_container(node, self.grace)
+        stop_container(&node, self.grace)
             .await
             .map_err(|e| failed("stop", id, e))
     }
@@ -74,7 +85,7 @@ impl NodeControl for ComposeNodeControl {
             return Err(failed("start", id, "it is still running"));
         }
         node.start().await.map_err(|e| failed("start", id, e))?;
-        wait_ready(node, self.ready_timeout)
+        wait_ready(&node, self.ready_timeout)
             .await
             .map_err(|e| failed("start", id, e))
     }

@@ -29,8 +29,9 @@
 //!   goes through a link proxy the runner serves on the network's gateway.
 //!   So partitions, **one-way cuts**, latency, jitter, loss and bandwidth
 //!   limits all work with a `FROM scratch` image, without `tc` or root in
-//!   the container. Adding nodes to a running network is not supported yet
-//!   (scenarios that need it are rejected before anything starts).
+//!   the container.
+//! * **Dynamic join**: `RunContext::add_node(role)` starts one more
+//!   container, wired like the others.
 //! * **Artifacts**: a `docker-compose.yml` equivalent to what was started,
 //!   peers addressed by service name, to bring the topology up by hand.
 //! * **Cleanup** on every exit path (including Ctrl-C and SIGTERM):
@@ -64,8 +65,10 @@ mod deploy;
 mod engine;
 mod error;
 pub mod image;
+mod join;
 pub mod labels;
 mod logs;
+mod network;
 mod plan;
 mod readiness;
 mod reap;
@@ -154,6 +157,7 @@ impl Deployer for ComposeDeployer {
             Capability::LinkLatency,
             Capability::LinkLoss,
             Capability::LinkBandwidth,
+            Capability::DynamicJoin,
         ]
         .into_iter()
         .collect()

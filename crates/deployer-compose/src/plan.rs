@@ -92,37 +92,47 @@ fn render_one(kind: &dyn NodeKind, view: &NodeView) -> Result<LaunchSpec> {
     Ok(spec)
 }
 
-/// Render every node. `via[(from, to, port)]` is where `from` reaches `to`'s
-/// peer port `port` (a link proxy); API ports of peers are given as the
-/// peer's service name, since no node talks to another's API through them.
+/// Render one node of `slots`. `via[(from, to, port)]` is where `from`
+/// reaches `to`'s peer port `port` (a link proxy); API ports of peers are
+/// given as the peer's service name, since no node talks to another's API
+/// through them.
+pub(crate) fn render_node(
+    kind: &Arc<dyn NodeKind>,
+    slot: &NodeSlot,
+    slots: &[NodeSlot],
+    via: &BTreeMap<(NodeId, NodeId, String), HostPort>,
+) -> Result<NodePlan> {
+    let ports = kind.ports();
+    let by_name =
+        |peer: &NodeSlot, port: &PortSpec| HostPort::new(peer.id.as_str(), port.container_port);
+    let through_proxy = |peer: &NodeSlot, port: &PortSpec| {
+        via.get(&(slot.id.clone(), peer.id.clone(), port.name.clone()))
+            .cloned()
+            .unwrap_or_else(|| by_name(peer, port))
+    };
+    let spec = render_one(kind.as_ref(), &view(slot, slots, &ports, &through_proxy))?;
+    let compose_spec = render_one(kind.as_ref(), &view(slot, slots, &ports, &by_name))?;
+    let image = spec.image.clone().ok_or_else(|| Error::NoImage {
+        node: slot.id.clone(),
+    })?;
+    Ok(NodePlan {
+        slot: slot.clone(),
+        spec,
+        compose_spec,
+        image,
+    })
+}
+
+/// Render every node of `slots` (see [`render_node`]).
 pub(crate) fn render(
     kind: &Arc<dyn NodeKind>,
     slots: &[NodeSlot],
     via: &BTreeMap<(NodeId, NodeId, String), HostPort>,
 ) -> Result<Vec<NodePlan>> {
-    let ports = kind.ports();
-    let by_name =
-        |peer: &NodeSlot, port: &PortSpec| HostPort::new(peer.id.as_str(), port.container_port);
-    let mut plans = Vec::new();
-    for slot in slots {
-        let through_proxy = |peer: &NodeSlot, port: &PortSpec| {
-            via.get(&(slot.id.clone(), peer.id.clone(), port.name.clone()))
-                .cloned()
-                .unwrap_or_else(|| by_name(peer, port))
-        };
-        let spec = render_one(kind.as_ref(), &view(slot, slots, &ports, &through_proxy))?;
-        let compose_spec = render_one(kind.as_ref(), &view(slot, slots, &ports, &by_name))?;
-        let image = spec.image.clone().ok_or_else(|| Error::NoImage {
-            node: slot.id.clone(),
-        })?;
-        plans.push(NodePlan {
-            slot: slot.clone(),
-            spec,
-            compose_spec,
-            image,
-        });
-    }
-    Ok(plans)
+    slots
+        .iter()
+        .map(|slot| render_node(kind, slot, slots, via))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The container lifecycle around a run: launch files reach the data
 //! directory, a container that stops before it is ready is named with its
-//! output, one killed behind the framework's back fails the run, and reaping
-//! removes what dead runners left and nothing else.
+//! output, one killed behind the framework's back fails the run, a node
+//! joins a running network, and reaping removes what dead runners left and
+//! nothing else.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -196,4 +197,68 @@ async fn reaping_removes_what_dead_runners_left_and_nothing_else() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Adds an executor one second into the window.
+struct JoinExecutor;
+
+#[async_trait]
+impl Workload for JoinExecutor {
+    fn name(&self) -> &str {
+        "join"
+    }
+    fn requirements(&self) -> Requirements {
+        Requirements::none().capability(Capability::DynamicJoin)
+    }
+    async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let id = ctx.add_node(&Role::Executor).await?;
+        if id != "executor-0" {
+            return Err(format!("the joined node got id {id}").into());
+        }
+        cancel.cancelled().await;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_joins_the_running_network_and_follows_the_chain() {
+    let Some(docker) = engine_with_image("join").await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let joined_follows = expectations::check("joined-follows", |ctx: RunContext| async move {
+        let theirs = ctx
+            .client(&NodeId::new("executor-0"))
+            .ok_or("executor-0 has no client")?
+            .info()
+            .await?
+            .finalized_height;
+        let ours = ctx
+            .client(&NodeId::new("validator-0"))
+            .ok_or("no validator-0")?
+            .info()
+            .await?
+            .finalized_height;
+        Ok(if theirs + 5 < ours || theirs == 0 {
+            Verdict::fail(format!("executor-0 at {theirs}, validator-0 at {ours}"))
+        } else {
+            Verdict::pass(format!("executor-0 at {theirs}, validator-0 at {ours}"))
+        })
+    });
+    let plan = scenario("compose-join", 3, 0, 6, root.path())
+        .workload(JoinExecutor)
+        .expectation(joined_follows)
+        .build()
+        .unwrap();
+    let report = plan.run(&ComposeDeployer::new()).await.unwrap();
+
+    assert!(report.passed, "{report}");
+    let joined = report
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::NodeJoined)
+        .expect("a node_joined event");
+    assert_eq!(joined.node.as_ref().unwrap(), "executor-0");
+    assert_nothing_left(&docker, &report).await;
 }

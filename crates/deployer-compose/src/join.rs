@@ -1,0 +1,120 @@
+//! Dynamic join on Docker: one more container in a running network. Link
+//! proxies lead from it to every node (each following the published port
+//! of the node it leads to), its launch is rendered by
+//! the node kind, and it is created, started, followed, supervised, cleaned
+//! up and audited like the nodes deployed at first. The run's
+//! docker-compose file keeps the topology as deployed at first.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use scenario_core::{
+    ControlError, Joined, Membership, NodeEndpoint, NodeId, NodeKind, NodeSlot, Role,
+};
+
+use crate::control::ComposeNodeControl;
+use crate::image::image_exists;
+use crate::network::RunNetwork;
+use crate::plan;
+use crate::readiness::wait_ready;
+
+pub(crate) struct ComposeMembership {
+    pub(crate) net: RunNetwork,
+    pub(crate) kind: Arc<dyn NodeKind>,
+    /// Every node so far; joins are serialized here.
+    pub(crate) members: tokio::sync::Mutex<Vec<NodeSlot>>,
+    pub(crate) control: Arc<ComposeNodeControl>,
+}
+
+fn failed(node: &NodeId, source: impl Into<scenario_core::BoxError>) -> ControlError {
+    ControlError::ActionFailed {
+        action: "add".to_owned(),
+        target: node.to_string(),
+        source: source.into(),
+    }
+}
+
+/// The first free id of `role` among `members`.
+fn next_slot(members: &[NodeSlot], role: &Role) -> NodeSlot {
+    let index = members.iter().filter(|slot| &slot.role == role).count();
+    let id = (index..)
+        .map(|i| NodeId::of(role, i))
+        .find(|candidate| members.iter().all(|slot| &slot.id != candidate))
+        .unwrap_or_else(|| NodeId::of(role, index));
+    NodeSlot {
+        id,
+        role: role.clone(),
+        index,
+        overrides: Default::default(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Membership for ComposeMembership {
+    async fn add_node(&self, role: &Role) -> Result<Joined, ControlError> {
+        let mut members = self.members.lock().await;
+        let slot = next_slot(&members, role);
+        let id = slot.id.clone();
+        let net = &self.net;
+
+        // The new node reaches every member through a link proxy. Members
+        // were rendered before it existed; they learn of it the way the
+        // node software lets them (demo-node: its inbound connections).
+        let mut via = BTreeMap::new();
+        for member in members.iter() {
+            for port in net.ports.iter().filter(|port| port.peer) {
+                let (target, address) = net
+                    .link(&id, &member.id)
+                    .await
+                    .map_err(|e| failed(&id, e))?;
+                self.control
+                    .node(&member.id)?
+                    .follow_with(&port.name, target);
+                via.insert((id.clone(), member.id.clone(), port.name.clone()), address);
+            }
+        }
+        let mut into_new = Vec::new();
+        let mut endpoints = BTreeMap::new();
+        for port in &net.ports {
+            let (target, address) = net.front(&id).await.map_err(|e| failed(&id, e))?;
+            endpoints.insert(port.name.clone(), address);
+            into_new.push((port.name.clone(), target));
+        }
+
+        let mut slots = members.clone();
+        slots.push(slot.clone());
+        let plan =
+            plan::render_node(&self.kind, &slot, &slots, &via).map_err(|e| failed(&id, e))?;
+        if !image_exists(&net.docker, &plan.image)
+            .await
+            .map_err(|e| failed(&id, e))?
+        {
+            return Err(failed(
+                &id,
+                format!("image {} is not in the Docker engine", plan.image),
+            ));
+        }
+        let node = net
+            .create_node(&plan, endpoints)
+            .await
+            .map_err(|e| failed(&id, e))?;
+        for (port, target) in into_new {
+            node.follow_with(&port, target);
+        }
+        node.start().await.map_err(|e| failed(&id, e))?;
+        net.resources.follow_logs(Arc::clone(&node));
+        wait_ready(&node, self.control.ready_timeout)
+            .await
+            .map_err(|e| failed(&id, e))?;
+        net.links.add_node(id.clone());
+        self.control.add(Arc::clone(&node));
+        let endpoint = NodeEndpoint {
+            id: id.clone(),
+            role: role.clone(),
+            addresses: node.endpoints.clone(),
+        };
+        let client = self.kind.client(&endpoint).map_err(|e| failed(&id, e))?;
+        members.push(slot.clone());
+        Ok(Joined { slot, client })
+    }
+}
