@@ -27,6 +27,22 @@ pub fn engine_address(host: Option<&str>) -> String {
         .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned())
 }
 
+/// An error with every cause it carries, e.g. `client error (Connect): tcp
+/// connect error: Connection refused (os error 111)`.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = inner.source();
+    }
+    text
+}
+
 /// Connect to the engine at `host` (see [`engine_address`]) and check that
 /// it answers, with the API version negotiated down to the engine's.
 pub async fn connect(host: Option<&str>) -> Result<Docker> {
@@ -35,10 +51,10 @@ pub async fn connect(host: Option<&str>) -> Result<Docker> {
         host: address.clone(),
         reason,
     };
-    let docker = Docker::connect_with_host(&address).map_err(|e| unreachable(e.to_string()))?;
+    let docker = Docker::connect_with_host(&address).map_err(|e| unreachable(with_causes(&e)))?;
     match tokio::time::timeout(ANSWER_WITHIN, docker.negotiate_version()).await {
         Ok(Ok(docker)) => Ok(docker),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Ok(Err(e)) => Err(unreachable(with_causes(&e))),
         Err(_) => Err(unreachable(format!("no answer within {ANSWER_WITHIN:?}"))),
     }
 }

@@ -1,6 +1,6 @@
 //! What cannot work is refused clearly and before anything starts: a
 //! missing image names the command that builds it; an engine nobody
-//! answers at is named.
+//! answers at, given to the deployer or in `DOCKER_HOST`, is named.
 
 use deployer_compose::ComposeDeployer;
 use scenario_core::{EventKind, NodeOverride, Topology};
@@ -42,10 +42,7 @@ async fn a_missing_image_names_the_command_that_builds_it_and_starts_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_engine_is_named_before_anything_starts() {
     let root = tempfile::tempdir().unwrap();
-    // A port on loopback where nothing listens.
-    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = unused.local_addr().unwrap();
-    drop(unused);
+    let address = nowhere();
     let plan = scenario("compose-no-engine", 3, 0, 2, root.path())
         .build()
         .unwrap();
@@ -70,5 +67,59 @@ async fn an_unreachable_engine_is_named_before_anything_starts() {
             .events
             .iter()
             .any(|e| e.kind == EventKind::NodeStarted)
+    );
+}
+
+const CHILD_ENV: &str = "TESTBED_TEST_COMPOSE_NO_ENGINE_ROOT";
+const FAILURE: &str = "TESTBED-TEST-FAILURE: ";
+
+/// A port on loopback where nothing listens.
+fn nowhere() -> std::net::SocketAddr {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    unused.local_addr().unwrap()
+}
+
+#[test]
+fn docker_host_pointing_nowhere_is_named_before_anything_starts() {
+    if let Some(root) = std::env::var_os(CHILD_ENV) {
+        // In a child process whose DOCKER_HOST points nowhere.
+        let report = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            scenario("compose-docker-host", 3, 0, 2, std::path::Path::new(&root))
+                .build()
+                .unwrap()
+                .run(&ComposeDeployer::new())
+                .await
+                .unwrap()
+        });
+        #[allow(clippy::print_stdout)] // The parent test reads this line.
+        {
+            println!("{FAILURE}{}", report.failures.join(" | "));
+        }
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let host = format!("tcp://{}", nowhere());
+    let test = "errors::docker_host_pointing_nowhere_is_named_before_anything_starts";
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture"])
+        .env(CHILD_ENV, root.path())
+        .env("DOCKER_HOST", &host)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let failure = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(FAILURE))
+        .unwrap_or_else(|| panic!("the child printed no failure: {stdout}"));
+    assert!(
+        failure.starts_with(&format!(
+            "deploy on compose failed: no Docker engine answers at {host}: "
+        )),
+        "{failure}"
+    );
+    assert!(failure.ends_with("point DOCKER_HOST at one)"), "{failure}");
+    assert!(
+        failure.contains("Connection refused"),
+        "says why: {failure}"
     );
 }
