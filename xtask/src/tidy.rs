@@ -9,7 +9,8 @@
 //!   not on each other;
 //! - `node-http` and `deploykit` depend on no workspace crate but
 //!   `scenario-core`;
-//! - nothing but the `testbed` facade, `examples` and `xtask` depends on
+//! - nothing but the `testbed` facade, `examples`, `xtask` and
+//!   `e2e-support` (the deployers' shared test scaffolding) depends on
 //!   `demo-node` (tests may, through dev-dependencies);
 //! - every `.rs` file starts with a `//!` line saying what it is for;
 //! - no `todo!`, `unimplemented!`, `#[ignore]` or `#[should_panic]` in
@@ -102,7 +103,9 @@ pub(crate) fn dependency_violations(graph: &BTreeMap<String, BTreeSet<String>>) 
                         "blockfeed, workloads and expectations depend on no deployer and not on each other",
                     )
                 }
-                k if dep == "demo-node" && !["testbed", "examples", "xtask"].contains(&k) => {
+                k if dep == "demo-node"
+                    && !["testbed", "examples", "xtask", "e2e-support"].contains(&k) =>
+                {
                     Some("only tests, examples and xtask may depend on demo-node")
                 }
                 _ => None,

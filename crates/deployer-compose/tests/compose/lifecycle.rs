@@ -199,28 +199,6 @@ async fn reaping_removes_what_dead_runners_left_and_nothing_else() {
     );
 }
 
-/// Adds an executor one second into the window.
-struct JoinExecutor;
-
-#[async_trait]
-impl Workload for JoinExecutor {
-    fn name(&self) -> &str {
-        "join"
-    }
-    fn requirements(&self) -> Requirements {
-        Requirements::none().capability(Capability::DynamicJoin)
-    }
-    async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let id = ctx.add_node(&Role::Executor).await?;
-        if id != "executor-0" {
-            return Err(format!("the joined node got id {id}").into());
-        }
-        cancel.cancelled().await;
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_container_joins_the_running_network_and_follows_the_chain() {
     let Some(docker) = engine_with_image("join").await else {
@@ -247,7 +225,7 @@ async fn a_container_joins_the_running_network_and_follows_the_chain() {
         })
     });
     let plan = scenario("compose-join", 3, 0, 6, root.path())
-        .workload(JoinExecutor)
+        .workload(e2e_support::JoinExecutor)
         .expectation(joined_follows)
         .build()
         .unwrap();

@@ -1,14 +1,10 @@
 //! Shared pieces of the compose end-to-end tests: the engine (or a printed
-//! skip), the demo-node image built once per test process, scenarios
-//! writing under a temporary root, and the "nothing left" check.
+//! skip), the demo-node image built once per test process, and the
+//! "nothing left" check; the demo-node scenarios come from `e2e-support`.
 
-use std::path::Path;
-use std::time::Duration;
-
-use demo_node::DemoNode;
 use deployer_compose::bollard::Docker;
 use deployer_compose::image::ImageBuilder;
-use scenario_core::ScenarioBuilder;
+pub(crate) use e2e_support::{demo_node, scenario};
 use scenario_core::prelude::*;
 
 /// Set to `1` to make "no engine" a failure instead of a skip (CI does).
@@ -30,14 +26,6 @@ pub(crate) async fn engine(test: &str) -> Option<Docker> {
 
 static IMAGE_BUILT: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
 
-/// demo-node with short block time and elections, so tests take seconds.
-pub(crate) fn demo_node() -> DemoNode {
-    DemoNode::locate()
-        .expect("cargo builds demo-node for the workspace's tests")
-        .block_time(Duration::from_millis(100))
-        .election_timeout(Duration::from_millis(400))
-}
-
 /// The engine with the demo-node image of this build in it.
 pub(crate) async fn engine_with_image(test: &str) -> Option<Docker> {
     let docker = engine(test).await?;
@@ -50,21 +38,6 @@ pub(crate) async fn engine_with_image(test: &str) -> Option<Docker> {
         *built = true;
     }
     Some(docker)
-}
-
-pub(crate) fn scenario(
-    name: &str,
-    validators: usize,
-    executors: usize,
-    window_secs: u64,
-    root: &Path,
-) -> ScenarioBuilder {
-    Scenario::builder(name)
-        .topology(Topology::new().validators(validators).executors(executors))
-        .node_kind(demo_node())
-        .window(Duration::from_secs(window_secs))
-        .seed(1)
-        .artifacts_root(root)
 }
 
 /// Nothing labelled with the run's id is left: no container, network or

@@ -2,13 +2,12 @@
 //! that signal, leaves no node process alive, and keeps the logs. A runner
 //! killed by SIGKILL cannot clean up: reaping finds and kills what it left.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use deployer_local::{LocalDeployer, MARKER_FILE, Marker};
+use e2e_support::runner_process::{self, Announce, wait_exit};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use scenario_core::prelude::*;
@@ -16,24 +15,6 @@ use scenario_core::prelude::*;
 use crate::support::scenario;
 
 const CHILD_ENV: &str = "TESTBED_TEST_LOCAL_SIGINT_ROOT";
-const READY: &str = "TESTBED-TEST-LOCAL-EXECUTING";
-
-struct Announce;
-
-#[async_trait]
-impl Workload for Announce {
-    fn name(&self) -> &str {
-        "announce"
-    }
-    async fn run(&self, _ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
-        #[allow(clippy::print_stdout)] // The parent test reads this line.
-        {
-            println!("{READY}");
-        }
-        cancel.cancelled().await;
-        Ok(())
-    }
-}
 
 fn run_child(root: &Path) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -47,47 +28,14 @@ fn run_child(root: &Path) {
     unreachable!("the signal ends this process once cleanup is done");
 }
 
-fn run_dir(root: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
-}
-
 /// Start this test binary as a runner of a long scenario, and wait until
 /// its execute phase began; returns the child and the run's marker.
 fn start_runner(test: &str, root: &Path) -> (std::process::Child, PathBuf, Marker) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture"])
-        .env(CHILD_ENV, root)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let saw_ready = stdout.lines().any(|line| line.unwrap().contains(READY));
-    assert!(saw_ready, "the child never reached the execute phase");
-    let dir = run_dir(root);
+    let (child, dir) = runner_process::start(test, CHILD_ENV, root);
     let marker: Marker =
         serde_json::from_str(&std::fs::read_to_string(dir.join(MARKER_FILE)).unwrap()).unwrap();
     assert_eq!(marker.nodes.len(), 4);
     (child, dir, marker)
-}
-
-fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the runner did not exit"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -1,38 +1,13 @@
 //! Dynamic join: a node added to a running network follows the chain and is
 //! visible to clients, the block feed and expectations.
 
-use std::time::Duration;
-
 use deployer_local::LocalDeployer;
 use expectations::check;
 use scenario_core::EventKind;
 use scenario_core::prelude::*;
 
 use crate::support::scenario;
-
-/// Adds an executor one second into the window.
-struct JoinExecutor;
-
-#[async_trait]
-impl Workload for JoinExecutor {
-    fn name(&self) -> &str {
-        "join"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements::none().capability(Capability::DynamicJoin)
-    }
-
-    async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let id = ctx.add_node(&Role::Executor).await?;
-        if id != "executor-0" {
-            return Err(format!("the joined node got id {id}").into());
-        }
-        cancel.cancelled().await;
-        Ok(())
-    }
-}
+use e2e_support::JoinExecutor;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joined_executor_follows_the_chain_and_is_visible_everywhere() {

@@ -1,39 +1,16 @@
-//! Shared pieces of the local deployer's end-to-end tests: the demo-node
-//! kind tuned for fast tests, scenarios writing under a temporary root, and
-//! small expectations and workloads (the full ones live in their own crates).
+//! Shared pieces of the local deployer's end-to-end tests: small
+//! expectations and workloads (the full ones live in their own crates);
+//! the demo-node scenarios come from `e2e-support`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use demo_node::DemoNode;
 pub(crate) use expectations::Agreement;
+use scenario_core::NetworkFault;
 use scenario_core::prelude::*;
-use scenario_core::{NetworkFault, ScenarioBuilder};
 
-/// demo-node with short block time and elections, so tests take seconds.
-pub(crate) fn demo_node() -> DemoNode {
-    DemoNode::locate()
-        .expect("cargo builds demo-node for the workspace's tests")
-        .block_time(Duration::from_millis(100))
-        .election_timeout(Duration::from_millis(400))
-}
-
-pub(crate) fn scenario(
-    name: &str,
-    validators: usize,
-    executors: usize,
-    window_secs: u64,
-    root: &Path,
-) -> ScenarioBuilder {
-    Scenario::builder(name)
-        .topology(Topology::new().validators(validators).executors(executors))
-        .node_kind(demo_node())
-        .window(Duration::from_secs(window_secs))
-        .seed(1)
-        .artifacts_root(root)
-}
+pub(crate) use e2e_support::scenario;
 
 /// Every node's finalized height grows by at least `blocks` during the run.
 pub(crate) struct Finalizes {
