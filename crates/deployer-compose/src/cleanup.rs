@@ -164,6 +164,9 @@ pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
     env.on_cleanup("stop and remove the containers", move || async move {
         let keep = Keep::from_env();
         let result = remove_containers(&stopped.0, keep, &nodes_dir).await;
+        // Even when the engine failed us: no log follower outlives cleanup.
+        stopped.0.closing.cancel();
+        stopped.0.abort.cancel();
         if !keep.logs && outcome.get() == Some(true) {
             let _ = std::fs::remove_dir_all(&nodes_dir);
         }
