@@ -205,38 +205,15 @@ async fn a_container_joins_the_running_network_and_follows_the_chain() {
         return;
     };
     let root = tempfile::tempdir().unwrap();
-    let joined_follows = expectations::check("joined-follows", |ctx: RunContext| async move {
-        let theirs = ctx
-            .client(&NodeId::new("executor-0"))
-            .ok_or("executor-0 has no client")?
-            .info()
-            .await?
-            .finalized_height;
-        let ours = ctx
-            .client(&NodeId::new("validator-0"))
-            .ok_or("no validator-0")?
-            .info()
-            .await?
-            .finalized_height;
-        Ok(if theirs + 5 < ours || theirs == 0 {
-            Verdict::fail(format!("executor-0 at {theirs}, validator-0 at {ours}"))
-        } else {
-            Verdict::pass(format!("executor-0 at {theirs}, validator-0 at {ours}"))
-        })
-    });
     let plan = scenario("compose-join", 3, 0, 6, root.path())
+        .block_feed(blockfeed::Feed::new())
         .workload(e2e_support::JoinExecutor)
-        .expectation(joined_follows)
+        .expectation(e2e_support::JoinedExecutorFollows)
         .build()
         .unwrap();
     let report = plan.run(&ComposeDeployer::new()).await.unwrap();
 
     assert!(report.passed, "{report}");
-    let joined = report
-        .events
-        .iter()
-        .find(|e| e.kind == EventKind::NodeJoined)
-        .expect("a node_joined event");
-    assert_eq!(joined.node.as_ref().unwrap(), "executor-0");
+    e2e_support::assert_executor_joined(&report);
     assert_nothing_left(&docker, &report).await;
 }
