@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-pub use crate::cleanup::{CleanupOutcome, CleanupRegistry};
 use crate::client::NodeClient;
 use crate::control::{Capabilities, Membership, NetworkControl, NodeControl};
 use crate::error::BoxError;
+pub use crate::runner::{CleanupOutcome, CleanupRegistry};
 use crate::scenario::Scenario;
 use crate::timeline::Timeline;
 use crate::topology::NodeId;

@@ -1,52 +1,6 @@
-//! The error types shared across the core: the boxed error accepted at the
-//! user-code boundary and the errors that stop a run before it starts.
-
-use std::path::PathBuf;
-
-use crate::control::Capability;
+//! The boxed error accepted at the user-code boundary (workloads,
+//! expectations, node kinds, deployers).
 
 /// The error type accepted from user code (workloads, expectations, node
 /// kinds, deployers): anything that is an error and can cross threads.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Why [`Scenario::run`](crate::Scenario::run) could not run a scenario at all.
-///
-/// A run that started always ends in a [`Report`](crate::Report), even when it
-/// failed; these errors mean nothing was started.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The scenario needs capabilities the deployer does not offer.
-    #[error(
-        "scenario '{scenario}' cannot run on the {deployer} deployer: it needs {}, which this deployer does not support",
-        list(.missing)
-    )]
-    CapabilitiesMissing {
-        /// The scenario's name.
-        scenario: String,
-        /// The deployer's name.
-        deployer: String,
-        /// What the scenario needs and the deployer lacks.
-        missing: Vec<Capability>,
-    },
-    /// The run's artifact directory could not be created.
-    #[error("could not create the artifact directory {path}: {source}")]
-    ArtifactsDirUnavailable {
-        /// The directory that could not be created.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The Ctrl-C / SIGTERM handling could not be installed.
-    #[error("could not install the Ctrl-C / SIGTERM handler that guarantees cleanup: {0}")]
-    SignalHandlerUnavailable(#[source] std::io::Error),
-}
-
-fn list(missing: &[Capability]) -> String {
-    missing
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}

@@ -77,13 +77,7 @@ pub mod timeline;
 pub mod topology;
 pub mod workload;
 
-mod artifacts;
-mod cleanup;
 mod error;
-mod html;
-mod interrupt;
-mod panic;
-mod progress;
 mod runner;
 
 pub use async_trait::async_trait;
@@ -96,7 +90,7 @@ pub use control::{
     NetworkFault, NodeControl, Signal,
 };
 pub use deployer::{DeployEnv, Deployer, Deployment, FailureReporter, RunOutcome};
-pub use error::{BoxError, RunError};
+pub use error::BoxError;
 pub use expectation::{Expectation, Verdict};
 pub use feed::{BlockFeed, BlockFeedFactory, FeedEvent, ObservedBlock};
 pub use launch::{
@@ -104,6 +98,7 @@ pub use launch::{
     Readiness,
 };
 pub use report::{Report, RunFailed};
+pub use runner::RunError;
 pub use scenario::{BuildError, PlanProblem, Scenario, ScenarioBuilder};
 pub use timeline::{Event, EventKind, Timeline};
 pub use topology::{NodeId, NodeOverride, NodeSlot, Role, Topology};

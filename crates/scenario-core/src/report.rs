@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::cleanup::CleanupOutcome;
+pub use crate::runner::CleanupOutcome;
 pub use crate::scenario::SeedSource;
+mod html;
+mod junit;
+mod write;
+
 use crate::timeline::Event;
 use crate::topology::{NodeId, Role};
 use crate::workload::WorkloadStats;
@@ -201,68 +205,6 @@ impl Report {
         serde_json::from_str(&text).map_err(std::io::Error::other)
     }
 
-    pub(crate) fn write(&self) -> std::io::Result<PathBuf> {
-        let path = self.path();
-        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        let partial = path.with_extension("json.partial");
-        std::fs::write(&partial, text)?;
-        std::fs::rename(&partial, &path)?;
-        std::fs::write(self.artifacts_dir.join(JUNIT_FILE), self.junit())?;
-        std::fs::write(
-            self.artifacts_dir.join(HTML_FILE),
-            crate::html::render(self),
-        )?;
-        Ok(path)
-    }
-
-    /// The report as JUnit XML: one test suite for the run, one test case per
-    /// expectation, plus one case named `run` carrying run-level failures.
-    pub fn junit(&self) -> String {
-        let total_s: f64 = self
-            .phases
-            .iter()
-            .map(|p| p.duration_ms as f64)
-            .sum::<f64>()
-            / 1000.0;
-        let failures = self.expectations.iter().filter(|e| !e.passed).count()
-            + usize::from(!self.failures.is_empty());
-        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        xml.push_str(&format!(
-            "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" time=\"{total_s:.3}\">\n",
-            xml_escape(&self.scenario),
-            self.expectations.len() + 1
-        ));
-        xml.push_str(&format!("  <properties>\n    <property name=\"run_id\" value=\"{}\"/>\n    <property name=\"seed\" value=\"{}\"/>\n    <property name=\"deployer\" value=\"{}\"/>\n  </properties>\n", xml_escape(&self.run_id), self.seed, xml_escape(&self.deployer)));
-        let mut case = |name: &str, failure: Option<&str>| {
-            xml.push_str(&format!(
-                "  <testcase classname=\"{}\" name=\"{}\"",
-                xml_escape(&self.scenario),
-                xml_escape(name)
-            ));
-            match failure {
-                None => xml.push_str("/>\n"),
-                Some(message) => xml.push_str(&format!(
-                    ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>\n",
-                    xml_escape(message.lines().next().unwrap_or_default()),
-                    xml_escape(message)
-                )),
-            }
-        };
-        let run_failure = self.failures.join("\n");
-        case(
-            "run",
-            (!self.failures.is_empty()).then_some(run_failure.as_str()),
-        );
-        for expectation in &self.expectations {
-            case(
-                &expectation.name,
-                (!expectation.passed).then_some(expectation.message.as_str()),
-            );
-        }
-        xml.push_str("</testsuite>\n");
-        xml
-    }
-
     /// The phase record for `phase`.
     pub fn phase(&self, phase: Phase) -> Option<&PhaseRecord> {
         self.phases.iter().find(|record| record.name == phase)
@@ -277,20 +219,6 @@ impl Report {
     pub fn workload(&self, name: &str) -> Option<&WorkloadRecord> {
         self.workloads.iter().find(|record| record.name == name)
     }
-}
-
-fn xml_escape(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_owned(),
-            '<' => "&lt;".to_owned(),
-            '>' => "&gt;".to_owned(),
-            '"' => "&quot;".to_owned(),
-            '\'' => "&apos;".to_owned(),
-            c if c.is_control() && c != '\n' && c != '\t' => " ".to_owned(),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 /// A summary for people: verdict, reasons, where the report is and how to

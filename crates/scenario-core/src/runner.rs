@@ -2,8 +2,18 @@
 //! and evaluate under its deadline and Ctrl-C / SIGTERM, then always cleans
 //! up, writes `report.json` and returns the [`Report`].
 
+mod artifacts;
+mod cleanup;
+mod error;
+mod interrupt;
+mod panic;
 mod phases;
+mod progress;
+mod recorded;
 mod state;
+
+pub use self::cleanup::{CleanupOutcome, CleanupRegistry};
+pub use self::error::RunError;
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -12,13 +22,9 @@ use std::time::SystemTime;
 use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use self::cleanup::CleanupGuard;
 use self::state::RunState;
-use crate::artifacts;
-use crate::cleanup::{CleanupGuard, CleanupRegistry};
 use crate::deployer::{DeployEnv, Deployer};
-use crate::error::RunError;
-use crate::interrupt;
-use crate::panic;
 use crate::report::{NodeRecord, Phase, PhaseRecord, PhaseStatus, REPORT_SCHEMA_VERSION, Report};
 use crate::scenario::{SEED_ENV, Scenario, SeedSource, human};
 use crate::timeline::{EventKind, Timeline};
@@ -211,7 +217,7 @@ fn assemble(
     started_at: SystemTime,
     artifacts_dir: PathBuf,
     state: RunState,
-    cleanup: Vec<crate::cleanup::CleanupOutcome>,
+    cleanup: Vec<CleanupOutcome>,
 ) -> Report {
     let events = state.timeline().events();
     let expectations: Vec<_> = state

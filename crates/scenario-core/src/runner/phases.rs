@@ -9,12 +9,13 @@ use futures::FutureExt;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::panic;
+use super::recorded::{RecordedNetworkControl, RecordedNodeControl};
 use super::state::RunState;
 use crate::context::{ContextParts, RunContext};
-use crate::control::{NetworkControl, NodeControl, RecordedNetworkControl, RecordedNodeControl};
+use crate::control::{NetworkControl, NodeControl};
 use crate::deployer::{DeployEnv, Deployer, Deployment};
 use crate::feed::FeedStart;
-use crate::panic;
 use crate::report::{ExpectationRecord, Phase};
 use crate::scenario::Scenario;
 use crate::timeline::EventKind;
@@ -196,7 +197,7 @@ async fn execute(
     tokio::pin!(window);
     let mut checks = tokio::time::interval(CHECK_EVERY);
     checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut progress = crate::progress::Progress::new(scenario.window);
+    let mut progress = super::progress::Progress::new(scenario.window);
     loop {
         tokio::select! {
             () = &mut window => break,

@@ -135,7 +135,7 @@ async fn run_all(mut actions: Vec<Registered>, timeout: Duration) -> Vec<Cleanup
         let error = match tokio::time::timeout(timeout, run).await {
             Ok(Ok(Ok(()))) => None,
             Ok(Ok(Err(error))) => Some(error.to_string()),
-            Ok(Err(payload)) => Some(format!("panicked: {}", crate::panic::message(&*payload))),
+            Ok(Err(payload)) => Some(format!("panicked: {}", super::panic::message(&*payload))),
             Err(_) => Some(format!("did not finish within {timeout:?}")),
         };
         if let Some(error) = &error {

@@ -1,0 +1,136 @@
+//! Control handles that record every node action and network fault on the
+//! run's timeline before handing it to the backend, so faults are visible
+//! whichever deployer ran them.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use crate::control::{ControlError, FaultId, NetworkControl, NetworkFault, NodeControl, Signal};
+use crate::timeline::{EventKind, Timeline};
+use crate::topology::NodeId;
+
+/// A [`NodeControl`] that records every action on the run's timeline before
+/// and after delegating, so faults are visible whichever backend ran them.
+pub(crate) struct RecordedNodeControl {
+    pub(crate) inner: Arc<dyn NodeControl>,
+    pub(crate) timeline: Timeline,
+}
+
+impl RecordedNodeControl {
+    async fn recorded<F>(
+        &self,
+        node: &NodeId,
+        kind: EventKind,
+        action: &str,
+        run: F,
+    ) -> Result<(), ControlError>
+    where
+        F: Future<Output = Result<(), ControlError>> + Send,
+    {
+        let result = run.await;
+        match &result {
+            Ok(()) => self.timeline.record(kind, Some(node), action),
+            Err(error) => self.timeline.record(
+                EventKind::FaultFailed,
+                Some(node),
+                format!("{action} failed: {error}"),
+            ),
+        }
+        result
+    }
+}
+
+#[async_trait::async_trait]
+impl NodeControl for RecordedNodeControl {
+    async fn stop(&self, node: &NodeId) -> Result<(), ControlError> {
+        self.recorded(node, EventKind::NodeStopped, "stop", self.inner.stop(node))
+            .await
+    }
+    async fn start(&self, node: &NodeId) -> Result<(), ControlError> {
+        self.recorded(
+            node,
+            EventKind::NodeStarted,
+            "start",
+            self.inner.start(node),
+        )
+        .await
+    }
+    async fn restart(&self, node: &NodeId) -> Result<(), ControlError> {
+        let run = self.inner.restart(node);
+        self.recorded(node, EventKind::NodeRestarted, "restart", run)
+            .await
+    }
+    async fn kill(&self, node: &NodeId, signal: Signal) -> Result<(), ControlError> {
+        let action = format!("kill with {signal}");
+        let run = self.inner.kill(node, signal);
+        self.recorded(node, EventKind::NodeKilled, &action, run)
+            .await
+    }
+    async fn pause(&self, node: &NodeId) -> Result<(), ControlError> {
+        self.recorded(node, EventKind::NodePaused, "pause", self.inner.pause(node))
+            .await
+    }
+    async fn resume(&self, node: &NodeId) -> Result<(), ControlError> {
+        let run = self.inner.resume(node);
+        self.recorded(node, EventKind::NodeResumed, "resume", run)
+            .await
+    }
+}
+
+/// A [`NetworkControl`] that records every fault and heal on the timeline.
+pub(crate) struct RecordedNetworkControl {
+    pub(crate) inner: Arc<dyn NetworkControl>,
+    pub(crate) timeline: Timeline,
+}
+
+impl RecordedNetworkControl {
+    fn record_failure(&self, what: &str, error: &ControlError) {
+        let detail = format!("{what} failed: {error}");
+        self.timeline.record(EventKind::FaultFailed, None, detail);
+    }
+}
+
+#[async_trait::async_trait]
+impl NetworkControl for RecordedNetworkControl {
+    async fn apply(&self, fault: &NetworkFault) -> Result<FaultId, ControlError> {
+        let result = self.inner.apply(fault).await;
+        match &result {
+            Ok(id) => self.timeline.record_fault(
+                EventKind::FaultApplied,
+                Some(*id),
+                Some(fault),
+                format!("{id}: {fault}"),
+            ),
+            Err(error) => self.record_failure(&fault.to_string(), error),
+        }
+        result
+    }
+
+    async fn heal(&self, fault: FaultId) -> Result<(), ControlError> {
+        let result = self.inner.heal(fault).await;
+        match &result {
+            Ok(()) => self.timeline.record_fault(
+                EventKind::FaultHealed,
+                Some(fault),
+                None,
+                format!("{fault} healed"),
+            ),
+            Err(error) => self.record_failure(&format!("healing {fault}"), error),
+        }
+        result
+    }
+
+    async fn heal_all(&self) -> Result<(), ControlError> {
+        let result = self.inner.heal_all().await;
+        match &result {
+            Ok(()) => self.timeline.record_fault(
+                EventKind::FaultHealed,
+                None,
+                None,
+                "every network fault healed",
+            ),
+            Err(error) => self.record_failure("healing every fault", error),
+        }
+        result
+    }
+}
