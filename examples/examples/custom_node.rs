@@ -2,16 +2,15 @@
 //! `NodeKind` that says how to launch the node and how to reach it. The node
 //! here is the demo-node binary, launched by hand-written flags rather than
 //! through `demo_node::DemoNode`; since it serves testbed's node testing API,
-//! `node_http::NodeHttpClient` is its client and no adapter is needed.
+//! the facade's `testbed::http` client is its client and no adapter is needed.
 //! `cargo build -p demo-node && cargo run -p examples --example custom_node`
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use node_http::{ClientConfig, NodeHttpClient};
-use testbed::NodeEndpoint;
 use testbed::expectations::{Agreement, Liveness};
+use testbed::http::NodeHttpClient;
 use testbed::local::LocalDeployer;
 use testbed::prelude::*;
 
@@ -33,29 +32,19 @@ impl NodeKind for MyChain {
         let mut launch = LaunchSpec::program(&self.binary)
             .arg(format!("--node-id={}", node.id()))
             .arg(format!("--role={}", node.role()))
-            .arg(format!("--api-listen={}", node.listen("api")))
-            .arg(format!("--p2p-listen={}", node.listen("p2p")))
+            .arg(format!("--api-listen={}", node.listen("api")?))
+            .arg(format!("--p2p-listen={}", node.listen("p2p")?))
             .arg(format!("--data-dir={}", node.data_dir))
-            .arg("--block-time-ms=200")
             .readiness(Readiness::http("api", "/testing/v1/ready"));
         for peer in &node.peers {
-            launch = launch.arg(format!(
-                "--peer={}={}@{}",
-                peer.id,
-                peer.role,
-                peer.address("p2p")
-            ));
+            let address = peer.address("p2p")?;
+            launch = launch.arg(format!("--peer={}={}@{address}", peer.id, peer.role));
         }
         Ok(launch)
     }
 
     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-        let client = NodeHttpClient::new(
-            node.id.clone(),
-            node.address("api").clone(),
-            ClientConfig::default(),
-        );
-        Ok(Arc::new(client))
+        NodeHttpClient::for_node(node, "api")
     }
 }
 

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use node_http::{ClientConfig, NodeHttpClient};
+use node_http::NodeHttpClient;
 use scenario_core::{
     BoxError, LaunchSpec, NodeClient, NodeEndpoint, NodeKind, NodeView, PortSpec, Readiness, Role,
 };
@@ -171,8 +171,8 @@ impl NodeKind for DemoNode {
             .image(&self.image)
             .arg(format!("--node-id={}", node.id()))
             .arg(format!("--role={}", role_flag(node.role())?))
-            .arg(format!("--api-listen={}", node.listen("api")))
-            .arg(format!("--p2p-listen={}", node.listen("p2p")))
+            .arg(format!("--api-listen={}", node.listen("api")?))
+            .arg(format!("--p2p-listen={}", node.listen("p2p")?))
             .arg(format!("--data-dir={}", node.data_dir))
             .arg(format!("--block-time-ms={}", self.block_time.as_millis()))
             .arg(format!("--replication={}", self.replication))
@@ -185,17 +185,13 @@ impl NodeKind for DemoNode {
                 "--peer={}={}@{}",
                 peer.id,
                 role_flag(&peer.role)?,
-                peer.address("p2p")
+                peer.address("p2p")?
             ));
         }
         Ok(spec.args(self.extra_args.iter().cloned()))
     }
 
     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-        Ok(Arc::new(NodeHttpClient::new(
-            node.id.clone(),
-            node.address("api").clone(),
-            ClientConfig::default(),
-        )))
+        NodeHttpClient::for_node(node, "api")
     }
 }

@@ -10,8 +10,10 @@ use bollard::query_parameters::{KillContainerOptionsBuilder, StopContainerOption
 use scenario_core::{ControlError, NodeControl, NodeId, Signal};
 use tokio::time::Instant;
 
+use deploykit::ready::wait_ready;
+
 use crate::container::{NodeContainer, is_up};
-use crate::readiness::wait_ready;
+use crate::readiness::PROBE_EVERY;
 
 pub(crate) struct ComposeNodeControl {
     pub(crate) nodes: std::sync::RwLock<BTreeMap<NodeId, Arc<NodeContainer>>>,
@@ -85,7 +87,7 @@ impl NodeControl for ComposeNodeControl {
             return Err(failed("start", id, "it is still running"));
         }
         node.start().await.map_err(|e| failed("start", id, e))?;
-        wait_ready(&node, self.ready_timeout)
+        wait_ready(node.as_ref(), self.ready_timeout, PROBE_EVERY)
             .await
             .map_err(|e| failed("start", id, e))
     }

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use scenario_core::{DeployEnv, Deployment, NodeClient, NodeEndpoint, NodeId, Scenario};
+use deploykit::ready::{Starting, wait_all_ready};
+use scenario_core::{DeployEnv, Deployment, NodeId, Scenario};
 
 use crate::ComposeDeployer;
 use crate::cleanup::{self, Resources};
@@ -16,11 +17,11 @@ use crate::image::image_exists;
 use crate::join::ComposeMembership;
 use crate::network::RunNetwork;
 use crate::plan;
-use crate::readiness::wait_ready;
+use crate::readiness::PROBE_EVERY;
 use crate::{compose_file, engine};
 
 /// The hint printed when an image is missing, per image name.
-fn build_hint(image: &str) -> String {
+pub(crate) fn build_hint(image: &str) -> String {
     if image.contains("demo-node") {
         ": run `cargo xtask image`".to_owned()
     } else {
@@ -37,11 +38,11 @@ pub(crate) async fn deploy(
     let docker = engine::connect(deployer.host.as_deref()).await?;
     let kind = scenario.node_kind();
     let ports = kind.ports();
-    let slots = scenario.topology().slots();
+    let slots = scenario.nodes();
 
     // Render once without proxies to learn and check the images: nothing
     // is created unless every image is there.
-    for plan in plan::render(kind, &slots, &BTreeMap::new())? {
+    for plan in plan::render(kind, slots, &BTreeMap::new())? {
         if !image_exists(&docker, &plan.image).await? {
             return Err(Error::ImageMissing {
                 hint: build_hint(&plan.image),
@@ -61,7 +62,7 @@ pub(crate) async fn deploy(
     // target follows the published port of the node it leads to.
     let mut via = BTreeMap::new();
     let mut follow = Vec::new();
-    for from in &slots {
+    for from in slots {
         for to in slots.iter().filter(|to| to.id != from.id) {
             for port in ports.iter().filter(|port| port.peer) {
                 let (target, address) = net.link(&from.id, &to.id).await?;
@@ -71,7 +72,7 @@ pub(crate) async fn deploy(
         }
     }
     let mut endpoints: BTreeMap<NodeId, BTreeMap<String, _>> = BTreeMap::new();
-    for slot in &slots {
+    for slot in slots {
         for port in &ports {
             let (target, address) = net.front(&slot.id).await?;
             endpoints
@@ -82,7 +83,7 @@ pub(crate) async fn deploy(
         }
     }
 
-    let plans = plan::render(kind, &slots, &via)?;
+    let plans = plan::render(kind, slots, &via)?;
     compose_file::write(env.artifacts_dir(), env.run_id(), &plans, &ports)?;
 
     // Volumes and containers, created and started all at once.
@@ -117,26 +118,15 @@ pub(crate) async fn deploy(
         net.resources.follow_logs(Arc::clone(node));
     }
     let limit = deployer.ready_timeout_for(slots.len());
-    let waits = nodes.values().map(|node| wait_ready(node, limit));
-    for ready in futures::future::join_all(waits).await {
-        ready?;
-    }
+    let waiting = nodes.values().map(|node| node.as_ref() as &dyn Starting);
+    wait_all_ready(waiting, limit, PROBE_EVERY).await?;
 
-    let mut clients: BTreeMap<NodeId, Arc<dyn NodeClient>> = BTreeMap::new();
-    for slot in &slots {
-        let endpoint = NodeEndpoint {
-            id: slot.id.clone(),
-            role: slot.role.clone(),
-            addresses: nodes[&slot.id].endpoints.clone(),
-        };
-        let client = kind
-            .client(&endpoint)
-            .map_err(|source| Error::RenderFailed {
-                node: slot.id.clone(),
-                source,
-            })?;
-        clients.insert(slot.id.clone(), client);
-    }
+    let clients = deploykit::plan::clients(
+        kind.as_ref(),
+        slots
+            .iter()
+            .map(|slot| (slot, nodes[&slot.id].endpoints.clone())),
+    )?;
     let control = Arc::new(ComposeNodeControl {
         nodes: std::sync::RwLock::new(nodes),
         grace: deployer.grace,
@@ -146,7 +136,7 @@ pub(crate) async fn deploy(
     let membership = ComposeMembership {
         net,
         kind: Arc::clone(kind),
-        members: tokio::sync::Mutex::new(slots),
+        members: tokio::sync::Mutex::new(slots.to_vec()),
         control: Arc::clone(&control),
     };
     Ok(Deployment {

@@ -1,9 +1,7 @@
 //! The compose deployer's errors: each names what was being done, on which
 //! node or resource, and what to do about it where there is something to do.
 
-use std::time::Duration;
-
-use scenario_core::{BoxError, NodeId};
+use scenario_core::NodeId;
 
 /// Why deploying on Docker failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,23 +29,12 @@ pub enum Error {
         /// How to build it, when known (starts with `: `), else empty.
         hint: String,
     },
-    /// The launch names no image.
-    #[error(
-        "the launch of {node} names no image; the compose deployer runs containers (set LaunchSpec::image)"
-    )]
-    NoImage {
-        /// The node.
-        node: NodeId,
-    },
-    /// The node kind could not render a node's launch.
-    #[error("could not render the launch of {node}: {source}")]
-    RenderFailed {
-        /// The node.
-        node: NodeId,
-        /// The node kind's error.
-        #[source]
-        source: BoxError,
-    },
+    /// A node's launch could not be planned or its client built.
+    #[error(transparent)]
+    Plan(#[from] deploykit::plan::PlanError),
+    /// A node did not become ready.
+    #[error(transparent)]
+    NotReady(#[from] deploykit::ready::NotReady),
     /// A call to the engine failed.
     #[error("Docker engine: could not {action}: {source}")]
     Engine {
@@ -79,32 +66,6 @@ pub enum Error {
         /// The I/O error.
         #[source]
         source: std::io::Error,
-    },
-    /// The container stopped before it was ready.
-    #[error(
-        "{node}'s container stopped before it was ready ({status}); its last output:\n{last_lines}"
-    )]
-    ExitedBeforeReady {
-        /// The node.
-        node: NodeId,
-        /// Its exit status as the engine tells it.
-        status: String,
-        /// The last lines of its log.
-        last_lines: String,
-    },
-    /// The container did not pass its readiness probe in time.
-    #[error(
-        "{node} was not ready after {waited:.1?}: {probe}; its last output:\n{last_lines}\n(raise the limit with TESTBED_READY_TIMEOUT_SECS)"
-    )]
-    ReadinessTimedOut {
-        /// The node.
-        node: NodeId,
-        /// How long the deployer waited.
-        waited: Duration,
-        /// What the probe was waiting for.
-        probe: String,
-        /// The last lines of its log.
-        last_lines: String,
     },
     /// Building an image failed.
     #[error("could not build image {tag}: {reason}")]

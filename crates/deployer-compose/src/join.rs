@@ -8,15 +8,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use scenario_core::{
-    ControlError, Joined, Membership, NodeEndpoint, NodeId, NodeKind, NodeSlot, Role,
-};
+use deploykit::ready::wait_ready;
+use scenario_core::{ControlError, Joined, Membership, NodeId, NodeKind, NodeSlot, Role};
 
 use crate::control::ComposeNodeControl;
+use crate::deploy::build_hint;
+use crate::error::Error;
 use crate::image::image_exists;
 use crate::network::RunNetwork;
 use crate::plan;
-use crate::readiness::wait_ready;
+use crate::readiness::PROBE_EVERY;
 
 pub(crate) struct ComposeMembership {
     pub(crate) net: RunNetwork,
@@ -26,26 +27,11 @@ pub(crate) struct ComposeMembership {
     pub(crate) control: Arc<ComposeNodeControl>,
 }
 
-fn failed(node: &NodeId, source: impl Into<scenario_core::BoxError>) -> ControlError {
+fn failed(node: &NodeId, source: impl Into<Error>) -> ControlError {
     ControlError::ActionFailed {
         action: "add".to_owned(),
         target: node.to_string(),
-        source: source.into(),
-    }
-}
-
-/// The first free id of `role` among `members`.
-fn next_slot(members: &[NodeSlot], role: &Role) -> NodeSlot {
-    let index = members.iter().filter(|slot| &slot.role == role).count();
-    let id = (index..)
-        .map(|i| NodeId::of(role, i))
-        .find(|candidate| members.iter().all(|slot| &slot.id != candidate))
-        .unwrap_or_else(|| NodeId::of(role, index));
-    NodeSlot {
-        id,
-        role: role.clone(),
-        index,
-        overrides: Default::default(),
+        source: Box::new(source.into()),
     }
 }
 
@@ -53,7 +39,7 @@ fn next_slot(members: &[NodeSlot], role: &Role) -> NodeSlot {
 impl Membership for ComposeMembership {
     async fn add_node(&self, role: &Role) -> Result<Joined, ControlError> {
         let mut members = self.members.lock().await;
-        let slot = next_slot(&members, role);
+        let slot = NodeSlot::next_of(role, &members);
         let id = slot.id.clone();
         let net = &self.net;
 
@@ -91,7 +77,11 @@ impl Membership for ComposeMembership {
         {
             return Err(failed(
                 &id,
-                format!("image {} is not in the Docker engine", plan.image),
+                Error::ImageMissing {
+                    hint: build_hint(&plan.image),
+                    image: plan.image,
+                    node: id.clone(),
+                },
             ));
         }
         let node = net
@@ -103,17 +93,13 @@ impl Membership for ComposeMembership {
         }
         node.start().await.map_err(|e| failed(&id, e))?;
         net.resources.follow_logs(Arc::clone(&node));
-        wait_ready(&node, self.control.ready_timeout)
+        wait_ready(node.as_ref(), self.control.ready_timeout, PROBE_EVERY)
             .await
             .map_err(|e| failed(&id, e))?;
         net.links.add_node(id.clone());
         self.control.add(Arc::clone(&node));
-        let endpoint = NodeEndpoint {
-            id: id.clone(),
-            role: role.clone(),
-            addresses: node.endpoints.clone(),
-        };
-        let client = self.kind.client(&endpoint).map_err(|e| failed(&id, e))?;
+        let client = deploykit::plan::client(self.kind.as_ref(), &slot, node.endpoints.clone())
+            .map_err(|e| failed(&id, e))?;
         members.push(slot.clone());
         Ok(Joined { slot, client })
     }

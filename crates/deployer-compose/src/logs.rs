@@ -14,20 +14,9 @@ use futures::StreamExt;
 use scenario_core::EventKind;
 use tokio_util::sync::CancellationToken;
 
+use deploykit::ready::{LOG_LINES, last_lines};
+
 use crate::container::{NodeContainer, describe_exit, is_up};
-
-/// How many log lines an error shows.
-pub(crate) const LOG_LINES: usize = 20;
-
-/// The last `count` lines of a log file.
-pub(crate) fn last_lines(path: &std::path::Path, count: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    if lines.is_empty() {
-        return "(no output)".to_owned();
-    }
-    lines[lines.len().saturating_sub(count)..].join("\n")
-}
 
 /// The last `count` lines of a container's output, asked from the engine
 /// (for a container that stopped before its output was followed).

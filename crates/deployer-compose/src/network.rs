@@ -15,7 +15,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, UploadToContainerOptionsBuilder};
 use deploykit::proxy::{self, Links, Proxy, Target};
-use scenario_core::{DeployEnv, FailureReporter, HostPort, NodeId, PortSpec, Timeline};
+use scenario_core::{
+    DeployEnv, FailureReporter, HostPort, NodeFiles, NodeId, PortSpec, Timeline,
+};
 
 use crate::cleanup::Resources;
 use crate::container::NodeContainer;
@@ -141,8 +143,9 @@ impl RunNetwork {
             .create_container(Some(options), body)
             .await
             .map_err(engine(format!("create container {name}")))?;
-        let node_dir = self.artifacts_dir.join("nodes").join(id.as_str());
-        std::fs::create_dir_all(&node_dir).map_err(io(format!("create {}", node_dir.display())))?;
+        let files = NodeFiles::of(&self.artifacts_dir, &id);
+        std::fs::create_dir_all(&files.dir)
+            .map_err(io(format!("create {}", files.dir.display())))?;
         let node = Arc::new(NodeContainer::new(
             id,
             name.clone(),
@@ -150,7 +153,7 @@ impl RunNetwork {
             plan.spec.readiness.clone(),
             self.ports.clone(),
             endpoints,
-            node_dir.join("node.log"),
+            files.log,
             docker.clone(),
             self.timeline.clone(),
             self.failures.clone(),

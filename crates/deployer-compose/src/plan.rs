@@ -4,14 +4,12 @@
 //! A second rendering, peers by service name, feeds the docker-compose file.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path};
 use std::sync::Arc;
 
-use scenario_core::{
-    HostPort, LaunchSpec, NodeId, NodeKind, NodeSlot, NodeView, PeerView, PortSpec,
-};
+use deploykit::plan;
+use scenario_core::{HostPort, LaunchSpec, NodeId, NodeKind, NodeSlot, NodeView, PortSpec};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Where a node's data directory is inside its container.
 pub(crate) const DATA_DIR: &str = "/data";
@@ -32,64 +30,24 @@ pub(crate) fn port_key(port: &PortSpec) -> String {
     format!("{}/tcp", port.container_port)
 }
 
+/// `slot`'s view in a cluster of `slots`: it listens on its container ports
+/// on every interface and reaches each peer's port where `reach` says.
 fn view(
     slot: &NodeSlot,
     slots: &[NodeSlot],
     ports: &[PortSpec],
     reach: &dyn Fn(&NodeSlot, &PortSpec) -> HostPort,
 ) -> NodeView {
-    NodeView {
-        slot: slot.clone(),
-        listen: ports
-            .iter()
-            .map(|port| {
-                (
-                    port.name.clone(),
-                    HostPort::new("0.0.0.0", port.container_port),
-                )
-            })
-            .collect(),
-        data_dir: DATA_DIR.to_owned(),
-        peers: slots
-            .iter()
-            .filter(|peer| peer.id != slot.id)
-            .map(|peer| PeerView {
-                id: peer.id.clone(),
-                role: peer.role.clone(),
-                addresses: ports
-                    .iter()
-                    .map(|port| (port.name.clone(), reach(peer, port)))
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-fn render_one(kind: &dyn NodeKind, view: &NodeView) -> Result<LaunchSpec> {
-    let slot = &view.slot;
-    let spec = kind
-        .render(view)
-        .map_err(|source| Error::RenderFailed {
-            node: slot.id.clone(),
-            source,
-        })?
-        .with_override(&slot.overrides);
-    for file in &spec.files {
-        let inside = Path::new(&file.path)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
-        if !inside {
-            return Err(Error::RenderFailed {
-                node: slot.id.clone(),
-                source: format!(
-                    "launch file {:?} must be a relative path inside the data directory",
-                    file.path
-                )
-                .into(),
-            });
-        }
-    }
-    Ok(spec)
+    let listen = ports
+        .iter()
+        .map(|port| {
+            (
+                port.name.clone(),
+                HostPort::new("0.0.0.0", port.container_port),
+            )
+        })
+        .collect();
+    plan::view(slot, slots, ports, listen, DATA_DIR, reach)
 }
 
 /// Render one node of `slots`. `via[(from, to, port)]` is where `from`
@@ -110,11 +68,12 @@ pub(crate) fn render_node(
             .cloned()
             .unwrap_or_else(|| by_name(peer, port))
     };
-    let spec = render_one(kind.as_ref(), &view(slot, slots, &ports, &through_proxy))?;
-    let compose_spec = render_one(kind.as_ref(), &view(slot, slots, &ports, &by_name))?;
-    let image = spec.image.clone().ok_or_else(|| Error::NoImage {
-        node: slot.id.clone(),
-    })?;
+    let spec = plan::render(kind.as_ref(), &view(slot, slots, &ports, &through_proxy))?;
+    let compose_spec = plan::render(kind.as_ref(), &view(slot, slots, &ports, &by_name))?;
+    let image = spec
+        .require_image()
+        .map_err(|problem| plan::unusable(&slot.id, problem))?
+        .to_owned();
     Ok(NodePlan {
         slot: slot.clone(),
         spec,
@@ -151,10 +110,10 @@ mod tests {
         }
         fn render(&self, node: &NodeView) -> std::result::Result<LaunchSpec, BoxError> {
             let mut spec = LaunchSpec::image_only("echo:dev")
-                .arg(format!("--listen={}", node.listen("p2p")))
+                .arg(format!("--listen={}", node.listen("p2p")?))
                 .arg(format!("--data={}", node.data_dir));
             for peer in &node.peers {
-                spec = spec.arg(format!("--peer={}", peer.address("p2p")));
+                spec = spec.arg(format!("--peer={}", peer.address("p2p")?));
             }
             Ok(spec)
         }

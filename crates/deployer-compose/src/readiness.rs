@@ -1,47 +1,55 @@
-//! Readiness with a deadline: the container must be running (a container
-//! that stops fails at once with its exit status and last output) and the
-//! node must answer its probe.
+//! A container as the shared readiness wait sees it: the container must be
+//! running (one that stops fails at once with its exit status and its last
+//! output, read from the engine) and the node must answer its probe.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
-use deploykit::probe::{Prober, describe};
-use tokio::time::Instant;
+use deploykit::ready::{LOG_LINES, Starting, last_lines};
+use scenario_core::{BoxError, HostPort, NodeId, Readiness};
 
 use crate::container::{NodeContainer, describe_exit, is_up};
-use crate::error::{Error, Result};
-use crate::logs::{LOG_LINES, engine_tail, last_lines};
+use crate::logs::engine_tail;
 
 /// How often the state and the probe are checked.
-const PROBE_EVERY: Duration = Duration::from_millis(50);
+pub(crate) const PROBE_EVERY: Duration = Duration::from_millis(50);
 
-/// Wait until `node` is ready, at most `limit`.
-pub(crate) async fn wait_ready(node: &NodeContainer, limit: Duration) -> Result<()> {
-    let started = Instant::now();
-    let prober = Prober::default();
-    loop {
-        let state = node.state().await?;
-        if !is_up(&state) {
-            return Err(Error::ExitedBeforeReady {
-                node: node.id.clone(),
-                status: describe_exit(&state),
-                last_lines: engine_tail(node, LOG_LINES).await,
-            });
+#[async_trait::async_trait]
+impl Starting for NodeContainer {
+    fn node(&self) -> &NodeId {
+        &self.id
+    }
+
+    fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    fn probe_endpoints(&self) -> BTreeMap<String, HostPort> {
+        NodeContainer::probe_endpoints(self)
+    }
+
+    fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    async fn ended(&self) -> Result<Option<String>, BoxError> {
+        let state = self.state().await?;
+        Ok((!is_up(&state)).then(|| format!("stopped ({})", describe_exit(&state))))
+    }
+
+    async fn last_output(&self) -> String {
+        // The engine has all of it, even what the follower has not copied
+        // yet (a container that stopped at once); the log file otherwise.
+        let told = engine_tail(self, LOG_LINES).await;
+        if told == "(no output)" {
+            last_lines(&self.log_path, LOG_LINES)
+        } else {
+            told
         }
-        let answered = prober
-            .probe_once(&node.readiness, &node.probe_endpoints(), &node.log_path)
-            .await;
-        if answered {
-            node.supervise();
-            return Ok(());
-        }
-        if started.elapsed() >= limit {
-            return Err(Error::ReadinessTimedOut {
-                node: node.id.clone(),
-                waited: started.elapsed(),
-                probe: describe(&node.readiness),
-                last_lines: last_lines(&node.log_path, LOG_LINES),
-            });
-        }
-        tokio::time::sleep(PROBE_EVERY).await;
+    }
+
+    fn supervise(&self) {
+        NodeContainer::supervise(self);
     }
 }

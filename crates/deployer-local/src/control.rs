@@ -10,9 +10,11 @@ use std::time::Duration;
 use nix::sys::signal::Signal as NixSignal;
 use scenario_core::{ControlError, HostPort, NodeControl, NodeId, Readiness, Signal};
 
+use deploykit::ready::wait_ready;
+
 use crate::marker::MarkerFile;
 use crate::process::NodeProcess;
-use crate::readiness::wait_ready;
+use crate::readiness::PROBE_EVERY;
 
 #[derive(Clone)]
 pub(crate) struct LocalNode {
@@ -75,14 +77,9 @@ impl NodeControl for LocalNodeControl {
         self.marker
             .add_node(id.as_str(), pid)
             .map_err(|e| failed("start", id, e))?;
-        wait_ready(
-            &node.process,
-            &node.readiness,
-            &node.listen,
-            self.ready_timeout,
-        )
-        .await
-        .map_err(|e| failed("start", id, e))
+        wait_ready(&node, self.ready_timeout, PROBE_EVERY)
+            .await
+            .map_err(|e| failed("start", id, e))
     }
 
     async fn kill(&self, id: &NodeId, signal: Signal) -> Result<(), ControlError> {

@@ -1,31 +1,19 @@
 //! The local deployer's errors: each names the node and the step that failed.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use scenario_core::{BoxError, NodeId};
+use scenario_core::NodeId;
 
 /// Why deploying on local processes failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The node kind could not render a node's launch.
-    #[error("could not render the launch of {node}: {source}")]
-    RenderFailed {
-        /// The node.
-        node: NodeId,
-        /// The node kind's error.
-        #[source]
-        source: BoxError,
-    },
-    /// The launch names no program.
-    #[error(
-        "the launch of {node} names no program; the local deployer runs programs (set LaunchSpec::program)"
-    )]
-    NoProgram {
-        /// The node.
-        node: NodeId,
-    },
+    /// A node's launch could not be planned or its client built.
+    #[error(transparent)]
+    Plan(#[from] deploykit::plan::PlanError),
+    /// A node did not become ready.
+    #[error(transparent)]
+    NotReady(#[from] deploykit::ready::NotReady),
     /// The program does not exist or cannot be executed.
     #[error("{node}'s program {} {problem}; nothing was started", .program.display())]
     ProgramUnusable {
@@ -67,28 +55,6 @@ pub enum Error {
         /// The spawn error.
         #[source]
         source: std::io::Error,
-    },
-    /// The node exited before it became ready.
-    #[error("{node} exited with {status} before it was ready; its last output:\n{last_lines}")]
-    ExitedBeforeReady {
-        /// The node.
-        node: NodeId,
-        /// How it exited.
-        status: String,
-        /// The end of its log.
-        last_lines: String,
-    },
-    /// The node did not become ready in time.
-    #[error("{node} was not ready after {waited:?} ({probe}); its last output:\n{last_lines}")]
-    ReadinessTimedOut {
-        /// The node.
-        node: NodeId,
-        /// How long the deployer waited.
-        waited: Duration,
-        /// The probe that never succeeded.
-        probe: String,
-        /// The end of its log.
-        last_lines: String,
     },
 }
 

@@ -44,12 +44,16 @@
 //! # }
 //! ```
 
+mod cleanup;
 mod control;
 mod deploy;
 mod error;
 mod join;
+mod launcher;
 mod loopback;
 mod marker;
+mod network;
+mod plan;
 mod process;
 mod readiness;
 

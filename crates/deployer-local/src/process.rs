@@ -3,7 +3,7 @@
 //! fault action caused, and stop / signal helpers acting on the group.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -15,10 +15,9 @@ use scenario_core::{EventKind, FailureReporter, NodeId, Timeline};
 use tokio::process::Command;
 use tokio::sync::watch;
 
-use crate::error::{Error, Result, io};
+use deploykit::ready::{LOG_LINES, last_lines};
 
-/// How many log lines an error shows.
-pub(crate) const LOG_LINES: usize = 20;
+use crate::error::{Error, Result, io};
 
 /// Everything needed to (re)start one node.
 pub(crate) struct NodeProcess {
@@ -185,17 +184,5 @@ impl NodeProcess {
         self.wait_exit(Duration::from_secs(10))
             .await
             .ok_or_else(|| std::io::Error::other(format!("{} survived SIGKILL for 10 s", self.id)))
-    }
-}
-
-/// The last `count` lines of a log file.
-pub(crate) fn last_lines(path: &Path, count: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.len().saturating_sub(count);
-    if lines.is_empty() {
-        "(no output)".to_owned()
-    } else {
-        lines[start..].join("\n")
     }
 }

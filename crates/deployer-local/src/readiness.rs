@@ -1,49 +1,48 @@
-//! Readiness probes with a deadline: HTTP GET answering 2xx, a TCP connect,
-//! or a line in the node's log. A node that exits while being probed fails
-//! at once with its exit status and last output.
+//! A local node as the shared readiness wait sees it: its probe against the
+//! ports it listens on, its log file, and its exit status if it exited.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
-use deploykit::probe::{Prober, describe};
-use scenario_core::{HostPort, Readiness};
-use tokio::time::Instant;
+use deploykit::ready::{LOG_LINES, Starting, last_lines};
+use scenario_core::{BoxError, HostPort, NodeId, Readiness};
 
-use crate::error::{Error, Result};
-use crate::process::{LOG_LINES, NodeProcess, last_lines};
+use crate::control::LocalNode;
 
-/// How often a probe is retried.
-const PROBE_EVERY: Duration = Duration::from_millis(20);
+/// How often a local node's probe is retried.
+pub(crate) const PROBE_EVERY: Duration = Duration::from_millis(20);
 
-/// Wait until `node` answers `probe`, at most `limit`.
-pub(crate) async fn wait_ready(
-    node: &NodeProcess,
-    probe: &Readiness,
-    listen: &BTreeMap<String, HostPort>,
-    limit: Duration,
-) -> Result<()> {
-    let started = Instant::now();
-    let prober = Prober::default();
-    loop {
-        if let Some(status) = node.exited() {
-            return Err(Error::ExitedBeforeReady {
-                node: node.id.clone(),
-                status: status.to_string(),
-                last_lines: last_lines(&node.log_path, LOG_LINES),
-            });
-        }
-        if prober.probe_once(probe, listen, &node.log_path).await {
-            node.supervise();
-            return Ok(());
-        }
-        if started.elapsed() >= limit {
-            return Err(Error::ReadinessTimedOut {
-                node: node.id.clone(),
-                waited: started.elapsed(),
-                probe: describe(probe),
-                last_lines: last_lines(&node.log_path, LOG_LINES),
-            });
-        }
-        tokio::time::sleep(PROBE_EVERY).await;
+#[async_trait::async_trait]
+impl Starting for LocalNode {
+    fn node(&self) -> &NodeId {
+        &self.process.id
+    }
+
+    fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    fn probe_endpoints(&self) -> BTreeMap<String, HostPort> {
+        self.listen.clone()
+    }
+
+    fn log_path(&self) -> &Path {
+        &self.process.log_path
+    }
+
+    async fn ended(&self) -> Result<Option<String>, BoxError> {
+        Ok(self
+            .process
+            .exited()
+            .map(|status| format!("exited with {status}")))
+    }
+
+    async fn last_output(&self) -> String {
+        last_lines(&self.process.log_path, LOG_LINES)
+    }
+
+    fn supervise(&self) {
+        self.process.supervise();
     }
 }

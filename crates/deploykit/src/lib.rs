@@ -1,18 +1,27 @@
-//! What testbed's deployers share, whatever their backend: [`proxy`], link
-//! proxies that give partitions, one-way cuts, latency, loss and bandwidth
-//! limits without root; [`probe`], readiness probes against a node's
-//! endpoints; [`Keep`], what a run keeps after cleanup; and [`ProcessRef`], a process identified beyond its pid, so
-//! leftovers of a killed runner can be told from those of a live one.
+//! What testbed's deployers share, whatever their backend, so that a
+//! deployer holds only what is about its backend.
 //!
-//! A deployer routes each directed peer link through a [`proxy::Proxy`] it
-//! owns and hands [`proxy::Links`] to the runner as its `NetworkControl`;
-//! it polls [`probe::Prober::probe_once`] until a node answers its
-//! `Readiness`, at most [`probe::ready_deadline`].
+//! | module | the backend-neutral step |
+//! |---|---|
+//! | [`plan`] | each node's view of the cluster, rendering its launch with overrides, the checks every launch must pass, clients for running nodes |
+//! | [`ready`] | the readiness wait with a deadline, for any [`ready::Starting`] node; errors naming every node that failed |
+//! | [`probe`] | one readiness probe against a node's endpoints, and the deadline |
+//! | [`proxy`] | link proxies: partitions, one-way cuts, latency, loss and bandwidth limits without root |
+//! | [`Keep`] | what a run keeps after cleanup (`TESTBED_KEEP*`) |
+//! | [`ProcessRef`] | a process identified beyond its pid, so leftovers of a killed runner can be told from a live one's |
+//!
+//! A deploy with it: render every node with [`plan::view`] and
+//! [`plan::render`] before anything starts, start the nodes the backend's
+//! way, wait with [`ready::wait_all_ready`], then build clients with
+//! [`plan::clients`]. A join does the same for one node, its slot from
+//! `NodeSlot::next_of`.
 
 mod keep;
+pub mod plan;
 pub mod probe;
 mod process_ref;
 pub mod proxy;
+pub mod ready;
 
 pub use keep::{KEEP_ENV, KEEP_LOGS_ENV, Keep};
 pub use process_ref::ProcessRef;

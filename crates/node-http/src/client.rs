@@ -31,7 +31,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use scenario_core::client::BlockStream;
 use scenario_core::{
-    BlobId, BlobSample, Block, BoxError, ClientError, HostPort, NodeClient, NodeId, NodeInfo, Role,
+    BlobId, BlobSample, Block, BoxError, ClientError, HostPort, NodeClient, NodeEndpoint, NodeId,
+    NodeInfo, Role,
     TxId,
 };
 use serde::de::DeserializeOwned;
@@ -142,6 +143,30 @@ impl fmt::Debug for NodeHttpClient {
 }
 
 impl NodeHttpClient {
+    /// The client a [`NodeKind`](scenario_core::NodeKind) that speaks the
+    /// node testing API returns from `client`: the node reached on its port
+    /// named `api_port`, with the default configuration. An undeclared port
+    /// is an error naming it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use scenario_core::{BoxError, NodeClient, NodeEndpoint};
+    /// fn client(node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
+    ///     node_http::NodeHttpClient::for_node(node, "api")
+    /// }
+    /// ```
+    pub fn for_node(
+        node: &NodeEndpoint,
+        api_port: &str,
+    ) -> Result<Arc<dyn NodeClient>, BoxError> {
+        let base = node.address(api_port)?.clone();
+        Ok(Arc::new(Self::new(
+            node.id.clone(),
+            base,
+            ClientConfig::default(),
+        )))
+    }
+
     /// A client for `node`, reached at `http://{base}`.
     ///
     /// Needs no runtime to be built; calls need a Tokio runtime.

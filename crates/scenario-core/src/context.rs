@@ -44,6 +44,7 @@ pub(crate) struct ContextParts {
     pub(crate) scenario: String,
     pub(crate) seed: u64,
     pub(crate) topology: Topology,
+    pub(crate) nodes: Vec<NodeSlot>,
     pub(crate) clients: BTreeMap<NodeId, Arc<dyn NodeClient>>,
     pub(crate) node_control: Option<Arc<dyn NodeControl>>,
     pub(crate) network_control: Option<Arc<dyn NetworkControl>>,
@@ -56,7 +57,7 @@ pub(crate) struct ContextParts {
 
 impl RunContext {
     pub(crate) fn new(parts: ContextParts) -> Self {
-        let slots = parts.topology.slots();
+        let slots = parts.nodes;
         Self {
             inner: Arc::new(Inner {
                 run_id: parts.run_id,
@@ -225,11 +226,7 @@ impl RunContext {
     /// Where a node's log is, by the convention every deployer follows:
     /// `<artifacts dir>/nodes/<id>/node.log`.
     pub fn node_log(&self, node: &NodeId) -> PathBuf {
-        self.inner
-            .artifacts_dir
-            .join("nodes")
-            .join(node.as_str())
-            .join("node.log")
+        crate::layout::NodeFiles::of(&self.inner.artifacts_dir, node).log
     }
 
     /// A random number generator for `stream` (use the workload's or

@@ -35,8 +35,8 @@ impl NodeKind for FakeNodeKind {
         let peers: Vec<String> = node
             .peers
             .iter()
-            .map(|p| p.address("p2p").to_string())
-            .collect();
+            .map(|p| p.address("p2p").map(ToString::to_string))
+            .collect::<Result<_, _>>()?;
         Ok(LaunchSpec::program("fake-node")
             .arg(format!("--id={}", node.id()))
             .arg(format!("--peers={}", peers.join(",")))
@@ -233,7 +233,7 @@ impl Deployer for FakeDeployer {
     async fn deploy(&self, scenario: &Scenario, env: &DeployEnv) -> Result<Deployment, BoxError> {
         let record = &self.probe.0;
         record.deploy_calls.fetch_add(1, Ordering::SeqCst);
-        let slots = scenario.topology().slots();
+        let slots = scenario.nodes().to_vec();
         let addresses = |id: &NodeId| -> BTreeMap<String, HostPort> {
             scenario
                 .node_kind()

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -32,17 +32,20 @@ use crate::topology::{NodeId, NodeSlot, Role};
 ///         vec![PortSpec::api("api", 8080), PortSpec::peer("p2p", 9000)]
 ///     }
 ///     fn render(&self, node: &NodeView) -> Result<LaunchSpec, BoxError> {
-///         let peers: Vec<String> = node.peers.iter().map(|p| p.address("p2p").to_string()).collect();
+///         let mut peers = Vec::new();
+///         for peer in &node.peers {
+///             peers.push(peer.address("p2p")?.to_string());
+///         }
 ///         Ok(LaunchSpec::program("/usr/local/bin/my-node")
 ///             .image("my-node:dev")
-///             .arg("--listen").arg(node.listen("api").to_string())
-///             .arg("--p2p").arg(node.listen("p2p").to_string())
+///             .arg("--listen").arg(node.listen("api")?.to_string())
+///             .arg("--p2p").arg(node.listen("p2p")?.to_string())
 ///             .arg("--peers").arg(peers.join(","))
 ///             .arg("--data").arg(&node.data_dir)
 ///             .readiness(Readiness::http("api", "/health")))
 ///     }
 ///     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-///         Err(format!("a real integration returns its client for {}", node.address("api")).into())
+///         Err(format!("a real integration returns its client for {}", node.address("api")?).into())
 ///     }
 /// }
 /// ```
@@ -147,15 +150,11 @@ impl NodeView {
         &self.slot.role
     }
 
-    /// Where the node listens on the named port.
-    ///
-    /// # Panics
-    ///
-    /// When the node kind did not declare that port in [`NodeKind::ports`].
-    pub fn listen(&self, port: &str) -> &HostPort {
-        self.listen
-            .get(port)
-            .unwrap_or_else(|| panic!("port '{port}' is not one of the node kind's ports"))
+    /// Where the node listens on the named port; an error naming the port
+    /// and the node when the node kind did not declare it in
+    /// [`NodeKind::ports`] (use `?` in [`NodeKind::render`]).
+    pub fn listen(&self, port: &str) -> Result<&HostPort, PortNotDeclared> {
+        lookup(&self.listen, port, &self.slot.id)
     }
 
     /// The peers that have `role`.
@@ -176,15 +175,10 @@ pub struct PeerView {
 }
 
 impl PeerView {
-    /// Where to reach the peer on the named port.
-    ///
-    /// # Panics
-    ///
-    /// When the node kind did not declare that port in [`NodeKind::ports`].
-    pub fn address(&self, port: &str) -> &HostPort {
-        self.addresses
-            .get(port)
-            .unwrap_or_else(|| panic!("port '{port}' is not one of the node kind's ports"))
+    /// Where to reach the peer on the named port; an error naming the port
+    /// when the node kind did not declare it in [`NodeKind::ports`].
+    pub fn address(&self, port: &str) -> Result<&HostPort, PortNotDeclared> {
+        lookup(&self.addresses, port, &self.id)
     }
 }
 
@@ -200,16 +194,36 @@ pub struct NodeEndpoint {
 }
 
 impl NodeEndpoint {
-    /// Where the runner reaches the node on the named port.
-    ///
-    /// # Panics
-    ///
-    /// When the node kind did not declare that port in [`NodeKind::ports`].
-    pub fn address(&self, port: &str) -> &HostPort {
-        self.addresses
-            .get(port)
-            .unwrap_or_else(|| panic!("port '{port}' is not one of the node kind's ports"))
+    /// Where the runner reaches the node on the named port; an error naming
+    /// the port when the node kind did not declare it in [`NodeKind::ports`].
+    pub fn address(&self, port: &str) -> Result<&HostPort, PortNotDeclared> {
+        lookup(&self.addresses, port, &self.id)
     }
+}
+
+/// A port name a render or a client asked for that the node kind does not
+/// declare in [`NodeKind::ports`] (a typo, usually).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{node}: port '{port}' is not one of the node kind's ports ({})", .declared.join(", "))]
+pub struct PortNotDeclared {
+    /// The node whose port was asked for.
+    pub node: NodeId,
+    /// The name asked for.
+    pub port: String,
+    /// The names the node kind declares.
+    pub declared: Vec<String>,
+}
+
+fn lookup<'a>(
+    ports: &'a BTreeMap<String, HostPort>,
+    port: &str,
+    node: &NodeId,
+) -> Result<&'a HostPort, PortNotDeclared> {
+    ports.get(port).ok_or_else(|| PortNotDeclared {
+        node: node.clone(),
+        port: port.to_owned(),
+        declared: ports.keys().cloned().collect(),
+    })
 }
 
 /// How to know that a node is ready to serve.
@@ -377,6 +391,69 @@ impl LaunchSpec {
     }
 }
 
+/// What is wrong with a rendered [`LaunchSpec`], found before anything
+/// starts by [`LaunchSpec::check`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaunchProblem {
+    /// A launch file's path is absolute or leaves the data directory.
+    #[error("launch file {0:?} must be a relative path inside the data directory")]
+    FileOutsideDataDir(String),
+    /// The readiness probe names a port the node kind does not declare.
+    #[error("the readiness probe uses port '{port}', which is not one of the node kind's ports ({})", .declared.join(", "))]
+    ReadinessPortNotDeclared {
+        /// The port the probe names.
+        port: String,
+        /// The ports the node kind declares.
+        declared: Vec<String>,
+    },
+    /// The backend runs programs and the launch names none.
+    #[error("the launch names no program; this backend runs programs (set LaunchSpec::program)")]
+    NoProgram,
+    /// The backend runs images and the launch names none.
+    #[error("the launch names no image; this backend runs images (set LaunchSpec::image)")]
+    NoImage,
+}
+
+impl LaunchSpec {
+    /// Check what every backend needs of a launch: launch files stay inside
+    /// the data directory and the readiness probe uses a declared port.
+    pub fn check(&self, ports: &[PortSpec]) -> Result<(), LaunchProblem> {
+        for file in &self.files {
+            let inside = !file.path.is_empty()
+                && Path::new(&file.path)
+                    .components()
+                    .all(|c| matches!(c, Component::Normal(_)));
+            if !inside {
+                return Err(LaunchProblem::FileOutsideDataDir(file.path.clone()));
+            }
+        }
+        let probed = match &self.readiness {
+            Readiness::Http { port, .. } | Readiness::Tcp { port } => Some(port),
+            Readiness::LogLine { .. } => None,
+        };
+        if let Some(port) = probed
+            && !ports.iter().any(|declared| &declared.name == port)
+        {
+            return Err(LaunchProblem::ReadinessPortNotDeclared {
+                port: port.clone(),
+                declared: ports.iter().map(|p| p.name.clone()).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The program to run, for backends that run programs.
+    pub fn require_program(&self) -> Result<&Path, LaunchProblem> {
+        self.program.as_deref().ok_or(LaunchProblem::NoProgram)
+    }
+
+    /// The image to run, for backends that run images.
+    pub fn require_image(&self) -> Result<&str, LaunchProblem> {
+        self.image.as_deref().ok_or(LaunchProblem::NoImage)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +478,41 @@ mod tests {
         assert_eq!(spec.args, ["--a", "--b"]);
         assert_eq!(spec.env["X"], "2");
         assert_eq!(spec.env["Y"], "3");
+    }
+
+    #[test]
+    fn launch_files_outside_the_data_dir_and_undeclared_probe_ports_are_problems() {
+        let ports = [PortSpec::api("api", 80)];
+        let escaping = LaunchSpec::program("/bin/x").file("../etc/passwd", "x");
+        assert_eq!(
+            escaping.check(&ports),
+            Err(LaunchProblem::FileOutsideDataDir("../etc/passwd".to_owned()))
+        );
+        let absolute = LaunchSpec::program("/bin/x").file("/tmp/x", "x");
+        assert!(absolute.check(&ports).is_err());
+        let typo = LaunchSpec::program("/bin/x").readiness(Readiness::http("apii", "/"));
+        assert_eq!(
+            typo.check(&ports).unwrap_err().to_string(),
+            "the readiness probe uses port 'apii', which is not one of the node kind's ports (api)"
+        );
+        let fine = LaunchSpec::program("/bin/x").file("conf/node.toml", "x");
+        assert_eq!(fine.check(&ports), Ok(()));
+        assert_eq!(fine.require_image(), Err(LaunchProblem::NoImage));
+    }
+
+    #[test]
+    fn an_undeclared_port_is_an_error_naming_the_node_and_the_ports() {
+        let view = NodeView {
+            slot: crate::Topology::new().validators(1).slots().remove(0),
+            listen: BTreeMap::from([("api".to_owned(), HostPort::new("127.0.0.1", 1))]),
+            data_dir: "/data".to_owned(),
+            peers: Vec::new(),
+        };
+        assert_eq!(view.listen("api").unwrap().port, 1);
+        assert_eq!(
+            view.listen("apii").unwrap_err().to_string(),
+            "validator-0: port 'apii' is not one of the node kind's ports (api)"
+        );
     }
 
     #[test]

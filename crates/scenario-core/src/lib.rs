@@ -26,6 +26,7 @@
 //! |---|---|
 //! | [`topology`] | roles, counts, per-node overrides, stable node ids |
 //! | [`launch`] | [`NodeKind`], [`LaunchSpec`], readiness probes, the resolved cluster |
+//! | [`layout`] | where a run keeps each node's log and data |
 //! | [`client`] | [`NodeClient`] and the chain types it returns |
 //! | [`control`] | [`NodeControl`], [`NetworkControl`], capabilities |
 //! | [`feed`] | the block feed handle implemented by the `blockfeed` crate |
@@ -70,6 +71,7 @@ pub mod expectation;
 pub mod fake;
 pub mod feed;
 pub mod launch;
+pub mod layout;
 pub mod ledger;
 pub mod report;
 pub mod scenario;
@@ -94,9 +96,10 @@ pub use error::BoxError;
 pub use expectation::{Expectation, Verdict};
 pub use feed::{BlockFeed, BlockFeedFactory, FeedEvent, ObservedBlock};
 pub use launch::{
-    HostPort, LaunchFile, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PeerView, PortSpec,
-    Readiness,
+    HostPort, LaunchFile, LaunchProblem, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PeerView,
+    PortNotDeclared, PortSpec, Readiness,
 };
+pub use layout::NodeFiles;
 pub use report::{Report, RunFailed};
 pub use runner::RunError;
 pub use scenario::{BuildError, PlanProblem, Scenario, ScenarioBuilder};
@@ -107,10 +110,10 @@ pub use workload::{Requirements, Workload, WorkloadStats};
 /// Everything a scenario author or extension writer usually needs.
 pub mod prelude {
     pub use crate::{
-        BoxError, CancellationToken, Capabilities, Capability, Deployer, Expectation, LaunchSpec,
-        NodeClient, NodeId, NodeKind, NodeOverride, NodeView, PortSpec, Readiness, Report,
-        Requirements, Role, RunContext, Scenario, Topology, Verdict, Workload, WorkloadStats,
-        async_trait,
+        BoxError, CancellationToken, Capabilities, Capability, Deployer, Expectation, HostPort,
+        LaunchSpec, NodeClient, NodeEndpoint, NodeId, NodeKind, NodeOverride, NodeView, PeerView,
+        PortSpec, Readiness, Report, Requirements, Role, RunContext, Scenario, Topology, Verdict,
+        Workload, WorkloadStats, async_trait,
     };
 }
 
@@ -121,6 +124,4 @@ mod guide {
     struct WritingAWorkload;
     #[doc = include_str!("../../../docs/src/writing-an-expectation.md")]
     struct WritingAnExpectation;
-    #[doc = include_str!("../../../docs/src/node-integration.md")]
-    struct NodeIntegration;
 }

@@ -16,7 +16,7 @@ use crate::control::Capabilities;
 use crate::expectation::Expectation;
 use crate::feed::BlockFeedFactory;
 use crate::launch::NodeKind;
-use crate::topology::Topology;
+use crate::topology::{NodeSlot, Topology};
 use crate::workload::Workload;
 
 /// The environment variable that sets the seed of a scenario that does not
@@ -57,6 +57,7 @@ pub struct Scenario {
     pub(crate) deadline: Duration,
     pub(crate) seed: u64,
     pub(crate) seed_source: SeedSource,
+    pub(crate) nodes: Vec<NodeSlot>,
     pub(crate) workloads: Vec<Arc<dyn Workload>>,
     pub(crate) expectations: Vec<Arc<dyn Expectation>>,
     pub(crate) feed: Option<Arc<dyn BlockFeedFactory>>,
@@ -96,6 +97,12 @@ impl Scenario {
     /// The network to deploy.
     pub fn topology(&self) -> &Topology {
         &self.topology
+    }
+
+    /// Every node of the topology, resolved once when the plan was built, in
+    /// declaration order: what deployers start.
+    pub fn nodes(&self) -> &[NodeSlot] {
+        &self.nodes
     }
 
     /// The node software.
@@ -303,6 +310,7 @@ impl ScenarioBuilder {
                 .unwrap_or(window + self.cooldown + DEFAULT_DEADLINE_MARGIN),
             build_duration: self.started.elapsed(),
             name: self.name,
+            nodes: self.topology.slots(),
             topology: self.topology,
             node_kind,
             window,

@@ -177,6 +177,24 @@ pub struct NodeSlot {
     pub overrides: NodeOverride,
 }
 
+impl NodeSlot {
+    /// The slot a node of `role` joining a running network gets: the next
+    /// index of its role, under the first id of that role no member has.
+    pub fn next_of(role: &Role, members: &[NodeSlot]) -> Self {
+        let index = members.iter().filter(|slot| &slot.role == role).count();
+        let id = (index..)
+            .map(|i| NodeId::of(role, i))
+            .find(|candidate| members.iter().all(|slot| &slot.id != candidate))
+            .unwrap_or_else(|| NodeId::of(role, index));
+        Self {
+            id,
+            role: role.clone(),
+            index,
+            overrides: NodeOverride::default(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Entry {
     Group { role: Role, count: usize },
@@ -338,6 +356,19 @@ fn next_index<'a>(per_role: &mut BTreeMap<&'a Role, usize>, role: &'a Role) -> u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_joining_node_takes_the_next_free_id_of_its_role() {
+        let members = Topology::new()
+            .validators(2)
+            .node("executor-1", Role::Executor)
+            .slots();
+        let joined = NodeSlot::next_of(&Role::Executor, &members);
+        assert_eq!(joined.id.as_str(), "executor-2");
+        assert_eq!(joined.index, 1);
+        let validator = NodeSlot::next_of(&Role::Validator, &members);
+        assert_eq!(validator.id.as_str(), "validator-2");
+    }
 
     #[test]
     fn roles_round_trip_through_their_names() {

@@ -41,6 +41,11 @@ pub use scenario_core::*;
 /// The core crate itself, for paths that the glob re-export does not cover.
 pub use scenario_core as core;
 
+/// The node testing API: its wire types and the HTTP client a node kind
+/// returns for a node that speaks it (`NodeHttpClient::for_node`).
+#[doc(inline)]
+pub use node_http as http;
+
 /// Live block observation.
 #[doc(inline)]
 pub use blockfeed;
@@ -71,6 +76,11 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/src/introduction.md")]
 struct GuideIntroduction;
+
+/// The guide's chapter on node integrations, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/src/node-integration.md")]
+struct GuideNodeIntegration;
 
 /// The README's example, compiled as a doctest so it matches the code.
 #[cfg(doctest)]

@@ -61,7 +61,7 @@ async fn a_launch_file_reaches_the_node_and_an_early_exit_is_named_with_its_outp
         "{failure}"
     );
     assert!(
-        failure.contains("container stopped before it was ready (exit code 2)"),
+        failure.contains("stopped (exit code 2) before it was ready"),
         "{failure}"
     );
     // Only the file sets the limit: the node read it from /data.

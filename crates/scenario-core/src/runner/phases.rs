@@ -134,6 +134,7 @@ async fn context(
         scenario: scenario.name.clone(),
         seed: scenario.seed,
         topology: scenario.topology.clone(),
+        nodes: scenario.nodes.clone(),
         clients: deployment.clients,
         node_control,
         network_control,

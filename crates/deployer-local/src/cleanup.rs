@@ -1,0 +1,116 @@
+//! Undoing a local run, registered as soon as each thing exists: the run's
+//! address released and its empty `nodes/` directory removed, every node
+//! stopped at once (data removed unless kept, logs kept when the run failed),
+//! the link proxies closed, then a leak audit that no node process survived
+//! and no proxy still accepts connections.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use deploykit::Keep;
+use scenario_core::{BoxError, DeployEnv, NodeFiles, layout};
+
+use crate::launcher::Started;
+use crate::marker::MarkerFile;
+use crate::network::RunNetwork;
+
+/// Release the address and the marker, audit, and close the proxies:
+/// registered before any proxy is served or node started, so these run
+/// last (actions run newest first).
+pub(crate) fn register_network(env: &DeployEnv, net: &Arc<RunNetwork>, marker: &Arc<MarkerFile>) {
+    let (release, unmark) = (Arc::clone(net), Arc::clone(marker));
+    let emptied = layout::nodes_dir(env.artifacts_dir());
+    env.on_cleanup(
+        format!("release loopback address {}", net.ip),
+        move || async move {
+            release.release();
+            unmark.remove();
+            // Gone only when every node's directory was removed (a passing run).
+            let _ = std::fs::remove_dir(&emptied);
+            Ok(())
+        },
+    );
+    let (audited, proxies) = (Arc::clone(marker), Arc::clone(net));
+    env.on_cleanup("leak audit", move || async move {
+        audit(&audited, &proxies.proxy_addresses()).await
+    });
+    let closing = Arc::clone(net);
+    env.on_cleanup("close the link proxies", move || async move {
+        closing.close().await;
+        Ok(())
+    });
+}
+
+/// Stop every node started so far, all at once: registered before any node
+/// starts, so it runs first.
+pub(crate) fn register_nodes(env: &DeployEnv, grace: Duration) -> Started {
+    let started = Started::default();
+    let Keep { data, logs } = Keep::from_env();
+    let (to_stop, outcome, run_dir) = (
+        Arc::clone(&started),
+        env.run_passed(),
+        env.artifacts_dir().to_path_buf(),
+    );
+    env.on_cleanup("stop every node", move || async move {
+        let processes = to_stop
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let stops = processes.iter().map(|process| async move {
+            process
+                .stop(grace)
+                .await
+                .map_err(|e| format!("{}: {e}", process.id))
+        });
+        let failures: Vec<String> = futures::future::join_all(stops)
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        for process in &processes {
+            if !data {
+                let _ = std::fs::remove_dir_all(&process.data_dir);
+            }
+            if !logs && outcome.get() == Some(true) {
+                let _ = std::fs::remove_dir_all(NodeFiles::of(&run_dir, &process.id).dir);
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; ").into())
+        }
+    });
+    started
+}
+
+/// After cleanup: every node process gone and every proxy port closed.
+async fn audit(marker: &MarkerFile, proxies: &[SocketAddr]) -> Result<(), BoxError> {
+    let mut leaks: Vec<String> = marker
+        .nodes()
+        .into_iter()
+        .filter(|(_, process)| process.is_alive())
+        .map(|(id, process)| format!("{id} (pid {}) still runs", process.pid))
+        .collect();
+    let probes = proxies.iter().map(|address| async move {
+        let connect = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(address),
+        )
+        .await;
+        matches!(connect, Ok(Ok(_)))
+            .then(|| format!("link proxy {address} still accepts connections"))
+    });
+    leaks.extend(
+        futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten(),
+    );
+    if leaks.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("leak audit: {}", leaks.join("; ")).into())
+    }
+}
