@@ -160,7 +160,10 @@ pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
         Ok(())
     });
     let stopped = resources.clone();
-    let (nodes_dir, outcome) = (scenario_core::layout::nodes_dir(env.artifacts_dir()), env.run_passed());
+    let (nodes_dir, outcome) = (
+        scenario_core::layout::nodes_dir(env.artifacts_dir()),
+        env.run_passed(),
+    );
     env.on_cleanup("stop and remove the containers", move || async move {
         let keep = Keep::from_env();
         let result = remove_containers(&stopped.0, keep, &nodes_dir).await;

@@ -15,9 +15,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, UploadToContainerOptionsBuilder};
 use deploykit::proxy::{self, Links, Proxy, Target};
-use scenario_core::{
-    DeployEnv, FailureReporter, HostPort, NodeFiles, NodeId, PortSpec, Timeline,
-};
+use scenario_core::{DeployEnv, FailureReporter, HostPort, NodeFiles, NodeId, PortSpec, Timeline};
 
 use crate::cleanup::Resources;
 use crate::container::NodeContainer;

@@ -76,7 +76,10 @@ impl RunNetwork {
         let mut listen = BTreeMap::new();
         for (port, listener) in ports.iter().zip(&held) {
             let number = listener.local_addr().map_err(self.unavailable())?.port();
-            listen.insert(port.name.clone(), HostPort::new(self.ip.to_string(), number));
+            listen.insert(
+                port.name.clone(),
+                HostPort::new(self.ip.to_string(), number),
+            );
         }
         Ok((listen, Reserved(held)))
     }
@@ -145,7 +148,10 @@ mod tests {
         let unique: std::collections::BTreeSet<u16> = listen.values().map(|a| a.port).collect();
         assert_eq!(unique.len(), 50);
         let taken = listen.values().next().unwrap();
-        assert!(TcpListener::bind(socket(taken)).is_err(), "held until released");
+        assert!(
+            TcpListener::bind(socket(taken)).is_err(),
+            "held until released"
+        );
         held.release();
         assert!(TcpListener::bind(socket(taken)).is_ok());
         net.release();

@@ -86,8 +86,10 @@ impl NodePlan {
         for file in &self.spec.files {
             let path = self.files.data.join(&file.path);
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(io(format!("create the directory of {} for {id}", file.path)))?;
+                std::fs::create_dir_all(parent).map_err(io(format!(
+                    "create the directory of {} for {id}",
+                    file.path
+                )))?;
             }
             std::fs::write(&path, &file.contents)
                 .map_err(io(format!("write {} for {id}", file.path)))?;

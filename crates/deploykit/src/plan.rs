@@ -172,9 +172,14 @@ mod tests {
             ("api".to_owned(), HostPort::new("10.0.0.1", 1)),
             ("p2p".to_owned(), HostPort::new("10.0.0.1", 2)),
         ]);
-        let view = view(slot, &members, &Echo.ports(), listen, "/data", |peer, port| {
-            HostPort::new(peer.id.as_str(), port.container_port)
-        });
+        let view = view(
+            slot,
+            &members,
+            &Echo.ports(),
+            listen,
+            "/data",
+            |peer, port| HostPort::new(peer.id.as_str(), port.container_port),
+        );
         render(&Echo, &view)
     }
 

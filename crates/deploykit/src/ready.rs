@@ -132,9 +132,7 @@ pub async fn wait_all_ready<'a>(
     limit: Duration,
     every: Duration,
 ) -> Result<(), NotReady> {
-    let waits = nodes
-        .into_iter()
-        .map(|node| wait_ready(node, limit, every));
+    let waits = nodes.into_iter().map(|node| wait_ready(node, limit, every));
     let mut failed: Vec<NotReady> = futures::future::join_all(waits)
         .await
         .into_iter()
@@ -228,7 +226,9 @@ mod tests {
         let text = error.to_string();
         assert!(text.starts_with("3 nodes did not become ready:"), "{text}");
         assert!(
-            text.contains("- validator-0 exited with code 3 before it was ready; its last output:\nboom"),
+            text.contains(
+                "- validator-0 exited with code 3 before it was ready; its last output:\nboom"
+            ),
             "{text}"
         );
         assert!(text.contains("- validator-1 was not ready after"), "{text}");

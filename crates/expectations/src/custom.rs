@@ -1,5 +1,5 @@
-//! A custom expectation in one closure, and `and` / `or` / `not` to combine
-//! checks.
+//! A custom expectation in one closure. It combines with any other
+//! expectation through `ExpectationExt` (`and`, `or`, `not`).
 
 use std::sync::Arc;
 
@@ -8,8 +8,8 @@ use scenario_core::prelude::*;
 
 type CheckFn = dyn Fn(RunContext) -> BoxFuture<'static, Result<Verdict, BoxError>> + Send + Sync;
 
-/// An expectation made from a closure; combine with [`Check::and`],
-/// [`Check::or`] and [`Check::not`].
+/// An expectation made from a closure; combine it with any expectation
+/// through [`ExpectationExt`](scenario_core::ExpectationExt).
 #[derive(Clone)]
 pub struct Check {
     name: String,
@@ -31,52 +31,6 @@ where
 impl Check {
     async fn verdict(&self, ctx: RunContext) -> Result<Verdict, BoxError> {
         (self.run)(ctx).await
-    }
-
-    /// Both verdicts, joined by a rule on whether each passed.
-    fn combine(self, other: Check, word: &str, rule: fn(bool, bool) -> bool) -> Check {
-        let name = format!("{} {word} {}", self.name, other.name);
-        check(name, move |ctx| {
-            let (a, b) = (self.clone(), other.clone());
-            async move {
-                let left = a.verdict(ctx.clone()).await?;
-                let right = b.verdict(ctx).await?;
-                let message = format!("{}; {}", left.message, right.message);
-                Ok(if rule(left.passed, right.passed) {
-                    Verdict::pass(message)
-                } else {
-                    Verdict::fail(message)
-                })
-            }
-        })
-    }
-
-    /// Holds when both hold.
-    pub fn and(self, other: Check) -> Check {
-        self.combine(other, "and", |a, b| a && b)
-    }
-
-    /// Holds when either holds.
-    pub fn or(self, other: Check) -> Check {
-        self.combine(other, "or", |a, b| a || b)
-    }
-
-    /// Holds when this does not.
-    #[allow(clippy::should_implement_trait)] // Reads as a combinator, like kube's Condition::not.
-    pub fn not(self) -> Check {
-        let name = format!("not {}", self.name);
-        check(name, move |ctx| {
-            let inner = self.clone();
-            async move {
-                let verdict = inner.verdict(ctx).await?;
-                let message = format!("expected the opposite of: {}", verdict.message);
-                Ok(if verdict.passed {
-                    Verdict::fail(message)
-                } else {
-                    Verdict::pass(message)
-                })
-            }
-        })
     }
 }
 

@@ -63,6 +63,10 @@ impl Expectation for TxInclusion {
         "tx-inclusion"
     }
 
+    fn requirements(&self) -> Requirements {
+        Requirements::none().block_feed().reads(&self.ledger)
+    }
+
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
         let mut committed: BTreeMap<TxId, u64> = BTreeMap::new();
         for observed in finalized(ctx)? {
@@ -169,6 +173,10 @@ impl DaAvailability {
 impl Expectation for DaAvailability {
     fn name(&self) -> &str {
         "da-availability"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::none().block_feed().reads(&self.ledger)
     }
 
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {

@@ -174,25 +174,44 @@ async fn recovery_names_the_node_left_behind() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn inclusion_without_a_block_feed_says_what_is_missing() {
+#[test]
+fn inclusion_without_a_block_feed_or_a_workload_writing_its_ledger_is_refused_at_build() {
     let ledger = Ledger::new();
-    ledger.tx(TxRecord {
-        id: Some(TxId("ab".to_owned())),
-        node: NodeId::new("validator-0"),
-        submitted_at_ms: 0,
-        error: None,
-    });
-    let (passed, message) = judge(
-        StubKind {
+    let error = Scenario::builder("verdicts")
+        .topology(Topology::new().validators(1))
+        .node_kind(StubKind {
             finalized: same,
             forks: never,
-        },
-        TxInclusion::at_least(99.0, &ledger),
-    )
-    .await;
-    assert!(!passed);
-    assert!(message.contains("needs a block feed"), "{message}");
+        })
+        .window(Duration::from_secs(1))
+        .expectation(TxInclusion::at_least(99.0, &ledger))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("\"tx-inclusion\" needs a block feed, but the plan has none"),
+        "{error}"
+    );
+    assert!(
+        error.contains("reads a ledger that no workload of the plan writes"),
+        "{error}"
+    );
+}
+
+/// Stands for the workload that filled a ledger by hand in these tests.
+struct Filled(Ledger);
+
+#[async_trait]
+impl Workload for Filled {
+    fn name(&self) -> &str {
+        "filled-by-hand"
+    }
+    fn requirements(&self) -> Requirements {
+        Requirements::none().writes(&self.0)
+    }
+    async fn run(&self, _: &RunContext, _: CancellationToken) -> Result<(), BoxError> {
+        Ok(())
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -208,6 +227,27 @@ async fn closures_combine_with_and_or_and_not() {
     let (passed, message) = judge(kind(), low().not()).await;
     assert!(passed);
     assert_eq!(message, "expected the opposite of: height is low");
+}
+
+#[tokio::test(start_paused = true)]
+async fn built_in_expectations_combine_with_each_other_and_with_closures() {
+    let forked = StubKind {
+        finalized: same,
+        forks: |id| id == "validator-1",
+    };
+    let combined = Agreement.and(check("fine", |_ctx| async { Ok(Verdict::pass("fine")) }));
+    assert_eq!(combined.name(), "agreement and fine");
+    let (passed, message) = judge(forked, combined).await;
+    assert!(!passed, "{message}");
+    assert!(message.ends_with("; fine"), "{message}");
+
+    let healthy = || StubKind {
+        finalized: same,
+        forks: never,
+    };
+    let either = Agreement.or(Recovery::within(Duration::from_secs(2)));
+    assert!(judge(healthy(), either).await.0);
+    assert!(!judge(healthy(), Agreement.not()).await.0);
 }
 
 /// A block feed that "saw" one finalized block carrying these txs and blobs.
@@ -264,7 +304,11 @@ impl scenario_core::BlockFeedFactory for StubFeed {
     }
 }
 
-async fn judge_with_feed(feed: StubFeed, expectation: impl Expectation) -> (bool, String) {
+async fn judge_with_feed(
+    feed: StubFeed,
+    ledger: &Ledger,
+    expectation: impl Expectation,
+) -> (bool, String) {
     let plan = Scenario::builder("verdicts")
         .topology(Topology::new().validators(1))
         .node_kind(StubKind {
@@ -272,6 +316,7 @@ async fn judge_with_feed(feed: StubFeed, expectation: impl Expectation) -> (bool
             forks: never,
         })
         .window(Duration::from_secs(1))
+        .workload(Filled(ledger.clone()))
         .block_feed(feed);
     verdict_of(plan, expectation).await
 }
@@ -295,7 +340,8 @@ async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_l
         txs: vec!["a"],
         blobs: vec![],
     };
-    let (passed, message) = judge_with_feed(feed(), TxInclusion::at_least(90.0, &ledger)).await;
+    let (passed, message) =
+        judge_with_feed(feed(), &ledger, TxInclusion::at_least(90.0, &ledger)).await;
     assert!(!passed);
     assert!(
         message.starts_with("25.0 % of 4 accepted transactions were finalized, below 90 %; e.g. "),
@@ -304,6 +350,7 @@ async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_l
 
     let (passed, message) = judge_with_feed(
         feed(),
+        &ledger,
         TxInclusion::at_least(20.0, &ledger).p50_below(Duration::from_millis(100)),
     )
     .await;
@@ -312,7 +359,8 @@ async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_l
         message,
         "inclusion latency p50 is 600 ms, above the bound of 100 ms"
     );
-    let (passed, message) = judge_with_feed(feed(), TxInclusion::at_least(20.0, &ledger)).await;
+    let (passed, message) =
+        judge_with_feed(feed(), &ledger, TxInclusion::at_least(20.0, &ledger)).await;
     assert!(passed, "{message}");
 }
 
@@ -335,6 +383,7 @@ async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
             txs: vec![],
             blobs: vec!["y"],
         },
+        &ledger,
         DaAvailability::at_least(90.0, &ledger),
     )
     .await;
@@ -353,6 +402,7 @@ async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
             txs: vec![],
             blobs: vec!["x", "y"],
         },
+        &ledger,
         DaAvailability::at_least(90.0, &ledger),
     )
     .await;

@@ -32,8 +32,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use scenario_core::client::BlockStream;
 use scenario_core::{
     BlobId, BlobSample, Block, BoxError, ClientError, HostPort, NodeClient, NodeEndpoint, NodeId,
-    NodeInfo, Role,
-    TxId,
+    NodeInfo, Role, TxId,
 };
 use serde::de::DeserializeOwned;
 use tower::ServiceBuilder;
@@ -155,10 +154,7 @@ impl NodeHttpClient {
     ///     node_http::NodeHttpClient::for_node(node, "api")
     /// }
     /// ```
-    pub fn for_node(
-        node: &NodeEndpoint,
-        api_port: &str,
-    ) -> Result<Arc<dyn NodeClient>, BoxError> {
+    pub fn for_node(node: &NodeEndpoint, api_port: &str) -> Result<Arc<dyn NodeClient>, BoxError> {
         let base = node.address(api_port)?.clone();
         Ok(Arc::new(Self::new(
             node.id.clone(),

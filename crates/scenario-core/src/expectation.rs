@@ -10,6 +10,10 @@ use crate::context::RunContext;
 use crate::error::BoxError;
 use crate::workload::Requirements;
 
+mod combinators;
+
+pub use combinators::{And, ExpectationExt, Not, Or};
+
 /// The judgement of one expectation: pass or fail, why, and the figures
 /// behind it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

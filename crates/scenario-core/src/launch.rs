@@ -486,7 +486,9 @@ mod tests {
         let escaping = LaunchSpec::program("/bin/x").file("../etc/passwd", "x");
         assert_eq!(
             escaping.check(&ports),
-            Err(LaunchProblem::FileOutsideDataDir("../etc/passwd".to_owned()))
+            Err(LaunchProblem::FileOutsideDataDir(
+                "../etc/passwd".to_owned()
+            ))
         );
         let absolute = LaunchSpec::program("/bin/x").file("/tmp/x", "x");
         assert!(absolute.check(&ports).is_err());

@@ -51,10 +51,20 @@ struct Entries {
     blobs: Vec<BlobRecord>,
 }
 
+/// Which ledger a workload writes or an expectation reads: the same for
+/// every clone of one ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LedgerId(usize);
+
 impl Ledger {
     /// An empty ledger.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This ledger's identity (shared by its clones).
+    pub fn id(&self) -> LedgerId {
+        LedgerId(Arc::as_ptr(&self.inner) as usize)
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -99,4 +109,16 @@ pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_an_id_and_other_ledgers_do_not() {
+        let ledger = Ledger::new();
+        assert_eq!(ledger.id(), ledger.clone().id());
+        assert_ne!(ledger.id(), Ledger::new().id());
+    }
 }

@@ -93,7 +93,7 @@ pub use control::{
 };
 pub use deployer::{DeployEnv, Deployer, Deployment, FailureReporter, RunOutcome};
 pub use error::BoxError;
-pub use expectation::{Expectation, Verdict};
+pub use expectation::{Expectation, ExpectationExt, Verdict};
 pub use feed::{BlockFeed, BlockFeedFactory, FeedEvent, ObservedBlock};
 pub use launch::{
     HostPort, LaunchFile, LaunchProblem, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PeerView,
@@ -110,10 +110,10 @@ pub use workload::{Requirements, Workload, WorkloadStats};
 /// Everything a scenario author or extension writer usually needs.
 pub mod prelude {
     pub use crate::{
-        BoxError, CancellationToken, Capabilities, Capability, Deployer, Expectation, HostPort,
-        LaunchSpec, NodeClient, NodeEndpoint, NodeId, NodeKind, NodeOverride, NodeView, PeerView,
-        PortSpec, Readiness, Report, Requirements, Role, RunContext, Scenario, Topology, Verdict,
-        Workload, WorkloadStats, async_trait,
+        BoxError, CancellationToken, Capabilities, Capability, Deployer, Expectation,
+        ExpectationExt, HostPort, LaunchSpec, NodeClient, NodeEndpoint, NodeId, NodeKind,
+        NodeOverride, NodeView, PeerView, PortSpec, Readiness, Report, Requirements, Role,
+        RunContext, Scenario, Topology, Verdict, Workload, WorkloadStats, async_trait,
     };
 }
 

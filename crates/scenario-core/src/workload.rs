@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::RunContext;
 use crate::control::{Capabilities, Capability};
 use crate::error::BoxError;
+use crate::ledger::{Ledger, LedgerId};
 use crate::topology::Role;
 
 /// What a workload or expectation needs from the plan and the deployer.
@@ -22,6 +23,12 @@ pub struct Requirements {
     pub min_nodes: usize,
     /// What the deployer must be able to do.
     pub capabilities: Capabilities,
+    /// Whether it needs the scenario's block feed.
+    pub block_feed: bool,
+    /// Ledgers it reads (each must be written by a workload of the plan).
+    pub reads: Vec<LedgerId>,
+    /// Ledgers it writes.
+    pub writes: Vec<LedgerId>,
 }
 
 impl Requirements {
@@ -45,6 +52,36 @@ impl Requirements {
     /// Also needs `capability`.
     pub fn capability(mut self, capability: Capability) -> Self {
         self.capabilities = self.capabilities.with(capability);
+        self
+    }
+
+    /// Also needs the scenario to have a block feed
+    /// ([`ScenarioBuilder::block_feed`](crate::ScenarioBuilder::block_feed)).
+    pub fn block_feed(mut self) -> Self {
+        self.block_feed = true;
+        self
+    }
+
+    /// Reads `ledger`: some workload of the scenario must write it.
+    pub fn reads(mut self, ledger: &Ledger) -> Self {
+        self.reads.push(ledger.id());
+        self
+    }
+
+    /// Writes `ledger` (what an expectation reading it judges).
+    pub fn writes(mut self, ledger: &Ledger) -> Self {
+        self.writes.push(ledger.id());
+        self
+    }
+
+    /// What either needs.
+    pub fn union(mut self, other: Self) -> Self {
+        self.roles.extend(other.roles);
+        self.min_nodes = self.min_nodes.max(other.min_nodes);
+        self.capabilities.extend(&other.capabilities);
+        self.block_feed |= other.block_feed;
+        self.reads.extend(other.reads);
+        self.writes.extend(other.writes);
         self
     }
 }

@@ -91,7 +91,11 @@ impl Workload for DaLoad {
     }
 
     fn requirements(&self) -> Requirements {
-        Requirements::none().role(Role::Executor)
+        // The feed tells which blobs are certified, to sample them.
+        Requirements::none()
+            .role(Role::Executor)
+            .writes(&self.ledger)
+            .block_feed()
     }
 
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {

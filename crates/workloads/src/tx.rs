@@ -76,9 +76,10 @@ impl Workload for TxLoad {
     }
 
     fn requirements(&self) -> Requirements {
+        let needs = Requirements::none().writes(&self.ledger);
         match &self.targets {
-            Targets::Role(role) => Requirements::none().role(role.clone()),
-            _ => Requirements::none(),
+            Targets::Role(role) => needs.role(role.clone()),
+            _ => needs,
         }
     }
 

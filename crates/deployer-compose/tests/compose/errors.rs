@@ -5,11 +5,13 @@
 use deployer_compose::ComposeDeployer;
 use scenario_core::{EventKind, NodeOverride, Topology};
 
-use crate::support::{assert_nothing_left, engine, scenario};
+use crate::support::{assert_nothing_left, engine_with_image, scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_image_names_the_command_that_builds_it_and_starts_nothing() {
-    let Some(docker) = engine("missing image").await else {
+    // The other nodes' image must be there, so that the absent one is the
+    // first missing (whichever test runs first).
+    let Some(docker) = engine_with_image("missing image").await else {
         return;
     };
     let root = tempfile::tempdir().unwrap();

@@ -56,10 +56,17 @@ async fn a_launch_file_reaches_the_node_and_an_early_exit_is_named_with_its_outp
     assert!(!report.passed);
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     let failure = &report.failures[0];
+    // Every node reads the same file: each is named.
     assert!(
-        failure.starts_with("deploy on compose failed: validator-"),
+        failure.starts_with("deploy on compose failed: 3 nodes did not become ready:"),
         "{failure}"
     );
+    for node in ["validator-0", "validator-1", "validator-2"] {
+        assert!(
+            failure.contains(&format!("- {node} stopped (exit code 2)")),
+            "{failure}"
+        );
+    }
     assert!(
         failure.contains("stopped (exit code 2) before it was ready"),
         "{failure}"

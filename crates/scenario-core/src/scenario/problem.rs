@@ -173,6 +173,22 @@ pub enum PlanProblem {
         /// What the topology has.
         have: usize,
     },
+    /// A workload or expectation needs a block feed and the plan has none.
+    #[error(
+        "\"{name}\" needs a block feed, but the plan has none; add one with .block_feed(blockfeed::Feed::new())"
+    )]
+    NeedsBlockFeed {
+        /// The workload or expectation.
+        name: String,
+    },
+    /// An expectation reads a ledger that no workload of the plan writes.
+    #[error(
+        "expectation \"{expectation}\" reads a ledger that no workload of the plan writes, so it would judge nothing; build it and the workload with the same Ledger"
+    )]
+    LedgerUnwritten {
+        /// The expectation.
+        expectation: String,
+    },
 }
 
 /// Why a plan was rejected: every problem found, in a stable order.

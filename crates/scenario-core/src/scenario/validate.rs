@@ -154,6 +154,35 @@ fn check_expectations(plan: &ScenarioBuilder, found: &mut Vec<PlanProblem>) {
         &plan.topology,
         found,
     );
+    check_inputs(plan, found);
+}
+
+/// What workloads and expectations need from the plan itself: a block feed,
+/// and a workload writing each ledger an expectation reads.
+fn check_inputs(plan: &ScenarioBuilder, found: &mut Vec<PlanProblem>) {
+    let written: Vec<_> = plan
+        .workloads
+        .iter()
+        .flat_map(|w| w.requirements().writes)
+        .collect();
+    let workloads = plan.workloads.iter().map(|w| (w.name(), w.requirements()));
+    let expectations = plan
+        .expectations
+        .iter()
+        .map(|e| (e.name(), e.requirements()));
+    for (index, (name, needs)) in workloads.chain(expectations).enumerate() {
+        if needs.block_feed && plan.feed.is_none() {
+            found.push(PlanProblem::NeedsBlockFeed {
+                name: name.to_owned(),
+            });
+        }
+        let is_expectation = index >= plan.workloads.len();
+        if is_expectation && needs.reads.iter().any(|ledger| !written.contains(ledger)) {
+            found.push(PlanProblem::LedgerUnwritten {
+                expectation: name.to_owned(),
+            });
+        }
+    }
 }
 
 fn check_extensions<'a>(
