@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use deploykit::plan::join_failed;
 use deploykit::ready::wait_ready;
 use scenario_core::{ControlError, Joined, Membership, NodeId, NodeKind, NodeSlot, Role};
 
@@ -28,11 +29,7 @@ pub(crate) struct ComposeMembership {
 }
 
 fn failed(node: &NodeId, source: impl Into<Error>) -> ControlError {
-    ControlError::ActionFailed {
-        action: "add".to_owned(),
-        target: node.to_string(),
-        source: Box::new(source.into()),
-    }
+    join_failed(node, source.into())
 }
 
 #[async_trait::async_trait]

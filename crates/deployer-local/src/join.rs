@@ -32,11 +32,7 @@ pub(crate) struct LocalMembership {
 }
 
 fn failed(node: &NodeId, source: impl Into<Error>) -> ControlError {
-    ControlError::ActionFailed {
-        action: "add".to_owned(),
-        target: node.to_string(),
-        source: Box::new(source.into()),
-    }
+    plan::join_failed(node, source.into())
 }
 
 #[async_trait::async_trait]

@@ -116,6 +116,19 @@ pub fn client(
         })
 }
 
+/// The error a join returns when adding `node` failed: the deployer's own
+/// typed error, kept as the source (not flattened to text).
+pub fn join_failed(
+    node: &NodeId,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> scenario_core::ControlError {
+    scenario_core::ControlError::ActionFailed {
+        action: "add".to_owned(),
+        target: node.to_string(),
+        source: Box::new(source),
+    }
+}
+
 /// A client for every node of `nodes`, reached where `addresses` says.
 pub fn clients<'a>(
     kind: &dyn NodeKind,
