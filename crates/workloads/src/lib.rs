@@ -8,18 +8,23 @@
 //!   size and a choice of target nodes;
 //! * [`DaLoad`]: blobs of a given size at a given rate, each sampled and its
 //!   proofs verified once certified;
-//! * [`Chaos`]: a fault schedule planned from the seed (restarts, partitions)
-//!   and played during the window; [`Chaos::plan`] shows it before the run.
+//! * [`Chaos`]: a fault schedule planned from the seed and played during the
+//!   window: any [`ChaosAction`] (node stop, start, restart, kill, pause,
+//!   resume; any `NetworkFault`) at a time, optionally healed after a while,
+//!   plus seeded restarts, partitions and slow links; [`Chaos::plan`] shows
+//!   it before the run.
 //!
 //! Writing your own workload is implementing `scenario_core::Workload`; see
 //! the guide's "Writing a workload".
 
 mod chaos;
 mod da;
+mod error;
 mod target;
 mod tx;
 
-pub use chaos::{Chaos, PlannedFault, Selector};
+pub use chaos::{Chaos, ChaosAction, NodeAction, PlannedFault, ScheduleProblem, Selector};
 pub use da::DaLoad;
+pub use error::{Error, Result};
 pub use target::Targets;
 pub use tx::TxLoad;
