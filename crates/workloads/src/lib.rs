@@ -15,7 +15,8 @@
 //!   it before the run.
 //!
 //! Writing your own workload is implementing `scenario_core::Workload`; see
-//! the guide's "Writing a workload".
+//! the guide's "Writing a workload". Its "Scheduling faults with Chaos"
+//! chapter is the manual of [`Chaos`].
 
 mod chaos;
 mod da;
@@ -28,3 +29,10 @@ pub use da::DaLoad;
 pub use error::{Error, Result};
 pub use target::Targets;
 pub use tx::TxLoad;
+
+/// The guide's chaos chapter, compiled as doctests so its samples match the code.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../../docs/src/chaos.md")]
+    struct SchedulingFaultsWithChaos;
+}
