@@ -28,7 +28,7 @@
 //! # }
 //! ```
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -126,11 +126,8 @@ impl DemoNode {
     /// `PATH` (`cargo install --path crates/demo-node`). The error names
     /// every place looked at and how to fix it.
     pub fn locate() -> Result<Self, BinaryNotFound> {
-        locate_in(
-            std::env::var_os(BIN_ENV),
-            std::env::current_exe().ok(),
-            std::env::var_os("PATH"),
-        )
+        let (exe, path) = (std::env::current_exe().ok(), std::env::var_os("PATH"));
+        locate_in(std::env::var_os(BIN_ENV), exe.as_deref(), path.as_deref())
     }
 
     /// The binary launched.
@@ -173,8 +170,8 @@ impl DemoNode {
 /// [`BIN_ENV`], the running executable and `PATH`.
 fn locate_in(
     from_env: Option<OsString>,
-    exe: Option<PathBuf>,
-    path: Option<OsString>,
+    exe: Option<&Path>,
+    path: Option<&OsStr>,
 ) -> Result<DemoNode, BinaryNotFound> {
     let mut looked_at = Vec::new();
     let mut not_a_file = None;
@@ -196,7 +193,7 @@ fn locate_in(
         }
     }
     if let Some(found) = path
-        .iter()
+        .into_iter()
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join("demo-node"))
         .find(|candidate| candidate.is_file())
@@ -277,8 +274,8 @@ mod tests {
         let missing = dir.path().join("nowhere/demo-node");
         let error = locate_in(
             Some(missing.clone().into()),
-            Some(exe),
-            Some(dir.path().join("bin").into()),
+            Some(&exe),
+            Some(dir.path().join("bin").as_os_str()),
         )
         .err()
         .unwrap();
@@ -316,12 +313,12 @@ mod tests {
         let from_env = locate_in(Some(binary.clone().into()), None, None).unwrap();
         assert_eq!(from_env.program(), binary);
         let exe = dir.path().join("target/debug/examples/local_chaos");
-        assert_eq!(locate_in(None, Some(exe), None).unwrap().program(), binary);
+        assert_eq!(locate_in(None, Some(&exe), None).unwrap().program(), binary);
         let on_path =
             std::env::join_paths([dir.path().join("bin"), binary.parent().unwrap().into()])
                 .unwrap();
         assert_eq!(
-            locate_in(None, None, Some(on_path)).unwrap().program(),
+            locate_in(None, None, Some(&on_path)).unwrap().program(),
             binary
         );
         assert!(locate_in(None, None, None).is_err());
