@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use demo_node::DemoNode;
+use testbed::LinkShape;
 use testbed::blockfeed::Feed;
 use testbed::compose::ComposeDeployer;
 use testbed::expectations::{Agreement, Liveness, Recovery, TxInclusion};
 use testbed::ledger::Ledger;
 use testbed::prelude::*;
-use testbed::workloads::{Chaos, Selector, TxLoad};
-use testbed::{LinkShape, NetworkFault};
+use testbed::workloads::{Chaos, ChaosAction, Selector, TxLoad};
 
 /// Chaos on Docker.
 #[derive(Parser)]
@@ -25,53 +25,27 @@ struct Args {
     seed: Option<u64>,
 }
 
-/// Cuts validator-0 → validator-1 one way, then makes validator-2 →
-/// validator-3 slow and lossy.
-struct BadLinks;
-
-#[async_trait]
-impl Workload for BadLinks {
-    fn name(&self) -> &str {
-        "bad-links"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements::none()
-            .capability(Capability::OneWayCut)
-            .capability(Capability::LinkLatency)
-            .capability(Capability::LinkLoss)
-    }
-
-    async fn run(&self, ctx: &RunContext, _cancel: CancellationToken) -> Result<(), BoxError> {
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let cut = NetworkFault::Cut {
-            from: NodeId::new("validator-0"),
-            to: NodeId::new("validator-1"),
-        };
-        ctx.network_fault(&cut, Some(Duration::from_secs(4)))
-            .await?;
-        let shape = LinkShape {
-            latency: Duration::from_millis(150),
-            loss: 0.2,
-            ..LinkShape::default()
-        };
-        let slow = NetworkFault::Shape {
-            from: NodeId::new("validator-2"),
-            to: NodeId::new("validator-3"),
-            shape,
-        };
-        ctx.network_fault(&slow, Some(Duration::from_secs(5)))
-            .await?;
-        Ok(())
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let ledger = Ledger::new();
+    let slow = LinkShape {
+        latency: Duration::from_millis(150),
+        loss: 0.2,
+        ..LinkShape::default()
+    };
     let chaos = Chaos::new()
         .restart_at(Duration::from_secs(3), Selector::AnyOf(Role::Validator))
+        .at(
+            Duration::from_secs(4),
+            ChaosAction::cut("validator-0", "validator-1"),
+        )
+        .heal_after(Duration::from_secs(4))
+        .at(
+            Duration::from_secs(8),
+            ChaosAction::shape("validator-2", "validator-3", slow),
+        )
+        .heal_after(Duration::from_secs(5))
         .pause_at(
             Duration::from_secs(8),
             Duration::from_secs(2),
@@ -90,7 +64,6 @@ async fn main() -> anyhow::Result<()> {
         .block_feed(Feed::new())
         .workload(TxLoad::new(10.0, &ledger))
         .workload(chaos)
-        .workload(BadLinks)
         .expectation(Liveness::new(3, Duration::from_secs(10)))
         .expectation(TxInclusion::at_least(90.0, &ledger))
         .expectation(Agreement)

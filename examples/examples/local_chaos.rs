@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use demo_node::DemoNode;
+use testbed::LinkShape;
 use testbed::blockfeed::Feed;
 use testbed::expectations::{Agreement, Liveness, Recovery, TxInclusion, check};
 use testbed::ledger::Ledger;
 use testbed::local::LocalDeployer;
 use testbed::prelude::*;
-use testbed::workloads::{Chaos, Selector, TxLoad};
-use testbed::{LinkShape, NetworkFault};
+use testbed::workloads::{Chaos, ChaosAction, Selector, TxLoad};
 
 /// Chaos on local processes.
 #[derive(Parser)]
@@ -24,45 +24,22 @@ struct Args {
     seed: Option<u64>,
 }
 
-/// Makes the link validator-0 → validator-1 slow and lossy for a while.
-struct BadLink;
-
-#[async_trait]
-impl Workload for BadLink {
-    fn name(&self) -> &str {
-        "bad-link"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements::none()
-            .capability(Capability::LinkLatency)
-            .capability(Capability::LinkLoss)
-    }
-
-    async fn run(&self, ctx: &RunContext, _cancel: CancellationToken) -> Result<(), BoxError> {
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let shape = LinkShape {
-            latency: Duration::from_millis(150),
-            loss: 0.2,
-            ..LinkShape::default()
-        };
-        let fault = NetworkFault::Shape {
-            from: NodeId::new("validator-0"),
-            to: NodeId::new("validator-1"),
-            shape,
-        };
-        ctx.network_fault(&fault, Some(Duration::from_secs(6)))
-            .await?;
-        Ok(())
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let ledger = Ledger::new();
+    let slow = LinkShape {
+        latency: Duration::from_millis(150),
+        loss: 0.2,
+        ..LinkShape::default()
+    };
     let chaos = Chaos::new()
         .restart_at(Duration::from_secs(3), Selector::AnyOf(Role::Validator))
+        .at(
+            Duration::from_secs(4),
+            ChaosAction::shape("validator-0", "validator-1", slow),
+        )
+        .heal_after(Duration::from_secs(6))
         .restart_at(Duration::from_secs(9), Selector::AnyOf(Role::Validator))
         .partition_at(
             Duration::from_secs(14),
@@ -89,7 +66,6 @@ async fn main() -> anyhow::Result<()> {
         .block_feed(Feed::new())
         .workload(TxLoad::new(10.0, &ledger))
         .workload(chaos)
-        .workload(BadLink)
         .expectation(Liveness::new(3, Duration::from_secs(10)))
         .expectation(TxInclusion::at_least(90.0, &ledger))
         .expectation(Agreement)

@@ -28,6 +28,8 @@
 //! # }
 //! ```
 
+use std::ffi::{OsStr, OsString};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,15 +62,49 @@ pub struct DemoNode {
     extra_args: Vec<String>,
 }
 
-/// Why the demo-node binary could not be found.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "the demo-node binary was not found (looked at {}); build it with `cargo build -p demo-node` or set {BIN_ENV}",
-    .looked_at.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-)]
+/// Why the demo-node binary could not be found. Its `Display` (and its
+/// `Debug`, which `unwrap()` and `main` print) names the fixes: point
+/// [`BIN_ENV`] at a binary, or build or install one.
+#[derive(thiserror::Error)]
+#[error("{}", self.message())]
 pub struct BinaryNotFound {
-    /// Every place looked at.
+    /// Every file looked at, in order (`PATH` was searched as well).
     pub looked_at: Vec<PathBuf>,
+    /// What [`BIN_ENV`] was set to, when it was set to something that is not
+    /// a file.
+    pub from_env: Option<PathBuf>,
+}
+
+impl BinaryNotFound {
+    fn message(&self) -> String {
+        let looked_at = self
+            .looked_at
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut message =
+            format!("the demo-node binary was not found (looked at {looked_at}, and on PATH)");
+        if let Some(value) = &self.from_env {
+            message.push_str(&format!(
+                "; {BIN_ENV} is set to {}, which is not a file",
+                value.display()
+            ));
+        }
+        message.push_str(&format!(
+            ". Set {BIN_ENV} to the binary's path, after building it from the testbed \
+             workspace with `cargo build -p demo-node` (it is then \
+             target/debug/demo-node there), or install it on PATH with \
+             `cargo install --path crates/demo-node` from the testbed workspace"
+        ));
+        message
+    }
+}
+
+impl fmt::Debug for BinaryNotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
 }
 
 impl DemoNode {
@@ -84,28 +120,14 @@ impl DemoNode {
         }
     }
 
-    /// Find the binary: `DEMO_NODE_BIN`, else `demo-node` in the Cargo target
-    /// directory the running executable was built into (tests, examples and
-    /// xtask of this workspace).
+    /// Find the binary: [`BIN_ENV`] (`DEMO_NODE_BIN`), else `demo-node` in
+    /// the Cargo target directory the running executable was built into
+    /// (tests, examples and xtask of this workspace), else `demo-node` on
+    /// `PATH` (`cargo install --path crates/demo-node`). The error names
+    /// every place looked at and how to fix it.
     pub fn locate() -> Result<Self, BinaryNotFound> {
-        let mut looked_at = Vec::new();
-        if let Some(path) = std::env::var_os(BIN_ENV) {
-            let path = PathBuf::from(path);
-            if path.is_file() {
-                return Ok(Self::new(path));
-            }
-            looked_at.push(path);
-        }
-        if let Ok(exe) = std::env::current_exe() {
-            for dir in exe.ancestors().skip(1).take(3) {
-                let candidate = dir.join("demo-node");
-                if candidate.is_file() {
-                    return Ok(Self::new(candidate));
-                }
-                looked_at.push(candidate);
-            }
-        }
-        Err(BinaryNotFound { looked_at })
+        let (exe, path) = (std::env::current_exe().ok(), std::env::var_os("PATH"));
+        locate_in(std::env::var_os(BIN_ENV), exe.as_deref(), path.as_deref())
     }
 
     /// The binary launched.
@@ -142,6 +164,46 @@ impl DemoNode {
         self.extra_args.push(arg.into());
         self
     }
+}
+
+/// [`DemoNode::locate`] with the environment passed in: the value of
+/// [`BIN_ENV`], the running executable and `PATH`.
+fn locate_in(
+    from_env: Option<OsString>,
+    exe: Option<&Path>,
+    path: Option<&OsStr>,
+) -> Result<DemoNode, BinaryNotFound> {
+    let mut looked_at = Vec::new();
+    let mut not_a_file = None;
+    if let Some(value) = from_env {
+        let value = PathBuf::from(value);
+        if value.is_file() {
+            return Ok(DemoNode::new(value));
+        }
+        looked_at.push(value.clone());
+        not_a_file = Some(value);
+    }
+    if let Some(exe) = exe {
+        for dir in exe.ancestors().skip(1).take(3) {
+            let candidate = dir.join("demo-node");
+            if candidate.is_file() {
+                return Ok(DemoNode::new(candidate));
+            }
+            looked_at.push(candidate);
+        }
+    }
+    if let Some(found) = path
+        .into_iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("demo-node"))
+        .find(|candidate| candidate.is_file())
+    {
+        return Ok(DemoNode::new(found));
+    }
+    Err(BinaryNotFound {
+        looked_at,
+        from_env: not_a_file,
+    })
 }
 
 fn role_flag(role: &Role) -> Result<&'static str, BoxError> {
@@ -193,5 +255,68 @@ impl NodeKind for DemoNode {
 
     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
         NodeHttpClient::for_node(node, "api")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_found() -> BinaryNotFound {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir
+            .path()
+            .join("other-workspace/target/debug/deps/my_test-1234");
+        let missing = dir.path().join("nowhere/demo-node");
+        let error = locate_in(
+            Some(missing.clone().into()),
+            Some(&exe),
+            Some(dir.path().join("bin").as_os_str()),
+        )
+        .err()
+        .unwrap();
+        assert_eq!(error.looked_at[0], missing);
+        assert_eq!(error.looked_at.len(), 4, "{:?}", error.looked_at);
+        error
+    }
+
+    #[test]
+    fn not_finding_the_binary_names_the_variable_and_the_commands_that_fix_it() {
+        let error = not_found();
+        let message = error.to_string();
+        for needed in [
+            "DEMO_NODE_BIN",
+            "cargo build -p demo-node",
+            "cargo install --path crates/demo-node",
+            "which is not a file",
+            "other-workspace/target/debug/demo-node",
+        ] {
+            assert!(
+                message.contains(needed),
+                "{needed:?} missing from: {message}"
+            );
+        }
+        // `unwrap()` and `fn main() -> Result<..>` print Debug: same words.
+        assert_eq!(format!("{error:?}"), message);
+    }
+
+    #[test]
+    fn the_binary_is_found_through_the_variable_the_target_dir_or_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("target/debug/demo-node");
+        std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
+        std::fs::write(&binary, b"").unwrap();
+        let from_env = locate_in(Some(binary.clone().into()), None, None).unwrap();
+        assert_eq!(from_env.program(), binary);
+        let exe = dir.path().join("target/debug/examples/local_chaos");
+        assert_eq!(locate_in(None, Some(&exe), None).unwrap().program(), binary);
+        let on_path =
+            std::env::join_paths([dir.path().join("bin"), binary.parent().unwrap().into()])
+                .unwrap();
+        assert_eq!(
+            locate_in(None, None, Some(&on_path)).unwrap().program(),
+            binary
+        );
+        assert!(locate_in(None, None, None).is_err());
     }
 }

@@ -1,148 +1,158 @@
-//! Seeded chaos: a fault schedule planned from the run's seed before the run
-//! (so the same seed gives the same faults on the same targets) and played
-//! during the window. Selectors in the style of Jepsen's nemeses choose the
-//! targets.
+//! Chaos: a fault schedule planned from the run's seed before the run (so
+//! the same seed gives the same faults on the same targets) and played
+//! during the window. Any node action or network fault can be scheduled at
+//! a time with [`Chaos::at`], healed after a while with
+//! [`Chaos::heal_after`]; seeded helpers (restarts, partitions, slow links)
+//! draw their targets with Jepsen-style [`Selector`]s.
+//!
+//! * `action` — [`ChaosAction`] and [`NodeAction`], what one step does;
+//! * `selector` — [`Selector`] and how the seed resolves it;
+//! * `plan` — the builder's entries and the [`PlannedFault`]s they become;
+//! * `check` — [`ScheduleProblem`]s, found before the window opens;
+//! * `play` — playing the plan and its heals during the window;
+//! * `stats` — what the workload reports.
+
+mod action;
+mod check;
+mod plan;
+mod play;
+mod selector;
+mod stats;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
-use rand::seq::SliceRandom;
+use scenario_core::NodeSlot;
 use scenario_core::prelude::*;
-use scenario_core::{NetworkFault, NodeSlot};
-use serde::Serialize;
 
-/// Which nodes a fault hits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Selector {
-    /// This node.
-    One(NodeId),
-    /// One node of this role, drawn from the seed.
-    AnyOf(Role),
-    /// Any one node, drawn from the seed.
-    Any,
-    /// For partitions: the largest minority of validators (fewer than half),
-    /// drawn from the seed, cut off from everyone else.
-    Minority,
-    /// For partitions: a majority of validators (drawn from the seed) on one
-    /// side, everyone else on the other.
-    Majority,
-    /// For partitions: the nodes split into two halves, drawn from the seed.
-    Halves,
-    /// For partitions: the nodes of this role cut off from the others.
-    Role(Role),
+pub use action::{ChaosAction, NodeAction};
+pub use check::ScheduleProblem;
+pub use plan::PlannedFault;
+pub use selector::Selector;
+
+use crate::Error;
+use plan::Spec;
+use stats::ChaosLog;
+
+/// A fault schedule; build it, then add it to the scenario as a workload.
+///
+/// ```
+/// use std::time::Duration;
+/// use scenario_core::{NetworkFault, NodeId, Role, Signal};
+/// use workloads::{Chaos, ChaosAction, Selector};
+///
+/// let chaos = Chaos::new()
+///     .named("split-brain")
+///     .at(
+///         Duration::from_secs(5),
+///         ChaosAction::partition([vec!["validator-0", "validator-1"], vec!["validator-2"]]),
+///     )
+///     .heal_after(Duration::from_secs(10))
+///     .at(Duration::from_secs(8), ChaosAction::kill("validator-2", Signal::Kill))
+///     .heal_after(Duration::from_secs(3))
+///     .at(Duration::from_secs(20), NetworkFault::Cut {
+///         from: NodeId::new("validator-0"),
+///         to: NodeId::new("validator-1"),
+///     })
+///     .restart_at(Duration::from_secs(12), Selector::AnyOf(Role::Validator));
+/// ```
+///
+/// Every action goes through the run's control handles, so it lands on the
+/// timeline; anything still in effect when the window closes is healed then.
+/// The workload's stats count every action (applies, heals and undos) as
+/// submitted, accepted or failed, `healed` the heals that worked, and
+/// `actions` lists them with their time into the window.
+#[derive(Debug)]
+pub struct Chaos {
+    name: String,
+    specs: Vec<Spec>,
+    misuse: Vec<ScheduleProblem>,
+    cooldown: Duration,
+    window: Option<Duration>,
+    log: Arc<ChaosLog>,
 }
 
-/// One fault of the schedule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum PlannedFault {
-    /// Restart a node.
-    Restart {
-        /// When, from the start of the window.
-        at: Duration,
-        /// Which node.
-        node: NodeId,
-    },
-    /// Freeze a node for a while, then thaw it.
-    Pause {
-        /// When, from the start of the window.
-        at: Duration,
-        /// How long it stays frozen.
-        duration: Duration,
-        /// Which node.
-        node: NodeId,
-    },
-    /// Make one directed link slow or lossy for a while.
-    Link {
-        /// When, from the start of the window.
-        at: Duration,
-        /// How long until it heals itself.
-        duration: Duration,
-        /// The sending node.
-        from: NodeId,
-        /// The receiving node.
-        to: NodeId,
-        /// Latency in milliseconds.
-        latency_ms: u64,
-        /// Share of chunks lost, from 0 to 1, in thousandths.
-        loss_permille: u32,
-    },
-    /// Partition the network for a while.
-    Partition {
-        /// When, from the start of the window.
-        at: Duration,
-        /// How long until it heals itself.
-        duration: Duration,
-        /// The sides.
-        groups: Vec<Vec<NodeId>>,
-    },
-}
-
-impl PlannedFault {
-    fn at(&self) -> Duration {
-        match self {
-            Self::Restart { at, .. }
-            | Self::Partition { at, .. }
-            | Self::Pause { at, .. }
-            | Self::Link { at, .. } => *at,
+impl Default for Chaos {
+    fn default() -> Self {
+        Self {
+            name: Self::DEFAULT_NAME.to_owned(),
+            specs: Vec::new(),
+            misuse: Vec::new(),
+            cooldown: Duration::ZERO,
+            window: None,
+            log: Arc::default(),
         }
     }
 }
 
-#[derive(Clone, Debug)]
-enum Spec {
-    Restart {
-        at: Duration,
-        who: Selector,
-    },
-    Restarts {
-        min: Duration,
-        max: Duration,
-        who: Selector,
-    },
-    Pause {
-        at: Duration,
-        duration: Duration,
-        who: Selector,
-    },
-    Link {
-        at: Duration,
-        duration: Duration,
-        latency: Duration,
-        loss: f64,
-    },
-    Partition {
-        at: Duration,
-        duration: Duration,
-        who: Selector,
-    },
-    Partitions {
-        min: Duration,
-        max: Duration,
-        duration: Duration,
-        who: Selector,
-    },
-}
-
-/// A fault schedule; build it, then add it to the scenario as a workload.
-#[derive(Clone, Debug, Default)]
-pub struct Chaos {
-    specs: Vec<Spec>,
-    cooldown: Duration,
-    window: Option<Duration>,
+/// A clone has the same name and schedule and stats of its own.
+impl Clone for Chaos {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            specs: self.specs.clone(),
+            misuse: self.misuse.clone(),
+            cooldown: self.cooldown,
+            window: self.window,
+            log: Arc::default(),
+        }
+    }
 }
 
 impl Chaos {
-    /// No faults yet.
+    /// The name a chaos workload has unless [`Chaos::named`] says otherwise.
+    pub const DEFAULT_NAME: &str = "chaos";
+
+    /// No faults yet, named [`Chaos::DEFAULT_NAME`].
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Restart a node `at` into the window.
-    pub fn restart_at(mut self, at: Duration, who: Selector) -> Self {
-        self.specs.push(Spec::Restart { at, who });
+    /// Name the workload in the report (default `chaos`); two chaos
+    /// workloads of one scenario need distinct names. The name is also the
+    /// stream of the seed the targets are drawn from.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
         self
+    }
+
+    /// Do `action` (a [`ChaosAction`] or a
+    /// [`NetworkFault`](scenario_core::NetworkFault)) `at` into the window.
+    /// It must be due before the window closes.
+    pub fn at(mut self, at: Duration, action: impl Into<ChaosAction>) -> Self {
+        self.specs.push(Spec::At {
+            at,
+            action: action.into(),
+            heal_after: None,
+        });
+        self
+    }
+
+    /// Heal the fault of the [`Chaos::at`] just before, or undo its node
+    /// action (start a stopped or killed node, resume a paused one),
+    /// `duration` after it was done — at the latest when the window closes.
+    /// Anything else before it is a schedule problem reported when the run
+    /// starts.
+    pub fn heal_after(mut self, duration: Duration) -> Self {
+        match self.specs.last_mut() {
+            Some(Spec::At { action, .. }) if !action.can_be_undone() => {
+                self.misuse.push(ScheduleProblem::CannotBeUndone {
+                    action: action.to_string(),
+                });
+            }
+            Some(Spec::At { heal_after, .. }) => *heal_after = Some(duration),
+            _ => self
+                .misuse
+                .push(ScheduleProblem::HealAfterWithoutAction { duration }),
+        }
+        self
+    }
+
+    /// Restart a node `at` into the window.
+    pub fn restart_at(self, at: Duration, who: Selector) -> Self {
+        self.at(at, ChaosAction::restart(who))
     }
 
     /// Restart nodes again and again, waiting a random delay between `min`
@@ -170,9 +180,8 @@ impl Chaos {
     }
 
     /// Freeze a node `at` into the window for `duration`.
-    pub fn pause_at(mut self, at: Duration, duration: Duration, who: Selector) -> Self {
-        self.specs.push(Spec::Pause { at, duration, who });
-        self
+    pub fn pause_at(self, at: Duration, duration: Duration, who: Selector) -> Self {
+        self.at(at, ChaosAction::pause(who)).heal_after(duration)
     }
 
     /// Make one directed link between two nodes (drawn from the seed) slow
@@ -217,363 +226,97 @@ impl Chaos {
         self
     }
 
-    /// The schedule the seed gives for these nodes, in time order.
+    /// The schedule the seed gives for these nodes, in time order. Repeated
+    /// faults cover [`Chaos::window`] (none without it; during a run, the
+    /// scenario's window).
     pub fn plan(&self, seed: u64, nodes: &[NodeSlot]) -> Vec<PlannedFault> {
-        let mut rng = scenario_core::context::seeded_rng(seed, "chaos");
-        let ids: Vec<NodeId> = nodes.iter().map(|s| s.id.clone()).collect();
-        let with_role = |role: &Role| -> Vec<NodeId> {
-            nodes
-                .iter()
-                .filter(|s| &s.role == role)
-                .map(|s| s.id.clone())
-                .collect()
-        };
-        let mut plan = Vec::new();
-        let mut last_restart: std::collections::BTreeMap<NodeId, Duration> = Default::default();
-        let cooldown = self.cooldown;
-        let mut pick = |who: &Selector,
-                        at: Duration,
-                        rng: &mut rand_chacha::ChaCha8Rng,
-                        restart: bool|
-         -> Option<NodeId> {
-            let mut pool = match who {
-                Selector::One(node) => vec![node.clone()],
-                Selector::AnyOf(role) | Selector::Role(role) => with_role(role),
-                Selector::Any | Selector::Minority | Selector::Majority | Selector::Halves => {
-                    ids.clone()
-                }
-            };
-            pool.shuffle(rng);
-            let chosen = pool.into_iter().find(|node| {
-                !restart
-                    || last_restart
-                        .get(node)
-                        .is_none_or(|last| at >= *last + cooldown)
-            })?;
-            if restart {
-                last_restart.insert(chosen.clone(), at);
-            }
-            Some(chosen)
-        };
-        let mut specs: Vec<(Duration, &Spec)> = Vec::new();
+        self.plan_for(self.window.unwrap_or(Duration::ZERO), seed, nodes)
+    }
+
+    fn plan_for(&self, window: Duration, seed: u64, nodes: &[NodeSlot]) -> Vec<PlannedFault> {
+        let rng = scenario_core::context::seeded_rng(seed, &self.name);
+        plan::plan(&self.specs, window, self.cooldown, rng, nodes)
+    }
+
+    /// Whether the schedule can be played in a window this long on these
+    /// nodes: every problem found, or none. The workload checks it when the
+    /// run initialises it, before any fault.
+    pub fn check(&self, window: Duration, nodes: &[NodeSlot]) -> Result<(), Error> {
+        let mut problems = self.misuse.clone();
         for spec in &self.specs {
-            match spec {
-                Spec::Restarts { min, max, .. } | Spec::Partitions { min, max, .. } => {
-                    let window = self.window.unwrap_or(Duration::ZERO);
-                    let busy = match spec {
-                        Spec::Partitions { duration, .. } => *duration,
-                        _ => Duration::ZERO,
-                    };
-                    let mut at = Duration::ZERO;
-                    loop {
-                        let gap_ms = rng
-                            .random_range(min.as_millis()..=max.as_millis().max(min.as_millis()));
-                        at += Duration::from_millis(u64::try_from(gap_ms).unwrap_or(u64::MAX))
-                            .max(Duration::from_millis(1));
-                        if at >= window {
-                            break;
-                        }
-                        specs.push((at, spec));
-                        at += busy;
-                    }
-                }
-                Spec::Restart { at, .. }
-                | Spec::Pause { at, .. }
-                | Spec::Link { at, .. }
-                | Spec::Partition { at, .. } => {
-                    specs.push((*at, spec));
-                }
-            }
+            check::spec_problems(spec, window, nodes, &mut problems);
         }
-        specs.sort_by_key(|(at, _)| *at);
-        for (at, spec) in specs {
-            match spec {
-                Spec::Restart { who, .. } | Spec::Restarts { who, .. } => {
-                    if let Some(node) = pick(who, at, &mut rng, true) {
-                        plan.push(PlannedFault::Restart { at, node });
-                    }
-                }
-                Spec::Pause { duration, who, .. } => {
-                    if let Some(node) = pick(who, at, &mut rng, false) {
-                        plan.push(PlannedFault::Pause {
-                            at,
-                            duration: *duration,
-                            node,
-                        });
-                    }
-                }
-                Spec::Link {
-                    duration,
-                    latency,
-                    loss,
-                    ..
-                } => {
-                    let mut pair = ids.clone();
-                    pair.shuffle(&mut rng);
-                    if let [from, to, ..] = pair.as_slice() {
-                        plan.push(PlannedFault::Link {
-                            at,
-                            duration: *duration,
-                            from: from.clone(),
-                            to: to.clone(),
-                            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-                            loss_permille: (loss.clamp(0.0, 1.0) * 1000.0).round() as u32,
-                        });
-                    }
-                }
-                Spec::Partition { duration, who, .. } | Spec::Partitions { duration, who, .. } => {
-                    let cut_off: Vec<NodeId> = match who {
-                        Selector::One(node) => vec![node.clone()],
-                        Selector::AnyOf(role) => {
-                            let mut pool = with_role(role);
-                            pool.shuffle(&mut rng);
-                            pool.into_iter().take(1).collect()
-                        }
-                        Selector::Any => {
-                            let mut pool = ids.clone();
-                            pool.shuffle(&mut rng);
-                            pool.into_iter().take(1).collect()
-                        }
-                        Selector::Minority => {
-                            let mut validators = with_role(&Role::Validator);
-                            let size = validators.len().saturating_sub(1) / 2;
-                            validators.shuffle(&mut rng);
-                            validators.into_iter().take(size.max(1)).collect()
-                        }
-                        Selector::Majority => {
-                            let mut validators = with_role(&Role::Validator);
-                            let size = validators.len() / 2 + 1;
-                            validators.shuffle(&mut rng);
-                            validators.into_iter().take(size).collect()
-                        }
-                        Selector::Halves => {
-                            let mut pool = ids.clone();
-                            pool.shuffle(&mut rng);
-                            pool.into_iter().take(ids.len() / 2).collect()
-                        }
-                        Selector::Role(role) => with_role(role),
-                    };
-                    let rest: Vec<NodeId> = ids
-                        .iter()
-                        .filter(|id| !cut_off.contains(id))
-                        .cloned()
-                        .collect();
-                    plan.push(PlannedFault::Partition {
-                        at,
-                        duration: *duration,
-                        groups: vec![cut_off, rest],
-                    });
-                }
-            }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidSchedule {
+                workload: self.name.clone(),
+                problems,
+            })
         }
-        plan.sort_by_key(PlannedFault::at);
-        plan
     }
 }
 
 #[async_trait]
 impl Workload for Chaos {
     fn name(&self) -> &str {
-        "chaos"
+        &self.name
     }
 
     fn requirements(&self) -> Requirements {
         let mut needs = Requirements::none();
         for spec in &self.specs {
-            needs = match spec {
-                Spec::Restart { .. } | Spec::Restarts { .. } => {
-                    needs.capability(Capability::StopStart)
+            let (more, role) = match spec {
+                Spec::At {
+                    action, heal_after, ..
+                } => (action.requirements(heal_after.is_some()), None),
+                Spec::Restarts { who, .. } => (
+                    Requirements::none().capability(Capability::StopStart),
+                    who.role(),
+                ),
+                Spec::Link { loss, .. } => {
+                    let link = Requirements::none()
+                        .capability(Capability::LinkLatency)
+                        .min_nodes(2);
+                    let link = if *loss > 0.0 {
+                        link.capability(Capability::LinkLoss)
+                    } else {
+                        link
+                    };
+                    (link, None)
                 }
-                Spec::Pause { .. } => needs.capability(Capability::Pause),
-                Spec::Link { loss, .. } if *loss > 0.0 => needs
-                    .capability(Capability::LinkLatency)
-                    .capability(Capability::LinkLoss)
-                    .min_nodes(2),
-                Spec::Link { .. } => needs.capability(Capability::LinkLatency).min_nodes(2),
-                Spec::Partition { .. } | Spec::Partitions { .. } => {
-                    needs.capability(Capability::Partition).min_nodes(2)
-                }
+                Spec::Partition { who, .. } | Spec::Partitions { who, .. } => (
+                    Requirements::none()
+                        .capability(Capability::Partition)
+                        .min_nodes(2),
+                    who.role(),
+                ),
             };
+            needs = action::with_capabilities(needs, &more.capabilities).min_nodes(more.min_nodes);
+            for role in more.roles.iter().chain(role) {
+                if !needs.roles.contains(role) {
+                    needs = needs.role(role.clone());
+                }
+            }
         }
         needs
+    }
+
+    async fn init(&self, ctx: &RunContext) -> Result<(), BoxError> {
+        self.log.reset();
+        self.check(ctx.window(), &ctx.nodes())?;
+        Ok(())
     }
 
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
         // Repeated faults cover the scenario's window unless told otherwise.
         let window = self.window.unwrap_or_else(|| ctx.window());
-        let plan = Self {
-            window: Some(window),
-            ..self.clone()
-        }
-        .plan(ctx.seed(), &ctx.nodes());
-        let start = tokio::time::Instant::now();
-        for fault in plan {
-            tokio::select! {
-                () = cancel.cancelled() => return Ok(()),
-                () = tokio::time::sleep_until(start + fault.at()) => {}
-            }
-            match fault {
-                PlannedFault::Restart { node, .. } => {
-                    let control = ctx
-                        .node_control()
-                        .ok_or("the deployer offers no node control")?;
-                    control.restart(&node).await?;
-                }
-                PlannedFault::Partition {
-                    duration, groups, ..
-                } => {
-                    ctx.network_fault(&NetworkFault::Partition { groups }, Some(duration))
-                        .await?;
-                }
-                PlannedFault::Link {
-                    duration,
-                    from,
-                    to,
-                    latency_ms,
-                    loss_permille,
-                    ..
-                } => {
-                    let shape = scenario_core::LinkShape {
-                        latency: Duration::from_millis(latency_ms),
-                        loss: f64::from(loss_permille) / 1000.0,
-                        ..scenario_core::LinkShape::default()
-                    };
-                    ctx.network_fault(&NetworkFault::Shape { from, to, shape }, Some(duration))
-                        .await?;
-                }
-                PlannedFault::Pause { duration, node, .. } => {
-                    let control = Arc::clone(
-                        ctx.node_control()
-                            .ok_or("the deployer offers no node control")?,
-                    );
-                    control.pause(&node).await?;
-                    tokio::spawn(async move {
-                        tokio::time::sleep(duration).await;
-                        if let Err(error) = control.resume(&node).await {
-                            tracing::warn!(%error, "could not resume a paused node");
-                        }
-                    });
-                }
-            }
-        }
-        cancel.cancelled().await;
+        let plan = self.plan_for(window, ctx.seed(), &ctx.nodes());
+        play::play(&self.name, Arc::clone(&self.log), plan, ctx, &cancel).await?;
         Ok(())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn nodes() -> Vec<NodeSlot> {
-        Topology::new().validators(5).executors(1).slots()
-    }
-
-    fn chaos() -> Chaos {
-        Chaos::new()
-            .restart_at(Duration::from_secs(5), Selector::AnyOf(Role::Validator))
-            .partition_at(
-                Duration::from_secs(10),
-                Duration::from_secs(5),
-                Selector::Minority,
-            )
-    }
-
-    #[test]
-    fn the_same_seed_plans_the_same_faults_and_another_seed_may_not() {
-        assert_eq!(chaos().plan(42, &nodes()), chaos().plan(42, &nodes()));
-        let plans: std::collections::BTreeSet<String> = (0..20)
-            .map(|seed| format!("{:?}", chaos().plan(seed, &nodes())))
-            .collect();
-        assert!(plans.len() > 1, "the seed chooses the targets");
-    }
-
-    #[test]
-    fn repeated_restarts_respect_the_bounds_and_the_per_target_cooldown() {
-        let chaos = Chaos::new()
-            .window(Duration::from_secs(60))
-            .cooldown(Duration::from_secs(20))
-            .restarts(
-                Duration::from_secs(2),
-                Duration::from_secs(4),
-                Selector::AnyOf(Role::Validator),
-            );
-        let plan = chaos.plan(3, &nodes());
-        assert!(plan.len() >= 10, "{plan:?}");
-        let mut last: std::collections::BTreeMap<NodeId, Duration> = Default::default();
-        let mut previous = Duration::ZERO;
-        for fault in &plan {
-            let PlannedFault::Restart { at, node } = fault else {
-                panic!("{fault:?}")
-            };
-            // Slots whose every candidate is cooling down are skipped, so gaps
-            // may exceed the upper bound, never undercut the lower one.
-            assert!(*at - previous >= Duration::from_secs(2), "{plan:?}");
-            previous = *at;
-            if let Some(before) = last.insert(node.clone(), *at) {
-                assert!(
-                    *at - before >= Duration::from_secs(20),
-                    "{node} restarted again after {:?}",
-                    *at - before
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn repeated_partitions_never_overlap_and_cover_the_window() {
-        let plan = Chaos::new()
-            .window(Duration::from_secs(60))
-            .partitions(
-                Duration::from_secs(3),
-                Duration::from_secs(6),
-                Duration::from_secs(5),
-                Selector::Minority,
-            )
-            .plan(4, &nodes());
-        assert!(plan.len() >= 4, "{plan:?}");
-        let mut free_from = Duration::ZERO;
-        for fault in &plan {
-            let PlannedFault::Partition { at, duration, .. } = fault else {
-                panic!("{fault:?}")
-            };
-            assert!(*at >= free_from + Duration::from_secs(3), "{plan:?}");
-            free_from = *at + *duration;
-        }
-    }
-
-    #[test]
-    fn a_majority_partition_puts_a_quorum_of_validators_on_one_side() {
-        let plan = Chaos::new()
-            .partition_at(
-                Duration::from_secs(1),
-                Duration::from_secs(1),
-                Selector::Majority,
-            )
-            .plan(9, &nodes());
-        let PlannedFault::Partition { groups, .. } = &plan[0] else {
-            panic!("{plan:?}")
-        };
-        assert_eq!(groups[0].len(), 3, "3 of 5 validators: {groups:?}");
-        assert!(
-            groups[0]
-                .iter()
-                .all(|id| id.as_str().starts_with("validator"))
-        );
-    }
-
-    #[test]
-    fn a_minority_partition_cuts_off_fewer_than_half_of_the_validators() {
-        let plan = chaos().plan(7, &nodes());
-        let PlannedFault::Partition { groups, .. } = &plan[1] else {
-            panic!("{plan:?}")
-        };
-        assert_eq!(groups[0].len(), 2);
-        assert!(
-            groups[0]
-                .iter()
-                .all(|id| id.as_str().starts_with("validator"))
-        );
-        assert_eq!(groups[0].len() + groups[1].len(), 6);
+    fn stats(&self) -> WorkloadStats {
+        self.log.stats()
     }
 }

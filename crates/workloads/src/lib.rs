@@ -8,18 +8,31 @@
 //!   size and a choice of target nodes;
 //! * [`DaLoad`]: blobs of a given size at a given rate, each sampled and its
 //!   proofs verified once certified;
-//! * [`Chaos`]: a fault schedule planned from the seed (restarts, partitions)
-//!   and played during the window; [`Chaos::plan`] shows it before the run.
+//! * [`Chaos`]: a fault schedule planned from the seed and played during the
+//!   window: any [`ChaosAction`] (node stop, start, restart, kill, pause,
+//!   resume; any `NetworkFault`) at a time, optionally healed after a while,
+//!   plus seeded restarts, partitions and slow links; [`Chaos::plan`] shows
+//!   it before the run.
 //!
 //! Writing your own workload is implementing `scenario_core::Workload`; see
-//! the guide's "Writing a workload".
+//! the guide's "Writing a workload". Its "Scheduling faults with Chaos"
+//! chapter is the manual of [`Chaos`].
 
 mod chaos;
 mod da;
+mod error;
 mod target;
 mod tx;
 
-pub use chaos::{Chaos, PlannedFault, Selector};
+pub use chaos::{Chaos, ChaosAction, NodeAction, PlannedFault, ScheduleProblem, Selector};
 pub use da::DaLoad;
+pub use error::{Error, Result};
 pub use target::Targets;
 pub use tx::TxLoad;
+
+/// The guide's chaos chapter, compiled as doctests so its samples match the code.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../../docs/src/chaos.md")]
+    struct SchedulingFaultsWithChaos;
+}
