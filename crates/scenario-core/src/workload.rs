@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -10,7 +12,7 @@ use crate::context::RunContext;
 use crate::control::{Capabilities, Capability};
 use crate::error::BoxError;
 use crate::ledger::{Ledger, LedgerId};
-use crate::topology::Role;
+use crate::topology::{NodeSlot, Role};
 
 /// What a workload or expectation needs from the plan and the deployer.
 /// Checked when the scenario is built (roles, node count) and before any node
@@ -114,6 +116,15 @@ pub trait Workload: Send + Sync + 'static {
     /// What the workload needs.
     fn requirements(&self) -> Requirements {
         Requirements::none()
+    }
+
+    /// Check the workload against the plan when it is built, before
+    /// anything starts: the run window and every node. An error rejects the
+    /// plan with the error as the reason (e.g. a fault scheduled after the
+    /// window, a node that does not exist).
+    fn check_plan(&self, window: Duration, nodes: &[NodeSlot]) -> Result<(), BoxError> {
+        let _ = (window, nodes);
+        Ok(())
     }
 
     /// Prepare before the window opens (after expectations captured).

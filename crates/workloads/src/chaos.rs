@@ -302,8 +302,13 @@ impl Workload for Chaos {
         needs
     }
 
+    fn check_plan(&self, window: Duration, nodes: &[NodeSlot]) -> Result<(), BoxError> {
+        Ok(self.check(window, nodes)?)
+    }
+
     async fn init(&self, ctx: &RunContext) -> Result<(), BoxError> {
         self.log.reset();
+        // Checked at build too; joined nodes may have changed the picture.
         self.check(ctx.window(), &ctx.nodes())?;
         Ok(())
     }

@@ -307,25 +307,28 @@ async fn a_failing_fault_fails_the_workload_and_heals_what_it_had_applied() {
     assert_eq!((stats.submitted, stats.accepted, stats.failed), (3, 2, 1));
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_fault_scheduled_after_the_window_fails_the_workload_before_any_fault() {
+#[test]
+fn a_fault_scheduled_after_the_window_rejects_the_plan_at_build() {
     let root = tempfile::tempdir().unwrap();
-    let deployer = WithNetwork::new(FakeNetwork::default());
     let chaos = Chaos::new()
         .at(secs(2), halves())
         .heal_after(secs(1))
-        .at(secs(30), ChaosAction::cut("validator-0", "validator-1"));
-    let report = run(plan(&root, secs(20)).workload(chaos), &deployer).await;
-
-    assert!(!report.passed);
-    let error = report.workload("chaos").unwrap().error.clone().unwrap();
-    assert_eq!(
-        error,
-        "failed to initialise: chaos workload \"chaos\" has an invalid schedule: \
-         \"cut validator-0 -> validator-1\" is scheduled 30s into the window, but the window \
-         is only 20s long, so it would never happen"
+        .at(secs(30), ChaosAction::cut("validator-0", "validator-1"))
+        .at(secs(3), ChaosAction::stop("validator-9"));
+    let error = plan(&root, secs(20))
+        .workload(chaos)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(
+            "workload \"chaos\" cannot run in this plan: chaos workload \"chaos\" has an invalid schedule: \
+             \"cut validator-0 -> validator-1\" is scheduled 30s into the window, but the window \
+             is only 20s long, so it would never happen"
+        ),
+        "{error}"
     );
-    assert!(into_window(&report, EventKind::FaultApplied).is_empty());
+    assert!(error.contains("validator-9"), "{error}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -173,6 +173,14 @@ pub enum PlanProblem {
         /// What the topology has.
         have: usize,
     },
+    /// A workload found the plan unworkable ([`Workload::check_plan`](crate::Workload::check_plan)).
+    #[error("workload \"{workload}\" cannot run in this plan: {reason}")]
+    WorkloadRejectsPlan {
+        /// The workload.
+        workload: String,
+        /// Its reason.
+        reason: String,
+    },
     /// A workload or expectation needs a block feed and the plan has none.
     #[error(
         "\"{name}\" needs a block feed, but the plan has none; add one with .block_feed(blockfeed::Feed::new())"

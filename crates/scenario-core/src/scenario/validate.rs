@@ -141,6 +141,17 @@ fn check_workloads(plan: &ScenarioBuilder, found: &mut Vec<PlanProblem>) {
         needs: w.requirements(),
     });
     check_extensions(ExtensionKind::Workload, extensions, &plan.topology, found);
+    if let Some(window) = plan.window.filter(|w| !w.is_zero()) {
+        let nodes = plan.topology.slots();
+        for workload in &plan.workloads {
+            if let Err(reason) = workload.check_plan(window, &nodes) {
+                found.push(PlanProblem::WorkloadRejectsPlan {
+                    workload: workload.name().to_owned(),
+                    reason: reason.to_string(),
+                });
+            }
+        }
+    }
 }
 
 fn check_expectations(plan: &ScenarioBuilder, found: &mut Vec<PlanProblem>) {
