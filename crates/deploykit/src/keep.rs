@@ -2,10 +2,12 @@
 //! with `TESTBED_KEEP=1`, node logs of passing runs with
 //! `TESTBED_KEEP_LOGS=1` (logs of failed runs are always kept).
 
+use scenario_core::environment;
+
 /// Keep every node's data and log, whatever the outcome.
-pub const KEEP_ENV: &str = "TESTBED_KEEP";
+pub const KEEP_ENV: &str = environment::KEEP;
 /// Keep logs of passing runs too.
-pub const KEEP_LOGS_ENV: &str = "TESTBED_KEEP_LOGS";
+pub const KEEP_LOGS_ENV: &str = environment::KEEP_LOGS;
 
 /// What cleanup keeps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -16,18 +18,15 @@ pub struct Keep {
     pub logs: bool,
 }
 
-fn flag(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
-}
-
 impl Keep {
     /// Read `TESTBED_KEEP` and `TESTBED_KEEP_LOGS` (`1` or `true`); keeping
-    /// data keeps logs too.
+    /// data keeps logs too. Invalid values were refused when the plan was
+    /// built; read here they keep nothing.
     pub fn from_env() -> Self {
-        let data = flag(KEEP_ENV);
+        let data = environment::keep().unwrap_or(false);
         Self {
             data,
-            logs: data || flag(KEEP_LOGS_ENV),
+            logs: data || environment::keep_logs().unwrap_or(false),
         }
     }
 }

@@ -14,16 +14,13 @@ use hyper_util::rt::TokioExecutor;
 use scenario_core::{HostPort, Readiness};
 
 /// The environment variable that overrides the readiness deadline, in seconds.
-pub const READY_TIMEOUT_ENV: &str = "TESTBED_READY_TIMEOUT_SECS";
+pub const READY_TIMEOUT_ENV: &str = scenario_core::environment::READY_TIMEOUT_SECS;
 
 /// How long each node may take to become ready: `TESTBED_READY_TIMEOUT_SECS`,
 /// else the deployer's `explicit` setting, else `base` plus 250 ms per node.
 pub fn ready_deadline(explicit: Option<Duration>, base: Duration, nodes: usize) -> Duration {
-    let from_env = std::env::var(READY_TIMEOUT_ENV)
-        .ok()
-        .and_then(|secs| secs.trim().parse::<f64>().ok())
-        .filter(|secs| *secs > 0.0)
-        .map(Duration::from_secs_f64);
+    // An invalid value was refused when the plan was built.
+    let from_env = scenario_core::environment::ready_timeout().ok().flatten();
     from_env.or(explicit).unwrap_or_else(|| {
         base + Duration::from_millis(250) * u32::try_from(nodes).unwrap_or(u32::MAX)
     })

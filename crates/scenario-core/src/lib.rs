@@ -34,6 +34,7 @@
 //! | [`deployer`] | [`Deployer`], [`Deployment`] and cleanup registration |
 //! | [`scenario`] | the plan, its builder and its validation |
 //! | [`context`], [`timeline`] | what workloads and expectations see during a run |
+//! | [`environment`] | every `TESTBED_*` variable, parsed up front |
 //! | [`ledger`] | what workloads submitted, for expectations to judge |
 //! | [`report`] | the serialisable result of a run |
 //!
@@ -66,6 +67,7 @@ pub mod client;
 pub mod context;
 pub mod control;
 pub mod deployer;
+pub mod environment;
 pub mod expectation;
 #[cfg(feature = "fake")]
 pub mod fake;

@@ -288,7 +288,8 @@ impl ScenarioBuilder {
     /// Validate the plan. Returns every problem found, not just the first.
     pub fn build(self) -> Result<Scenario, BuildError> {
         let seed_from_env = std::env::var(SEED_ENV).ok();
-        let problems = validate::problems(&self, seed_from_env.as_deref());
+        let mut problems = validate::problems(&self, seed_from_env.as_deref());
+        problems.extend(validate::environment_problems());
         if !problems.is_empty() {
             return Err(BuildError::new(self.name, problems));
         }

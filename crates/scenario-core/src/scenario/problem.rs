@@ -94,6 +94,20 @@ pub enum PlanProblem {
         /// Window plus cooldown.
         needed: Duration,
     },
+    /// The run window or cooldown is longer than any run this framework
+    /// supports (`Duration::MAX` is a mistake, not a plan).
+    #[error("the {what} ({}) is longer than the {} a run may last", human(*asked), human(*limit))]
+    TooLong {
+        /// `run window` or `cooldown`.
+        what: &'static str,
+        /// What was asked.
+        asked: Duration,
+        /// The limit.
+        limit: Duration,
+    },
+    /// A `TESTBED_*` variable holds a value it does not accept.
+    #[error("{0}")]
+    InvalidEnvironment(crate::environment::EnvProblem),
     /// `TESTBED_SEED` is set but not a number.
     #[error(
         "TESTBED_SEED is set to \"{0}\", which is not a whole number between 0 and 18446744073709551615"

@@ -2,6 +2,7 @@
 //! every rule of a valid plan, collected rather than stopping at the first.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::ScenarioBuilder;
 use super::problem::{MAX_NAME_LEN, PlanProblem};
@@ -26,6 +27,16 @@ pub(super) fn problems(plan: &ScenarioBuilder, seed_from_env: Option<&str>) -> V
     check_workloads(plan, &mut found);
     check_expectations(plan, &mut found);
     found
+}
+
+/// The problems of the `TESTBED_*` variables other than the seed (which
+/// [`problems`] checks, since the plan may set its own).
+pub(super) fn environment_problems() -> Vec<PlanProblem> {
+    crate::environment::problems()
+        .into_iter()
+        .filter(|problem| problem.variable != crate::environment::SEED)
+        .map(PlanProblem::InvalidEnvironment)
+        .collect()
 }
 
 /// A seed as written in `TESTBED_SEED`.
@@ -109,12 +120,24 @@ fn check_topology(topology: &Topology, found: &mut Vec<PlanProblem>) {
     }
 }
 
+/// The longest run window or cooldown a plan may ask for.
+pub(crate) const MAX_WINDOW: Duration = Duration::from_secs(30 * 24 * 3600);
+
 fn check_timing(plan: &ScenarioBuilder, found: &mut Vec<PlanProblem>) {
     let window = plan.window.unwrap_or_default();
     if window.is_zero() {
         found.push(PlanProblem::ZeroWindow);
     }
-    let needed = window + plan.cooldown;
+    for (what, asked) in [("run window", window), ("cooldown", plan.cooldown)] {
+        if asked > MAX_WINDOW {
+            found.push(PlanProblem::TooLong {
+                what,
+                asked,
+                limit: MAX_WINDOW,
+            });
+        }
+    }
+    let needed = window.min(MAX_WINDOW) + plan.cooldown.min(MAX_WINDOW);
     if let Some(deadline) = plan.deadline
         && deadline < needed
     {

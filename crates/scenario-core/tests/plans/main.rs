@@ -300,3 +300,72 @@ proptest! {
         prop_assert_eq!(built.is_ok(), expected_len > 0);
     }
 }
+
+#[test]
+fn an_endless_window_is_refused_instead_of_overflowing() {
+    for window in [Duration::MAX, Duration::from_secs(100 * 365 * 24 * 3600)] {
+        let error = Scenario::builder("endless")
+            .topology(Topology::new().validators(1))
+            .node_kind(FakeNodeKind)
+            .window(window)
+            .build()
+            .unwrap_err();
+        assert!(
+            error.problems().iter().any(|p| matches!(
+                p,
+                PlanProblem::TooLong {
+                    what: "run window",
+                    ..
+                }
+            )),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("is longer than the 30days a run may last"),
+            "{error}"
+        );
+    }
+}
+
+/// Set in the child process that `invalid_testbed_variables_reject_the_plan`
+/// starts with a bad `TESTBED_READY_TIMEOUT_SECS`.
+const CHILD_MARKER: &str = "TESTBED_TEST_PLANS_ENV_CHILD";
+
+#[test]
+fn invalid_testbed_variables_reject_the_plan() {
+    if std::env::var_os(CHILD_MARKER).is_some() {
+        // In the child: the variables below were set by the parent.
+        let error = Scenario::builder("env")
+            .topology(Topology::new().validators(1))
+            .node_kind(FakeNodeKind)
+            .window(Duration::from_secs(1))
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "TESTBED_READY_TIMEOUT_SECS=\"inf\" is not valid: expected a number of seconds"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("TESTBED_KEEP=\"yes\" is not valid"),
+            "{error}"
+        );
+        return;
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "invalid_testbed_variables_reject_the_plan",
+            "--test-threads=1",
+        ])
+        .env(CHILD_MARKER, "1")
+        .env("TESTBED_READY_TIMEOUT_SECS", "inf")
+        .env("TESTBED_KEEP", "yes")
+        .status()
+        .unwrap();
+    assert!(status.success(), "the child's assertions failed");
+}
