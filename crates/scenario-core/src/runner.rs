@@ -64,14 +64,12 @@ async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<R
         });
     }
     let started_at = SystemTime::now();
-    let run_id = artifacts::run_id(&scenario.name, started_at, rand::random());
-    let artifacts_dir = artifacts_root(&scenario).join(&run_id);
-    std::fs::create_dir_all(&artifacts_dir).map_err(|source| {
-        RunError::ArtifactsDirUnavailable {
-            path: artifacts_dir.clone(),
+    let root = artifacts_root(&scenario);
+    let (run_id, artifacts_dir) = artifacts::create_run_dir(&root, &scenario.name, started_at)
+        .map_err(|source| RunError::ArtifactsDirUnavailable {
+            path: root.clone(),
             source,
-        }
-    })?;
+        })?;
     let registration = interrupt::register().map_err(RunError::SignalHandlerUnavailable)?;
     eprintln!(
         "testbed: running scenario '{}' ({} nodes of {}) on {} as run {run_id}, seed {} ({}); artifacts in {}",

@@ -21,6 +21,30 @@ pub(crate) fn run_id(scenario: &str, now: SystemTime, suffix: u16) -> String {
     format!("{scenario}-{compact}-{suffix:04x}")
 }
 
+/// Create the directory of a new run under `root`: its id and its path. The
+/// directory is created exclusively, so two runs of one scenario started in
+/// the same second never share one (a taken id is drawn again).
+pub(crate) fn create_run_dir(
+    root: &Path,
+    scenario: &str,
+    now: SystemTime,
+) -> std::io::Result<(String, PathBuf)> {
+    std::fs::create_dir_all(root)?;
+    for _ in 0..64 {
+        let id = run_id(scenario, now, rand::random());
+        let dir = root.join(&id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((id, dir)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("64 run ids drawn for '{scenario}' in one second were all taken"),
+    ))
+}
+
 /// The root under which run directories are created, in order of precedence:
 /// the scenario's own setting, `TESTBED_ARTIFACTS_DIR`, the `target/testbed`
 /// of the enclosing Cargo workspace (`CARGO_TARGET_DIR` respected), or
