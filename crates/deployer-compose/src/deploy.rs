@@ -20,10 +20,16 @@ use crate::plan;
 use crate::readiness::PROBE_EVERY;
 use crate::{compose_file, engine};
 
-/// The hint printed when an image is missing, per image name.
+/// The image `cargo xtask image` builds when given no `--tag`.
+const XTASK_IMAGE: &str = "testbed/demo-node:dev";
+
+/// The hint printed when an image is missing, per image name: the command
+/// that builds exactly that tag.
 pub(crate) fn build_hint(image: &str) -> String {
-    if image.contains("demo-node") {
+    if image == XTASK_IMAGE {
         ": run `cargo xtask image`".to_owned()
+    } else if image.contains("demo-node") {
+        format!(": run `cargo xtask image --tag {image}`")
     } else {
         ": build it from your node's binary with `deployer_compose::image::ImageBuilder` (or `docker build`)"
             .to_owned()
@@ -145,4 +151,22 @@ pub(crate) async fn deploy(
         network_control: Some(links),
         membership: Some(Arc::new(membership)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_builds_the_tag_that_is_missing() {
+        assert_eq!(
+            build_hint("testbed/demo-node:dev"),
+            ": run `cargo xtask image`"
+        );
+        assert_eq!(
+            build_hint("testbed/demo-node:absent"),
+            ": run `cargo xtask image --tag testbed/demo-node:absent`"
+        );
+        assert!(build_hint("my-node:1").contains("ImageBuilder"));
+    }
 }

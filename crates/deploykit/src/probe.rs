@@ -52,31 +52,61 @@ impl Prober {
         endpoints: &BTreeMap<String, HostPort>,
         log: &Path,
     ) -> bool {
+        self.probe(probe, endpoints, log).await.is_ok()
+    }
+
+    /// Probe once: `Ok` when the node answered, else what it answered
+    /// instead (an HTTP status, a refused connection, a timeout), for the
+    /// error message of a readiness wait that ran out.
+    pub async fn probe(
+        &self,
+        probe: &Readiness,
+        endpoints: &BTreeMap<String, HostPort>,
+        log: &Path,
+    ) -> Result<(), String> {
         match probe {
             Readiness::Http { port, path } => {
-                let Some(address) = address(endpoints, port) else {
-                    return false;
-                };
-                let Ok(uri) = format!("http://{address}{path}").parse::<hyper::Uri>() else {
-                    return false;
-                };
-                let answer = tokio::time::timeout(PROBE_TIMEOUT, self.0.get(uri)).await;
-                matches!(answer, Ok(Ok(response)) if response.status().is_success())
+                let address = address(endpoints, port).ok_or("the port has no address")?;
+                let uri = format!("http://{address}{path}")
+                    .parse::<hyper::Uri>()
+                    .map_err(|e| format!("not a valid request path: {e}"))?;
+                match tokio::time::timeout(PROBE_TIMEOUT, self.0.get(uri)).await {
+                    Ok(Ok(response)) if response.status().is_success() => Ok(()),
+                    Ok(Ok(response)) => Err(format!("it answered {}", response.status())),
+                    Ok(Err(error)) => Err(format!("no answer: {}", cause(&error))),
+                    Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
+                }
             }
             Readiness::Tcp { port } => {
-                let Some(address) = address(endpoints, port) else {
-                    return false;
-                };
+                let address = address(endpoints, port).ok_or("the port has no address")?;
                 let connect =
                     tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(address));
-                connect.await.is_ok_and(|connected| connected.is_ok())
+                match connect.await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(error)) => Err(format!("connect: {error}")),
+                    Err(_) => Err(format!("no connection within {PROBE_TIMEOUT:?}")),
+                }
             }
             Readiness::LogLine { contains } => {
-                std::fs::read_to_string(log).is_ok_and(|text| text.contains(contains.as_str()))
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                if text.contains(contains.as_str()) {
+                    Ok(())
+                } else {
+                    Err("not in the log yet".to_owned())
+                }
             }
-            _ => false,
+            other => Err(format!("unsupported probe {other:?}")),
         }
     }
+}
+
+/// The innermost cause of a client error (e.g. `Connection refused`).
+fn cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = error;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    inner.to_string()
 }
 
 /// What a probe that never succeeded was waiting for, for error messages.
@@ -86,5 +116,49 @@ pub fn describe(probe: &Readiness) -> String {
         Readiness::Tcp { port } => format!("port '{port}' never accepted a connection"),
         Readiness::LogLine { contains } => format!("the log never showed {contains:?}"),
         other => format!("unsupported probe {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_probe_says_what_the_node_answered_instead() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut request = [0u8; 1024];
+                let _ = stream.read(&mut request).await;
+                let answer = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+                let _ = stream.write_all(answer).await;
+            }
+        });
+        let endpoints = BTreeMap::from([("api".to_owned(), HostPort::new("127.0.0.1", port))]);
+        let probe = Readiness::http("api", "/ready");
+        let answer = Prober::default()
+            .probe(&probe, &endpoints, Path::new("/nonexistent"))
+            .await;
+        assert_eq!(
+            answer,
+            Err("it answered 503 Service Unavailable".to_owned())
+        );
+
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let gone = closed.local_addr().unwrap().port();
+        drop(closed);
+        let endpoints = BTreeMap::from([("api".to_owned(), HostPort::new("127.0.0.1", gone))]);
+        let refused = Prober::default()
+            .probe(
+                &Readiness::tcp("api"),
+                &endpoints,
+                Path::new("/nonexistent"),
+            )
+            .await
+            .unwrap_err();
+        assert!(refused.contains("refused"), "{refused}");
     }
 }

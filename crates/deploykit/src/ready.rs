@@ -92,6 +92,7 @@ pub async fn wait_ready(
 ) -> Result<(), NotReady> {
     let started = Instant::now();
     let prober = Prober::default();
+    let mut last = String::from("not probed yet");
     loop {
         let ended = node
             .ended()
@@ -107,18 +108,21 @@ pub async fn wait_ready(
                 last_lines: node.last_output().await,
             });
         }
-        let answered = prober
-            .probe_once(node.readiness(), &node.probe_endpoints(), node.log_path())
+        let answer = prober
+            .probe(node.readiness(), &node.probe_endpoints(), node.log_path())
             .await;
-        if answered {
-            node.supervise();
-            return Ok(());
+        match answer {
+            Ok(()) => {
+                node.supervise();
+                return Ok(());
+            }
+            Err(instead) => last = instead,
         }
         if started.elapsed() >= limit {
             return Err(NotReady::ReadinessTimedOut {
                 node: node.node().clone(),
                 waited: started.elapsed(),
-                probe: describe(node.readiness()),
+                probe: format!("{} (last probe: {last})", describe(node.readiness())),
                 last_lines: node.last_output().await,
             });
         }

@@ -29,7 +29,7 @@ async fn a_missing_image_names_the_command_that_builds_it_and_starts_nothing() {
     assert_eq!(
         report.failures,
         [
-            "deploy on compose failed: image testbed/demo-node:absent (for validator-2) is not in the Docker engine, and testbed never pulls from a registry; build it first: run `cargo xtask image`; nothing was started"
+            "deploy on compose failed: image testbed/demo-node:absent (for validator-2) is not in the Docker engine, and testbed never pulls from a registry; build it first: run `cargo xtask image --tag testbed/demo-node:absent`; nothing was started"
         ]
     );
     assert!(
