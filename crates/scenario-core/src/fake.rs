@@ -14,7 +14,7 @@ use crate::deployer::{DeployEnv, Deployer, Deployment};
 use crate::error::BoxError;
 use crate::launch::{HostPort, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PortSpec, Readiness};
 use crate::scenario::Scenario;
-use crate::timeline::EventKind;
+use crate::timeline::NodeCause;
 use crate::topology::{NodeId, Role};
 
 /// A node kind for fakes: renders a launch nobody runs and hands out
@@ -271,7 +271,7 @@ impl Deployer for FakeDeployer {
             tokio::time::sleep(self.delay_per_node).await;
             lock(&record.started).push(slot.id.clone());
             env.timeline()
-                .record(EventKind::NodeStarted, Some(&slot.id), "fake node started");
+                .record_node(&slot.id, NodeCause::Launched, "fake node started");
             let (probe, id) = (self.probe.clone(), slot.id.clone());
             env.on_cleanup(format!("stop {}", slot.id), move || async move {
                 *lock(&probe.0.cleanups).entry(id).or_default() += 1;

@@ -33,6 +33,7 @@
 //! | [`deployer`] | [`Deployer`], [`Deployment`] and cleanup registration |
 //! | [`scenario`] | the plan, its builder and its validation |
 //! | [`context`], [`timeline`] | what workloads and expectations see during a run |
+//! | [`faults`] | fault windows and quorum periods, computed from the timeline |
 //! | [`ledger`] | what workloads submitted, for expectations to judge |
 //! | [`report`] | the serialisable result of a run |
 //!
@@ -68,6 +69,7 @@ pub mod deployer;
 pub mod expectation;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod faults;
 pub mod feed;
 pub mod launch;
 pub mod ledger;
@@ -92,6 +94,7 @@ pub use control::{
 pub use deployer::{DeployEnv, Deployer, Deployment, FailureReporter, RunOutcome};
 pub use error::BoxError;
 pub use expectation::{Expectation, Verdict};
+pub use faults::{Disruption, FaultWindow, Period, fault_windows, no_quorum_periods};
 pub use feed::{BlockFeed, BlockFeedFactory, FeedEvent, ObservedBlock};
 pub use launch::{
     HostPort, LaunchFile, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PeerView, PortSpec,
@@ -100,7 +103,7 @@ pub use launch::{
 pub use report::{Report, RunFailed};
 pub use runner::RunError;
 pub use scenario::{BuildError, PlanProblem, Scenario, ScenarioBuilder};
-pub use timeline::{Event, EventKind, Timeline};
+pub use timeline::{Event, EventKind, NodeCause, Timeline};
 pub use topology::{NodeId, NodeOverride, NodeSlot, Role, Topology};
 pub use workload::{Requirements, Workload, WorkloadStats};
 

@@ -7,8 +7,9 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use crate::context::RunContext;
+use crate::faults::fault_windows;
 use crate::scenario::Scenario;
-use crate::timeline::EventKind;
+use crate::timeline::Event;
 
 pub(crate) struct Progress {
     enabled: bool,
@@ -43,24 +44,17 @@ impl Progress {
         let submitted: u64 = scenario.workloads.iter().map(|w| w.stats().submitted).sum();
         let rate = submitted.saturating_sub(self.last_submitted);
         self.last_submitted = submitted;
-        let events = ctx.timeline().events();
-        let applied = events
-            .iter()
-            .filter(|e| e.kind == EventKind::FaultApplied)
-            .count();
-        let healed = events
-            .iter()
-            .filter(|e| e.kind == EventKind::FaultHealed)
-            .count();
+        let active = Active::at_end_of(&ctx.timeline().events());
         let line = format!(
-            "testbed: {:>4.0}s / {:.0}s | finalized {} | {rate} submissions/s | faults active {} | failing {}",
+            "testbed: {:>4.0}s / {:.0}s | finalized {} | {rate} submissions/s | faults active {} | nodes down {} | failing {}",
             self.started.elapsed().as_secs_f64(),
             self.window.as_secs_f64(),
             match (low, high) {
                 (Some(low), Some(high)) => format!("{low}..{high}"),
                 _ => "-".to_owned(),
             },
-            applied.saturating_sub(healed),
+            active.faults,
+            active.nodes_down,
             if failing.is_empty() {
                 "none".to_owned()
             } else {
@@ -76,5 +70,73 @@ impl Progress {
         if self.enabled {
             eprintln!();
         }
+    }
+}
+
+/// What is wrong at the last event of a timeline.
+#[derive(Debug, PartialEq, Eq)]
+struct Active {
+    /// Network faults applied and not healed.
+    faults: usize,
+    /// Nodes down or frozen.
+    nodes_down: usize,
+}
+
+impl Active {
+    fn at_end_of(events: &[Event]) -> Self {
+        let windows = fault_windows(events);
+        let open = || windows.iter().filter(|w| w.is_active());
+        Self {
+            faults: open().filter(|w| w.is_network()).count(),
+            nodes_down: open().filter(|w| !w.is_network()).count(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::{FaultId, NetworkFault};
+    use crate::timeline::{EventKind, Timeline};
+    use crate::topology::NodeId;
+
+    fn cut(from: &str, to: &str) -> NetworkFault {
+        NetworkFault::Cut {
+            from: NodeId::new(from),
+            to: NodeId::new(to),
+        }
+    }
+
+    #[test]
+    fn a_heal_of_every_fault_leaves_none_active() {
+        let timeline = Timeline::new();
+        for id in 1..=3 {
+            let fault = cut("validator-0", &format!("validator-{id}"));
+            timeline.record_fault(
+                EventKind::FaultApplied,
+                Some(FaultId(id)),
+                Some(&fault),
+                "cut",
+            );
+        }
+        timeline.record_fault(EventKind::FaultHealed, Some(FaultId(2)), None, "healed");
+        assert_eq!(Active::at_end_of(&timeline.events()).faults, 2);
+        timeline.record_fault(EventKind::FaultHealed, None, None, "every fault healed");
+        let fault = cut("validator-1", "validator-2");
+        timeline.record_fault(
+            EventKind::FaultApplied,
+            Some(FaultId(4)),
+            Some(&fault),
+            "cut",
+        );
+        let node = NodeId::new("validator-3");
+        timeline.record_node(&node, crate::timeline::NodeCause::Stop, "stop");
+        assert_eq!(
+            Active::at_end_of(&timeline.events()),
+            Active {
+                faults: 1,
+                nodes_down: 1
+            }
+        );
     }
 }
