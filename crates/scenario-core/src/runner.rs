@@ -27,7 +27,7 @@ use self::state::RunState;
 use crate::deployer::{DeployEnv, Deployer};
 use crate::report::{NodeRecord, Phase, PhaseRecord, PhaseStatus, REPORT_SCHEMA_VERSION, Report};
 use crate::scenario::{SEED_ENV, Scenario, SeedSource, human};
-use crate::timeline::{EventKind, Timeline};
+use crate::timeline::{Event, EventKind, NodeCause, Timeline};
 
 impl Scenario {
     /// Run the scenario on `deployer` and return its report, which is also
@@ -247,21 +247,44 @@ fn assemble(
         artifacts_dir,
         failures: state.failures,
         phases: state.phases,
-        nodes: scenario
-            .topology
-            .slots()
-            .into_iter()
-            .map(|slot| NodeRecord {
-                id: slot.id,
-                role: slot.role,
-            })
-            .collect(),
+        window_ms: millis(scenario.window),
+        cooldown_ms: millis(scenario.cooldown),
+        deadline_ms: millis(scenario.deadline),
+        nodes: node_records(scenario, &events),
         expectations,
         workloads: state.workloads,
         cleanup,
         events,
         heights: state.heights,
     }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The topology's nodes, then every node the timeline says joined.
+fn node_records(scenario: &Scenario, events: &[Event]) -> Vec<NodeRecord> {
+    let declared = scenario
+        .topology
+        .slots()
+        .into_iter()
+        .map(|slot| NodeRecord {
+            id: slot.id,
+            role: slot.role,
+            joined_at_ms: None,
+        });
+    let joined = events
+        .iter()
+        .filter_map(|event| match (&event.cause, &event.node) {
+            (Some(NodeCause::Joined { role }), Some(id)) => Some(NodeRecord {
+                id: id.clone(),
+                role: role.clone(),
+                joined_at_ms: Some(event.at_ms),
+            }),
+            _ => None,
+        });
+    declared.chain(joined).collect()
 }
 
 fn artifacts_root(scenario: &Scenario) -> PathBuf {
