@@ -15,9 +15,30 @@ use crate::report::Report;
 use crate::timeline::{EventKind, NodeCause};
 use crate::topology::{NodeId, Role};
 
-/// The report as a self-contained HTML page.
-pub(crate) fn render(report: &Report) -> String {
-    page::page(report, &Timeframe::of(report)).into_string()
+impl Report {
+    /// The report as the self-contained HTML page written to `report.html`.
+    pub fn html(&self) -> String {
+        one_tag_a_line(&page::page(self, &Timeframe::of(self)).into_string())
+    }
+}
+
+/// Start every opening tag that directly follows another tag on a new line,
+/// so the file reads (and diffs) line by line. Text never holds a raw `<`
+/// or `>` (maud escapes it), so only markup is touched; whitespace between
+/// these tags does not change how the page looks.
+fn one_tag_a_line(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + html.len() / 16);
+    let mut rest = html;
+    while let Some(at) = rest.find("><") {
+        let (head, tail) = rest.split_at(at + 1);
+        out.push_str(head);
+        if !tail.starts_with("</") {
+            out.push('\n');
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What every chart of the page shares: the time axis and what to draw on it.

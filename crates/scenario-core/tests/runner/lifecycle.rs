@@ -151,7 +151,9 @@ async fn report_json_is_written_with_the_documented_fields() {
         "{junit}"
     );
     let html = std::fs::read_to_string(report.artifacts_dir.join("report.html")).unwrap();
-    assert!(html.contains("<td>sees-nodes</td><td class=\"pass\">pass</td><td>2 nodes seen</td>"));
+    assert!(
+        html.contains("<td>sees-nodes</td>\n<td class=\"pass\">pass</td>\n<td>2 nodes seen</td>")
+    );
     // Self-contained: no script, nothing loaded; the only URLs are SVG namespaces.
     assert!(!html.contains("<script") && !html.contains("src="));
     assert_eq!(

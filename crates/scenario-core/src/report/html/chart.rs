@@ -9,7 +9,7 @@ use crate::faults::Disruption;
 
 const WIDTH: f64 = 900.0;
 const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 60.0;
+const LEFT: f64 = 64.0;
 const RIGHT: f64 = 20.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 32.0;
@@ -121,7 +121,7 @@ pub(super) fn lanes(frame: &Timeframe) -> Markup {
         svg class="chart" viewBox={"0 0 " (WIDTH) " " (n(height))} width=(WIDTH) height=(n(height))
             xmlns="http://www.w3.org/2000/svg" role="img" {
             @if !frame.no_quorum.is_empty() {
-                text class="lane" x=(LEFT - 6.0) y=(n(row_y(0) + 14.0)) text-anchor="end" { "quorum" }
+                text class="lane" x=(LEFT - 6.0) y=(n(row_y(0) + 14.0)) text-anchor="end" { "no quorum" }
                 @for period in &frame.no_quorum {
                     @let (from, to) = (x(frame, period.from_ms as f64 / 1000.0), x(frame, frame.until_s(period.until_ms)));
                     rect x=(n(from)) y=(n(row_y(0) + 3.0)) width=(n((to - from).max(2.0))) height=(n(LANE - 6.0))
@@ -134,16 +134,29 @@ pub(super) fn lanes(frame: &Timeframe) -> Markup {
                 @let row = index + usize::from(!frame.no_quorum.is_empty());
                 @let (from, to) = (x(frame, window.from_ms as f64 / 1000.0), x(frame, frame.until_s(window.until_ms)));
                 @let label = window.disruption.to_string();
-                @let right_half = from > (LEFT + WIDTH - RIGHT) / 2.0;
+                @let (label_x, anchor) = label_place(from, to, &label);
                 rect x=(n(from)) y=(n(row_y(row) + 3.0)) width=(n((to - from).max(2.0))) height=(n(LANE - 6.0))
                     fill=(fill(&window.disruption)) fill-opacity="0.55" {
                     title { (label) }
                 }
-                text class="lane" x=(n(if right_half { from - 4.0 } else { from + 4.0 })) y=(n(row_y(row) + 14.0))
-                    text-anchor=(if right_half { "end" } else { "start" }) { (label) }
+                text class="lane" x=(n(label_x)) y=(n(row_y(row) + 14.0)) text-anchor=(anchor) { (label) }
             }
             (time_axis(frame, bottom))
         }
+    }
+}
+
+/// Where a lane's label goes so that it does not cover its bar: after the
+/// bar when it fits there, else before it, else inside from its start.
+fn label_place(from: f64, to: f64, label: &str) -> (f64, &'static str) {
+    // About 6 px per character at the lanes' font size.
+    let width = 6.0 * label.chars().count() as f64;
+    if to + 4.0 + width <= WIDTH - RIGHT {
+        (to + 4.0, "start")
+    } else if from - 4.0 - width >= LEFT {
+        (from - 4.0, "end")
+    } else {
+        (from + 4.0, "start")
     }
 }
 

@@ -17,7 +17,7 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\
 th{background:#f4f4f4}td.num{text-align:right}\
 .pass{color:#2ca02c}.fail{color:#d62728;font-weight:bold}.meta{color:#555}\
 pre{white-space:pre-wrap;margin:0}\
-.legend{list-style:none;padding:0;margin:.2em 0 0 60px}\
+.legend{list-style:none;padding:0;margin:.2em 0 0 64px}\
 .legend li{display:inline-block;margin-right:1.2em;font-size:.9em}\
 .swatch{display:inline-block;width:.8em;height:.8em;margin-right:.35em;vertical-align:middle}\
 svg.chart{font-family:system-ui,sans-serif;font-size:11px;display:block}\
