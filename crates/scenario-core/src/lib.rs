@@ -36,6 +36,7 @@
 //! | [`faults`] | fault windows and quorum periods, computed from the timeline |
 //! | [`ledger`] | what workloads submitted, for expectations to judge |
 //! | [`report`] | the serialisable result of a run |
+//! | [`output`] | where a run's banners and progress go: terminal, quiet or yours |
 //!
 //! # Async traits
 //!
@@ -73,6 +74,7 @@ pub mod faults;
 pub mod feed;
 pub mod launch;
 pub mod ledger;
+pub mod output;
 pub mod report;
 pub mod scenario;
 pub mod timeline;
@@ -100,6 +102,7 @@ pub use launch::{
     HostPort, LaunchFile, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PeerView, PortSpec,
     Readiness,
 };
+pub use output::{Output, OutputEvent};
 pub use report::{Report, RunFailed};
 pub use runner::RunError;
 pub use scenario::{BuildError, PlanProblem, Scenario, ScenarioBuilder};

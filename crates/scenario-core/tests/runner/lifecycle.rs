@@ -344,3 +344,67 @@ async fn the_report_records_the_window_cooldown_and_deadline() {
     assert_eq!(json["cooldown_ms"], 2_000);
     assert_eq!(json["deadline_ms"], 90_000);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_custom_output_gets_the_banners_and_progress_in_order() {
+    use scenario_core::output::{Output, OutputEvent};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Arc<Mutex<Vec<OutputEvent>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let plan = scenario(2, dir.path())
+        .window(Duration::from_secs(5))
+        .output(Output::custom(move |event: &OutputEvent| {
+            sink.lock().unwrap().push(event.clone());
+        }));
+    let report = run(plan, &FakeDeployer::new()).await;
+
+    let seen = seen.lock().unwrap();
+    let OutputEvent::Started(started) = &seen[0] else {
+        panic!("the first event is the start banner: {seen:?}");
+    };
+    assert_eq!(started.run_id, report.run_id);
+    assert_eq!((started.nodes, started.seed), (2, 7));
+    assert!(
+        seen[0]
+            .to_string()
+            .starts_with("testbed: running scenario 'runner-test' (2 nodes of fake-node) on fake")
+    );
+    let progress: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            OutputEvent::Progress(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        progress.len() >= 4,
+        "about one update a second: {progress:?}"
+    );
+    assert!(
+        progress
+            .iter()
+            .all(|p| p.window == Duration::from_secs(5) && p.faults_active == 0)
+    );
+    let ended = seen
+        .iter()
+        .position(|e| matches!(e, OutputEvent::ProgressEnded))
+        .expect("the progress ends");
+    assert!(
+        seen[..ended]
+            .iter()
+            .skip(1)
+            .all(|e| matches!(e, OutputEvent::Progress(_)))
+    );
+    let Some(OutputEvent::Finished(finished)) = seen.last() else {
+        panic!("the last event is the report: {seen:?}");
+    };
+    assert_eq!(**finished, report);
+    assert!(
+        seen.last()
+            .unwrap()
+            .to_string()
+            .starts_with("testbed: scenario 'runner-test' PASSED")
+    );
+}
