@@ -29,10 +29,11 @@ fn event(at_ms: u64, kind: EventKind, detail: &str) -> Event {
 }
 
 fn node_event(at_ms: u64, node: &str, cause: NodeCause) -> Event {
+    let base = event(at_ms, cause.kind(), &cause.to_string());
     Event {
         node: Some(NodeId::new(node)),
-        cause: Some(cause.clone()),
-        ..event(at_ms, cause.kind(), &cause.to_string())
+        cause: Some(cause),
+        ..base
     }
 }
 
