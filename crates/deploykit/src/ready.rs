@@ -92,7 +92,6 @@ pub async fn wait_ready(
 ) -> Result<(), NotReady> {
     let started = Instant::now();
     let prober = Prober::default();
-    let mut last = String::from("not probed yet");
     loop {
         let ended = node
             .ended()
@@ -111,13 +110,13 @@ pub async fn wait_ready(
         let answer = prober
             .probe(node.readiness(), &node.probe_endpoints(), node.log_path())
             .await;
-        match answer {
+        let last = match answer {
             Ok(()) => {
                 node.supervise();
                 return Ok(());
             }
-            Err(instead) => last = instead,
-        }
+            Err(instead) => instead,
+        };
         if started.elapsed() >= limit {
             return Err(NotReady::ReadinessTimedOut {
                 node: node.node().clone(),

@@ -1,6 +1,6 @@
 //! Windowed liveness: a sampler records the highest finalized height any node
 //! reports, and every window W of the run must add at least k blocks. It is
-//! fault-aware: while a partition or stopped validators leave no quorum, no
+//! fault-aware: while a partition or stopped or frozen validators leave no quorum, no
 //! progress is required, and after that until a grace period passed. It is
 //! continuous: a required window that falls short stops the run early.
 
@@ -51,68 +51,16 @@ impl Liveness {
 }
 
 /// Times `(from_ms, to_ms)` when no majority of validators could talk:
-/// too many stopped, or a partition leaving no group with a majority.
+/// too many down or frozen, or a partition leaving no group with a majority
+/// (the core's fault windows say when; a period still open ends at
+/// `u64::MAX`).
 pub(crate) fn no_quorum_periods(ctx: &RunContext) -> Vec<(u64, u64)> {
-    use scenario_core::{EventKind, NetworkFault};
-    use std::collections::{BTreeMap, BTreeSet};
-    let validators: BTreeSet<NodeId> = ctx.nodes_with_role(&Role::Validator).into_iter().collect();
-    let quorum = validators.len() / 2 + 1;
-    let mut down: BTreeSet<NodeId> = BTreeSet::new();
-    let mut partitions: BTreeMap<u64, Vec<Vec<NodeId>>> = BTreeMap::new();
-    let has_quorum = |down: &BTreeSet<NodeId>, partitions: &BTreeMap<u64, Vec<Vec<NodeId>>>| {
-        let up: BTreeSet<&NodeId> = validators.iter().filter(|v| !down.contains(*v)).collect();
-        up.len() >= quorum
-            && partitions.values().all(|groups| {
-                let listed: BTreeSet<&NodeId> = groups.iter().flatten().collect();
-                let unlisted = up.iter().filter(|v| !listed.contains(**v)).count();
-                groups.iter().any(|group| {
-                    group.iter().filter(|v| up.contains(v)).count() + unlisted >= quorum
-                })
-            })
-    };
-    let mut periods = Vec::new();
-    let mut since: Option<u64> = None;
-    for event in ctx.timeline().events() {
-        let node = event.node.clone();
-        match event.kind {
-            EventKind::NodeStopped | EventKind::NodeKilled | EventKind::NodeExited => {
-                if let Some(node) = node {
-                    down.insert(node);
-                }
-            }
-            EventKind::NodeStarted | EventKind::NodeRestarted => {
-                if let Some(node) = node {
-                    down.remove(&node);
-                }
-            }
-            EventKind::FaultApplied => {
-                if let (Some(id), Some(NetworkFault::Partition { groups })) =
-                    (event.fault_id, &event.fault)
-                {
-                    partitions.insert(id.0, groups.clone());
-                }
-            }
-            EventKind::FaultHealed => match event.fault_id {
-                Some(id) => {
-                    partitions.remove(&id.0);
-                }
-                None => partitions.clear(),
-            },
-            _ => continue,
-        }
-        match (has_quorum(&down, &partitions), since) {
-            (false, None) => since = Some(event.at_ms),
-            (true, Some(from)) => {
-                periods.push((from, event.at_ms));
-                since = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(from) = since {
-        periods.push((from, u64::MAX));
-    }
-    periods
+    let validators = ctx.nodes_with_role(&Role::Validator).into_iter().collect();
+    let windows = scenario_core::fault_windows(&ctx.timeline().events());
+    scenario_core::no_quorum_periods(&windows, &validators)
+        .into_iter()
+        .map(|period| (period.from_ms, period.until_ms.unwrap_or(u64::MAX)))
+        .collect()
 }
 
 async fn highest(ctx: &RunContext) -> u64 {

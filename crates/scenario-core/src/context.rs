@@ -160,11 +160,9 @@ impl RunContext {
         if let Some(feed) = &self.inner.feed {
             feed.add_node(id.clone(), joined.client);
         }
-        self.inner.timeline.record(
-            crate::timeline::EventKind::NodeJoined,
-            Some(&id),
-            format!("joined as {role}"),
-        );
+        let cause = crate::timeline::NodeCause::Joined { role: role.clone() };
+        let detail = cause.to_string();
+        self.inner.timeline.record_node(&id, cause, detail);
         Ok(id)
     }
 

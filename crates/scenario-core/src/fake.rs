@@ -13,8 +13,9 @@ use crate::control::{Capabilities, Capability, ControlError, NodeControl};
 use crate::deployer::{DeployEnv, Deployer, Deployment};
 use crate::error::BoxError;
 use crate::launch::{HostPort, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PortSpec, Readiness};
+use crate::runner::CleanupRegistry;
 use crate::scenario::Scenario;
-use crate::timeline::EventKind;
+use crate::timeline::{NodeCause, Timeline};
 use crate::topology::{NodeId, Role};
 
 /// A node kind for fakes: renders a launch nobody runs and hands out
@@ -167,8 +168,11 @@ pub enum FakeFault {
     PanicAfter(usize),
 }
 
+mod join;
+
 /// A deployer that starts fake nodes in memory. Each started node registers
-/// a cleanup action that the probe counts.
+/// a cleanup action that the probe counts. Offered
+/// [`Capability::DynamicJoin`], it also adds nodes to the running network.
 #[derive(Clone, Debug)]
 pub struct FakeDeployer {
     probe: FakeProbe,
@@ -234,14 +238,7 @@ impl Deployer for FakeDeployer {
         let record = &self.probe.0;
         record.deploy_calls.fetch_add(1, Ordering::SeqCst);
         let slots = scenario.nodes().to_vec();
-        let addresses = |id: &NodeId| -> BTreeMap<String, HostPort> {
-            scenario
-                .node_kind()
-                .ports()
-                .into_iter()
-                .map(|port| (port.name, HostPort::new(id.as_str(), port.container_port)))
-                .collect()
-        };
+        let addresses = |id: &NodeId| addresses(scenario.node_kind().as_ref(), id);
         let mut clients: BTreeMap<NodeId, Arc<dyn NodeClient>> = BTreeMap::new();
         for (started, slot) in slots.iter().enumerate() {
             match self.fault {
@@ -269,22 +266,35 @@ impl Deployer for FakeDeployer {
             };
             scenario.node_kind().render(&view)?;
             tokio::time::sleep(self.delay_per_node).await;
-            lock(&record.started).push(slot.id.clone());
-            env.timeline()
-                .record(EventKind::NodeStarted, Some(&slot.id), "fake node started");
-            let (probe, id) = (self.probe.clone(), slot.id.clone());
-            env.on_cleanup(format!("stop {}", slot.id), move || async move {
-                *lock(&probe.0.cleanups).entry(id).or_default() += 1;
-                Ok(())
-            });
             let endpoint = NodeEndpoint {
                 id: slot.id.clone(),
                 role: slot.role.clone(),
                 addresses: addresses(&slot.id),
             };
-            clients.insert(slot.id.clone(), scenario.node_kind().client(&endpoint)?);
+            let client = start_node(
+                &self.probe,
+                scenario.node_kind().as_ref(),
+                &endpoint,
+                env.cleanup(),
+                env.timeline(),
+            )?;
+            clients.insert(slot.id.clone(), client);
         }
-        let known = clients.keys().cloned().collect();
+        let known: Arc<Mutex<Vec<NodeId>>> =
+            Arc::new(Mutex::new(clients.keys().cloned().collect()));
+        let membership = self
+            .capabilities
+            .contains(Capability::DynamicJoin)
+            .then(|| {
+                Arc::new(join::FakeMembership {
+                    probe: self.probe.clone(),
+                    node_kind: Arc::clone(scenario.node_kind()),
+                    slots: Mutex::new(slots.clone()),
+                    known: Arc::clone(&known),
+                    cleanup: env.cleanup().clone(),
+                    timeline: env.timeline().clone(),
+                }) as Arc<dyn crate::control::Membership>
+            });
         Ok(Deployment {
             clients,
             node_control: Some(Arc::new(FakeNodeControl {
@@ -292,20 +302,49 @@ impl Deployer for FakeDeployer {
                 known,
             })),
             network_control: None,
-            membership: None,
+            membership,
         })
     }
+}
+
+/// A fake node's addresses: its id as the host, the kind's container ports.
+fn addresses(node_kind: &dyn NodeKind, id: &NodeId) -> BTreeMap<String, HostPort> {
+    node_kind
+        .ports()
+        .into_iter()
+        .map(|port| (port.name, HostPort::new(id.as_str(), port.container_port)))
+        .collect()
+}
+
+/// "Start" one fake node: record it in the probe and on the timeline,
+/// register its cleanup, and hand out its client.
+fn start_node(
+    probe: &FakeProbe,
+    node_kind: &dyn NodeKind,
+    endpoint: &NodeEndpoint,
+    cleanup: &CleanupRegistry,
+    timeline: &Timeline,
+) -> Result<Arc<dyn NodeClient>, BoxError> {
+    let id = endpoint.id.clone();
+    lock(&probe.0.started).push(id.clone());
+    timeline.record_node(&id, NodeCause::Launched, "fake node started");
+    let probe = probe.clone();
+    cleanup.register(format!("stop {id}"), move || async move {
+        *lock(&probe.0.cleanups).entry(id).or_default() += 1;
+        Ok(())
+    });
+    node_kind.client(endpoint)
 }
 
 /// Records node actions into the probe.
 struct FakeNodeControl {
     probe: FakeProbe,
-    known: Vec<NodeId>,
+    known: Arc<Mutex<Vec<NodeId>>>,
 }
 
 impl FakeNodeControl {
     fn act(&self, action: &str, node: &NodeId) -> Result<(), ControlError> {
-        if !self.known.contains(node) {
+        if !lock(&self.known).contains(node) {
             return Err(ControlError::UnknownNode(node.clone()));
         }
         lock(&self.probe.0.actions).push(format!("{action} {node}"));

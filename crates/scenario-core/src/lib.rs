@@ -35,8 +35,10 @@
 //! | [`scenario`] | the plan, its builder and its validation |
 //! | [`context`], [`timeline`] | what workloads and expectations see during a run |
 //! | [`environment`] | every `TESTBED_*` variable, parsed up front |
+//! | [`faults`] | fault windows and quorum periods, computed from the timeline |
 //! | [`ledger`] | what workloads submitted, for expectations to judge |
 //! | [`report`] | the serialisable result of a run |
+//! | [`output`] | where a run's banners and progress go: terminal, quiet or yours |
 //!
 //! # Async traits
 //!
@@ -71,10 +73,12 @@ pub mod environment;
 pub mod expectation;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod faults;
 pub mod feed;
 pub mod launch;
 pub mod layout;
 pub mod ledger;
+pub mod output;
 pub mod report;
 pub mod scenario;
 pub mod timeline;
@@ -96,16 +100,18 @@ pub use control::{
 pub use deployer::{DeployEnv, Deployer, Deployment, FailureReporter, RunOutcome};
 pub use error::BoxError;
 pub use expectation::{Expectation, ExpectationExt, Verdict};
+pub use faults::{Disruption, FaultWindow, Period, fault_windows, no_quorum_periods};
 pub use feed::{BlockFeed, BlockFeedFactory, FeedEvent, ObservedBlock};
 pub use launch::{
     HostPort, LaunchFile, LaunchProblem, LaunchSpec, NodeEndpoint, NodeKind, NodeView, PeerView,
     PortNotDeclared, PortSpec, Readiness,
 };
 pub use layout::NodeFiles;
+pub use output::{Output, OutputEvent};
 pub use report::{Report, RunFailed};
 pub use runner::RunError;
 pub use scenario::{BuildError, PlanProblem, Scenario, ScenarioBuilder};
-pub use timeline::{Event, EventKind, Timeline};
+pub use timeline::{Event, EventKind, NodeCause, Timeline};
 pub use topology::{NodeId, NodeOverride, NodeSlot, Role, Topology};
 pub use workload::{Requirements, Workload, WorkloadStats};
 

@@ -98,13 +98,18 @@ pub struct PhaseRecord {
     pub status: PhaseStatus,
 }
 
-/// One node of the run.
+/// One node of the run: of the topology, or joined while it ran.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeRecord {
     /// Its id.
     pub id: NodeId,
     /// Its role.
     pub role: Role,
+    /// For a node added while the run went on (`RunContext::add_node`):
+    /// when it joined, in ms since the run started. `None` for the
+    /// topology's nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_at_ms: Option<u64>,
 }
 
 /// One expectation's verdict.
@@ -157,12 +162,22 @@ pub struct Report {
     pub started_at: String,
     /// The run's artifact directory.
     pub artifacts_dir: PathBuf,
+    /// How long workloads were to run (the scenario's window), in ms.
+    #[serde(default)]
+    pub window_ms: u64,
+    /// How long the runner waited after the window before evaluating, in ms.
+    #[serde(default)]
+    pub cooldown_ms: u64,
+    /// The longest deploy to evaluation was allowed to take, in ms.
+    #[serde(default)]
+    pub deadline_ms: u64,
     /// Run-level failures besides expectations: deploy errors, workload
     /// errors and panics, the deadline, a signal, cleanup errors.
     pub failures: Vec<String>,
     /// The six phases, in order.
     pub phases: Vec<PhaseRecord>,
-    /// The nodes of the topology.
+    /// The nodes of the topology, in declaration order, then those that
+    /// joined while the run went on, in the order they joined.
     pub nodes: Vec<NodeRecord>,
     /// Every expectation's verdict, in plan order.
     pub expectations: Vec<ExpectationRecord>,

@@ -17,6 +17,7 @@ pub use self::error::RunError;
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures::FutureExt;
@@ -25,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 use self::cleanup::CleanupGuard;
 use self::state::RunState;
 use crate::deployer::{DeployEnv, Deployer};
+use crate::output::{Console, OutputEvent, RunStarted};
 use crate::report::{NodeRecord, Phase, PhaseRecord, PhaseStatus, REPORT_SCHEMA_VERSION, Report};
-use crate::scenario::{SEED_ENV, Scenario, SeedSource, human};
-use crate::timeline::{EventKind, Timeline};
+use crate::scenario::{SEED_ENV, Scenario, human};
+use crate::timeline::{Event, EventKind, NodeCause, Timeline};
 
 impl Scenario {
     /// Run the scenario on `deployer` and return its report, which is also
@@ -70,17 +72,19 @@ async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<R
             path: root.clone(),
             source,
         })?;
-    let registration = interrupt::register().map_err(RunError::SignalHandlerUnavailable)?;
-    eprintln!(
-        "testbed: running scenario '{}' ({} nodes of {}) on {} as run {run_id}, seed {} ({}); artifacts in {}",
-        scenario.name,
-        scenario.topology.len(),
-        scenario.node_kind.name(),
-        deployer.name(),
-        scenario.seed,
-        seed_origin(scenario.seed_source),
-        artifacts_dir.display(),
-    );
+    let console = Arc::new(Console::new(scenario.output.clone(), &run_id));
+    let registration =
+        interrupt::register(Arc::clone(&console)).map_err(RunError::SignalHandlerUnavailable)?;
+    console.emit(&OutputEvent::Started(RunStarted {
+        scenario: scenario.name.clone(),
+        run_id: run_id.clone(),
+        deployer: deployer.name().to_owned(),
+        node_kind: scenario.node_kind.name().to_owned(),
+        nodes: scenario.topology.len(),
+        seed: scenario.seed,
+        seed_source: scenario.seed_source,
+        artifacts_dir: artifacts_dir.clone(),
+    }));
 
     let timeline = Timeline::new();
     let registry = CleanupRegistry::new();
@@ -92,6 +96,7 @@ async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<R
         .collect();
     let mut state = RunState::new(
         timeline.clone(),
+        Arc::clone(&console),
         workload_names,
         scenario.expectations.len(),
     );
@@ -159,7 +164,7 @@ async fn run<D: Deployer + ?Sized>(scenario: Scenario, deployer: &D) -> Result<R
             report.path().display()
         ));
     }
-    eprintln!("testbed: {report}");
+    console.emit(&OutputEvent::Finished(Box::new(report.clone())));
     drop(registration);
     if matches!(ending, Ending::Interrupted(_)) {
         // The signal supervisor ends the process by that signal as soon as
@@ -245,21 +250,44 @@ fn assemble(
         artifacts_dir,
         failures: state.failures,
         phases: state.phases,
-        nodes: scenario
-            .topology
-            .slots()
-            .into_iter()
-            .map(|slot| NodeRecord {
-                id: slot.id,
-                role: slot.role,
-            })
-            .collect(),
+        window_ms: millis(scenario.window),
+        cooldown_ms: millis(scenario.cooldown),
+        deadline_ms: millis(scenario.deadline),
+        nodes: node_records(scenario, &events),
         expectations,
         workloads: state.workloads,
         cleanup,
         events,
         heights: state.heights,
     }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The topology's nodes, then every node the timeline says joined.
+fn node_records(scenario: &Scenario, events: &[Event]) -> Vec<NodeRecord> {
+    let declared = scenario
+        .topology
+        .slots()
+        .into_iter()
+        .map(|slot| NodeRecord {
+            id: slot.id,
+            role: slot.role,
+            joined_at_ms: None,
+        });
+    let joined = events
+        .iter()
+        .filter_map(|event| match (&event.cause, &event.node) {
+            (Some(NodeCause::Joined { role }), Some(id)) => Some(NodeRecord {
+                id: id.clone(),
+                role: role.clone(),
+                joined_at_ms: Some(event.at_ms),
+            }),
+            _ => None,
+        });
+    declared.chain(joined).collect()
 }
 
 fn artifacts_root(scenario: &Scenario) -> PathBuf {
@@ -271,14 +299,6 @@ fn artifacts_root(scenario: &Scenario) -> PathBuf {
         env_path("CARGO_TARGET_DIR"),
         &cwd,
     )
-}
-
-fn seed_origin(source: SeedSource) -> &'static str {
-    match source {
-        SeedSource::Builder => "set by the scenario",
-        SeedSource::Environment => "from TESTBED_SEED",
-        SeedSource::Random => "random; replay with TESTBED_SEED",
-    }
 }
 
 /// The current command line with the seed pinned by `TESTBED_SEED`.

@@ -16,6 +16,7 @@ use crate::control::Capabilities;
 use crate::expectation::Expectation;
 use crate::feed::BlockFeedFactory;
 use crate::launch::NodeKind;
+use crate::output::Output;
 use crate::topology::{NodeSlot, Topology};
 use crate::workload::Workload;
 
@@ -65,6 +66,7 @@ pub struct Scenario {
     pub(crate) workload_stop_grace: Duration,
     pub(crate) cleanup_timeout: Duration,
     pub(crate) build_duration: Duration,
+    pub(crate) output: Output,
 }
 
 impl Scenario {
@@ -86,6 +88,7 @@ impl Scenario {
             artifacts_root: None,
             workload_stop_grace: DEFAULT_WORKLOAD_STOP_GRACE,
             cleanup_timeout: DEFAULT_CLEANUP_TIMEOUT,
+            output: None,
         }
     }
 
@@ -151,6 +154,11 @@ impl Scenario {
         self.artifacts_root.as_deref()
     }
 
+    /// Where the run's banners, progress and notices go.
+    pub fn output(&self) -> &Output {
+        &self.output
+    }
+
     /// Every capability the workloads and expectations need from the deployer.
     pub fn required_capabilities(&self) -> Capabilities {
         let mut needed = Capabilities::none();
@@ -207,6 +215,7 @@ pub struct ScenarioBuilder {
     artifacts_root: Option<PathBuf>,
     workload_stop_grace: Duration,
     cleanup_timeout: Duration,
+    output: Option<Output>,
 }
 
 impl ScenarioBuilder {
@@ -285,6 +294,13 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Where the run's banners, progress and signal notices go (default:
+    /// [`Output::from_env`], i.e. the terminal unless `TESTBED_QUIET=1`).
+    pub fn output(mut self, output: Output) -> Self {
+        self.output = Some(output);
+        self
+    }
+
     /// Validate the plan. Returns every problem found, not just the first.
     pub fn build(self) -> Result<Scenario, BuildError> {
         let seed_from_env = std::env::var(SEED_ENV).ok();
@@ -324,6 +340,7 @@ impl ScenarioBuilder {
             artifacts_root: self.artifacts_root,
             workload_stop_grace: self.workload_stop_grace,
             cleanup_timeout: self.cleanup_timeout,
+            output: self.output.unwrap_or_else(Output::from_env),
         })
     }
 }

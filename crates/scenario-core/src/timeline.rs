@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::topology::NodeId;
+use crate::control::Signal;
+use crate::topology::{NodeId, Role};
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,6 +63,103 @@ impl fmt::Display for EventKind {
     }
 }
 
+/// Why a node changed state: the structured counterpart of a node event's
+/// `detail`, which code reads instead of the sentence.
+///
+/// Serialised as an object tagged by `kind`, e.g.
+/// `{"kind": "kill", "signal": "KILL"}` or `{"kind": "exited", "code": 1}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum NodeCause {
+    /// The deployer started the node's process or container: while
+    /// deploying, or while carrying out a control action.
+    Launched,
+    /// The run stopped the node through [`NodeControl`](crate::NodeControl).
+    Stop,
+    /// The run started a stopped node.
+    Start,
+    /// The run restarted the node.
+    Restart,
+    /// The run sent the node a signal.
+    Kill {
+        /// Which signal.
+        signal: Signal,
+    },
+    /// The run froze the node.
+    Pause,
+    /// The run thawed a frozen node.
+    Resume,
+    /// The node exited without a control action causing it.
+    Exited {
+        /// Its exit code, when it exited by itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<i32>,
+        /// The number of the signal that ended it, when one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
+    },
+    /// The node joined the running network.
+    Joined {
+        /// Its role.
+        role: Role,
+    },
+}
+
+impl NodeCause {
+    /// Whether the run itself caused this through a control action.
+    pub fn is_control_action(&self) -> bool {
+        matches!(
+            self,
+            Self::Stop
+                | Self::Start
+                | Self::Restart
+                | Self::Kill { .. }
+                | Self::Pause
+                | Self::Resume
+        )
+    }
+
+    /// The event kind that goes with this cause.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Self::Launched | Self::Start => EventKind::NodeStarted,
+            Self::Stop => EventKind::NodeStopped,
+            Self::Restart => EventKind::NodeRestarted,
+            Self::Kill { .. } => EventKind::NodeKilled,
+            Self::Pause => EventKind::NodePaused,
+            Self::Resume => EventKind::NodeResumed,
+            Self::Exited { .. } => EventKind::NodeExited,
+            Self::Joined { .. } => EventKind::NodeJoined,
+        }
+    }
+}
+
+impl fmt::Display for NodeCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Launched => f.write_str("launched"),
+            Self::Stop => f.write_str("stop"),
+            Self::Start => f.write_str("start"),
+            Self::Restart => f.write_str("restart"),
+            Self::Kill { signal } => write!(f, "kill with {signal}"),
+            Self::Pause => f.write_str("pause"),
+            Self::Resume => f.write_str("resume"),
+            Self::Exited { code, signal } => {
+                f.write_str("exited")?;
+                if let Some(code) = code {
+                    write!(f, " with code {code}")?;
+                }
+                if let Some(signal) = signal {
+                    write!(f, " by signal {signal}")?;
+                }
+                Ok(())
+            }
+            Self::Joined { role } => write!(f, "joined as {role}"),
+        }
+    }
+}
+
 /// One entry of the timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -79,6 +177,11 @@ pub struct Event {
     /// For `fault_applied`: the fault itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<crate::control::NetworkFault>,
+    /// For node events: why the node changed state. Absent in reports
+    /// written before it existed and for events recorded with
+    /// [`Timeline::record`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<NodeCause>,
 }
 
 /// The append-only event timeline of one run. Cheap to clone; every clone
@@ -107,6 +210,21 @@ impl Timeline {
             detail: detail.into(),
             fault_id: None,
             fault: None,
+            cause: None,
+        });
+    }
+
+    /// Append a node event with its structured cause; the event's kind
+    /// follows from the cause ([`NodeCause::kind`]).
+    pub fn record_node(&self, node: &NodeId, cause: NodeCause, detail: impl Into<String>) {
+        self.push(Event {
+            at_ms: self.elapsed_ms(),
+            kind: cause.kind(),
+            node: Some(node.clone()),
+            detail: detail.into(),
+            fault_id: None,
+            fault: None,
+            cause: Some(cause),
         });
     }
 
@@ -126,6 +244,7 @@ impl Timeline {
             detail: detail.into(),
             fault_id,
             fault: fault.cloned(),
+            cause: None,
         });
     }
 
@@ -181,5 +300,48 @@ mod tests {
         let json = serde_json::to_value(&events[1]).unwrap();
         assert_eq!(json["kind"], "node_stopped");
         assert_eq!(EventKind::NodeStopped.to_string(), "node_stopped");
+        assert!(json.get("cause").is_none(), "no cause, no field: {json}");
+    }
+
+    #[test]
+    fn node_causes_serialise_tagged_and_set_the_kind() {
+        let timeline = Timeline::new();
+        let node = NodeId::new("validator-2");
+        let kill = NodeCause::Kill {
+            signal: Signal::Kill,
+        };
+        timeline.record_node(&node, kill.clone(), "kill with SIGKILL");
+        timeline.record_node(
+            &node,
+            NodeCause::Exited {
+                code: Some(3),
+                signal: None,
+            },
+            "exited with 3",
+        );
+        let events = timeline.events();
+        assert_eq!(events[0].kind, EventKind::NodeKilled);
+        assert_eq!(events[0].cause.as_ref(), Some(&kill));
+        assert_eq!(events[1].kind, EventKind::NodeExited);
+        let json = serde_json::to_value(&events).unwrap();
+        assert_eq!(
+            json[0]["cause"],
+            serde_json::json!({"kind": "kill", "signal": "KILL"})
+        );
+        assert_eq!(
+            json[1]["cause"],
+            serde_json::json!({"kind": "exited", "code": 3})
+        );
+        let back: Vec<Event> = serde_json::from_value(json).unwrap();
+        assert_eq!(back, events);
+    }
+
+    #[test]
+    fn an_event_written_before_causes_existed_still_reads() {
+        let old =
+            r#"{"at_ms": 5, "kind": "node_stopped", "node": "validator-0", "detail": "stop"}"#;
+        let event: Event = serde_json::from_str(old).unwrap();
+        assert_eq!(event.kind, EventKind::NodeStopped);
+        assert_eq!(event.cause, None);
     }
 }

@@ -3,22 +3,31 @@
 //! a cancellation of every active run, waits for them to finish cleaning up,
 //! then lets the signal take its default effect (the process ends by that
 //! signal). A second signal ends the process at once. Users install nothing.
+//! What it does is told to each active run's output, not printed.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tokio::sync::watch;
 
+use crate::output::Console;
+
 /// The longest the supervisor waits for active runs to clean up after a
 /// signal before letting the signal end the process anyway.
 const CLEANUP_WAIT: Duration = Duration::from_secs(120);
 
+/// An active run: how to tell it about a signal, and where its output goes.
+struct ActiveRun {
+    signal: watch::Sender<Option<i32>>,
+    console: Arc<Console>,
+}
+
 struct Supervisor {
-    runs: Mutex<BTreeMap<u64, watch::Sender<Option<i32>>>>,
+    runs: Mutex<BTreeMap<u64, ActiveRun>>,
     idle: Condvar,
     next_id: AtomicU64,
 }
@@ -69,7 +78,7 @@ fn supervisor() -> &'static Supervisor {
 }
 
 /// Register a run, installing the signal supervisor on first use.
-pub(crate) fn register() -> std::io::Result<Registration> {
+pub(crate) fn register(console: Arc<Console>) -> std::io::Result<Registration> {
     let installed = INSTALLED.get_or_init(|| install().map_err(|error| error.to_string()));
     if let Err(error) = installed {
         return Err(std::io::Error::other(error.clone()));
@@ -81,7 +90,13 @@ pub(crate) fn register() -> std::io::Result<Registration> {
         .runs
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(id, sender);
+        .insert(
+            id,
+            ActiveRun {
+                signal: sender,
+                console,
+            },
+        );
     Ok(Registration {
         id,
         signal: receiver,
@@ -96,11 +111,15 @@ fn install() -> std::io::Result<()> {
             let mut received_before = false;
             for signal in signals.forever() {
                 if received_before {
-                    eprintln!(
-                        "testbed: second {}, stopping without finishing cleanup",
+                    let consoles = consoles();
+                    let message = format!(
+                        "second {}, stopping without finishing cleanup",
                         signal_name(signal)
                     );
-                    end_by(signal);
+                    for console in &consoles {
+                        console.notice(message.clone());
+                    }
+                    end_by(signal, &consoles);
                 }
                 received_before = true;
                 std::thread::spawn(move || drain_then_end(signal));
@@ -117,38 +136,51 @@ fn drain_then_end(signal: i32) {
         .runs
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    if !runs.is_empty() {
-        eprintln!(
-            "testbed: {} received, cleaning up {} run(s); send it again to stop at once",
-            signal_name(signal),
-            runs.len()
-        );
-    }
-    for sender in runs.values() {
-        sender.send_replace(Some(signal));
+    let consoles: Vec<Arc<Console>> = runs.values().map(|run| Arc::clone(&run.console)).collect();
+    for run in runs.values() {
+        run.console.notice(format!(
+            "{} received, cleaning up; send it again to stop at once",
+            signal_name(signal)
+        ));
+        run.signal.send_replace(Some(signal));
     }
     let (runs, wait) = supervisor
         .idle
         .wait_timeout_while(runs, CLEANUP_WAIT, |runs| !runs.is_empty())
         .unwrap_or_else(PoisonError::into_inner);
     if wait.timed_out() {
-        eprintln!(
-            "testbed: {} run(s) still cleaning up after {CLEANUP_WAIT:?}; stopping anyway",
-            runs.len()
-        );
+        for run in runs.values() {
+            run.console.notice(format!(
+                "still cleaning up after {CLEANUP_WAIT:?}; stopping anyway"
+            ));
+        }
     }
     drop(runs);
-    end_by(signal);
+    end_by(signal, &consoles);
 }
 
-fn end_by(signal: i32) -> ! {
+/// The consoles of the runs active now.
+fn consoles() -> Vec<Arc<Console>> {
+    supervisor()
+        .runs
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .map(|run| Arc::clone(&run.console))
+        .collect()
+}
+
+/// End the process by `signal`, telling `consoles` if that fails.
+fn end_by(signal: i32, consoles: &[Arc<Console>]) -> ! {
     // Restores the default disposition and re-raises, so the parent sees the
     // process ended by the signal, as it would have without us.
     if let Err(error) = signal_hook::low_level::emulate_default_handler(signal) {
-        eprintln!(
-            "testbed: could not re-raise {}: {error}",
-            signal_name(signal)
-        );
+        for console in consoles {
+            console.notice(format!(
+                "could not re-raise {}: {error}",
+                signal_name(signal)
+            ));
+        }
     }
     std::process::exit(128 + signal);
 }

@@ -198,7 +198,7 @@ async fn execute(
     tokio::pin!(window);
     let mut checks = tokio::time::interval(CHECK_EVERY);
     checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut progress = super::progress::Progress::new(scenario.window);
+    let mut progress = super::progress::Progress::new(scenario.window, Arc::clone(&state.console));
     loop {
         tokio::select! {
             () = &mut window => break,

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::control::{ControlError, FaultId, NetworkControl, NetworkFault, NodeControl, Signal};
-use crate::timeline::{EventKind, Timeline};
+use crate::timeline::{EventKind, NodeCause, Timeline};
 use crate::topology::NodeId;
 
 /// A [`NodeControl`] that records every action on the run's timeline before
@@ -17,23 +17,20 @@ pub(crate) struct RecordedNodeControl {
 }
 
 impl RecordedNodeControl {
-    async fn recorded<F>(
-        &self,
-        node: &NodeId,
-        kind: EventKind,
-        action: &str,
-        run: F,
-    ) -> Result<(), ControlError>
+    async fn recorded<F>(&self, node: &NodeId, cause: NodeCause, run: F) -> Result<(), ControlError>
     where
         F: Future<Output = Result<(), ControlError>> + Send,
     {
         let result = run.await;
         match &result {
-            Ok(()) => self.timeline.record(kind, Some(node), action),
+            Ok(()) => {
+                let action = cause.to_string();
+                self.timeline.record_node(node, cause, action);
+            }
             Err(error) => self.timeline.record(
                 EventKind::FaultFailed,
                 Some(node),
-                format!("{action} failed: {error}"),
+                format!("{cause} failed: {error}"),
             ),
         }
         result
@@ -43,36 +40,27 @@ impl RecordedNodeControl {
 #[async_trait::async_trait]
 impl NodeControl for RecordedNodeControl {
     async fn stop(&self, node: &NodeId) -> Result<(), ControlError> {
-        self.recorded(node, EventKind::NodeStopped, "stop", self.inner.stop(node))
+        self.recorded(node, NodeCause::Stop, self.inner.stop(node))
             .await
     }
     async fn start(&self, node: &NodeId) -> Result<(), ControlError> {
-        self.recorded(
-            node,
-            EventKind::NodeStarted,
-            "start",
-            self.inner.start(node),
-        )
-        .await
+        self.recorded(node, NodeCause::Start, self.inner.start(node))
+            .await
     }
     async fn restart(&self, node: &NodeId) -> Result<(), ControlError> {
-        let run = self.inner.restart(node);
-        self.recorded(node, EventKind::NodeRestarted, "restart", run)
+        self.recorded(node, NodeCause::Restart, self.inner.restart(node))
             .await
     }
     async fn kill(&self, node: &NodeId, signal: Signal) -> Result<(), ControlError> {
-        let action = format!("kill with {signal}");
         let run = self.inner.kill(node, signal);
-        self.recorded(node, EventKind::NodeKilled, &action, run)
-            .await
+        self.recorded(node, NodeCause::Kill { signal }, run).await
     }
     async fn pause(&self, node: &NodeId) -> Result<(), ControlError> {
-        self.recorded(node, EventKind::NodePaused, "pause", self.inner.pause(node))
+        self.recorded(node, NodeCause::Pause, self.inner.pause(node))
             .await
     }
     async fn resume(&self, node: &NodeId) -> Result<(), ControlError> {
-        let run = self.inner.resume(node);
-        self.recorded(node, EventKind::NodeResumed, "resume", run)
+        self.recorded(node, NodeCause::Resume, self.inner.resume(node))
             .await
     }
 }

@@ -10,6 +10,8 @@ use crate::workload::WorkloadStats;
 
 pub(super) struct RunState {
     timeline: Timeline,
+    /// Where the run's banners and progress go.
+    pub(super) console: std::sync::Arc<crate::output::Console>,
     current: Option<Current>,
     pub(super) phases: Vec<PhaseRecord>,
     pub(super) failures: Vec<String>,
@@ -28,11 +30,13 @@ struct Current {
 impl RunState {
     pub(super) fn new(
         timeline: Timeline,
+        console: std::sync::Arc<crate::output::Console>,
         workload_names: Vec<String>,
         expectation_count: usize,
     ) -> Self {
         Self {
             timeline,
+            console,
             current: None,
             phases: Vec::new(),
             failures: Vec::new(),

@@ -54,20 +54,19 @@ fn run_child(root: &Path) {
     unreachable!("the signal ends this process once cleanup is done");
 }
 
-#[test]
-fn sigint_to_a_process_running_a_scenario_cleans_up_and_ends_it_by_that_signal() {
-    if let Some(root) = std::env::var_os(CHILD_ENV) {
-        run_child(Path::new(&root));
-    }
+/// Run the test named `test` again as a child (which then runs the
+/// scenario), SIGINT it once its window is open, and return how it ended,
+/// its stderr and its artifact root.
+fn interrupted_child(
+    test: &str,
+    env: &[(&str, &str)],
+) -> (std::process::ExitStatus, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "interrupt::sigint_to_a_process_running_a_scenario_cleans_up_and_ends_it_by_that_signal",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, dir.path())
+        .env_remove("TESTBED_QUIET")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -92,13 +91,47 @@ fn sigint_to_a_process_running_a_scenario_cleans_up_and_ends_it_by_that_signal()
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    (status, stderr, dir)
+}
+
+#[test]
+fn with_testbed_quiet_an_interrupted_run_prints_nothing() {
+    if let Some(root) = std::env::var_os(CHILD_ENV) {
+        run_child(Path::new(&root));
+    }
+    let (status, stderr, dir) = interrupted_child(
+        "interrupt::with_testbed_quiet_an_interrupted_run_prints_nothing",
+        &[("TESTBED_QUIET", "1")],
+    );
+    assert_eq!(status.signal(), Some(libc_sigint()), "{stderr}");
+    assert!(!stderr.contains("testbed:"), "quiet, yet:\n{stderr}");
+    assert!(Report::read(&only_report(dir.path())).is_ok());
+}
+
+#[test]
+fn sigint_to_a_process_running_a_scenario_cleans_up_and_ends_it_by_that_signal() {
+    if let Some(root) = std::env::var_os(CHILD_ENV) {
+        run_child(Path::new(&root));
+    }
+    let (status, stderr, dir) = interrupted_child(
+        "interrupt::sigint_to_a_process_running_a_scenario_cleans_up_and_ends_it_by_that_signal",
+        &[],
+    );
     assert_eq!(
         status.signal(),
         Some(libc_sigint()),
         "the child ended with {status}:\n{stderr}"
     );
     assert!(
-        stderr.contains("SIGINT received, cleaning up 1 run(s)"),
+        stderr.contains("SIGINT received, cleaning up; send it again to stop at once"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("testbed: running scenario 'runner-test'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("testbed: scenario 'runner-test' FAILED"),
         "{stderr}"
     );
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use scenario_core::fake::FakeDeployer;
 use scenario_core::prelude::*;
 use scenario_core::report::{Phase, PhaseStatus, REPORT_FILE};
-use scenario_core::{EventKind, RunError};
+use scenario_core::{EventKind, NodeCause, RunError};
 
 use crate::support::{
     Judgement, Log, Script, ScriptedExpectation, ScriptedWorkload, run, scenario,
@@ -151,7 +151,9 @@ async fn report_json_is_written_with_the_documented_fields() {
         "{junit}"
     );
     let html = std::fs::read_to_string(report.artifacts_dir.join("report.html")).unwrap();
-    assert!(html.contains("<td>sees-nodes</td><td class=\"pass\">pass</td><td>2 nodes seen</td>"));
+    assert!(
+        html.contains("<td>sees-nodes</td>\n<td class=\"pass\">pass</td>\n<td>2 nodes seen</td>")
+    );
     // Self-contained: no script, nothing loaded; the only URLs are SVG namespaces.
     assert!(!html.contains("<script") && !html.contains("src="));
     assert_eq!(
@@ -259,4 +261,150 @@ async fn node_control_actions_land_on_the_timeline() {
         .find(|e| e.kind == EventKind::NodeRestarted)
         .expect("a node_restarted event");
     assert_eq!(restart.node.as_ref().unwrap(), "validator-1");
+    assert_eq!(restart.cause, Some(NodeCause::Restart));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_joined_during_the_run_is_listed_with_the_topology_and_reachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::default();
+    let deployer = FakeDeployer::new().capabilities(
+        Capabilities::none()
+            .with(Capability::StopStart)
+            .with(Capability::DynamicJoin),
+    );
+    let plan = scenario(2, dir.path())
+        .workload(ScriptedWorkload::new(
+            "grow",
+            &log,
+            Script::Join("executor"),
+        ))
+        .expectation(ScriptedExpectation::new(
+            "sees-nodes",
+            &log,
+            Judgement::Pass,
+        ));
+    let report = run(plan, &deployer).await;
+
+    assert!(report.passed, "{report}");
+    assert!(log.entries().contains(&"joined:executor-0".to_owned()));
+    let nodes: Vec<(&str, &str, Option<u64>)> = report
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n.role.as_str(), n.joined_at_ms))
+        .collect();
+    let joined_at = report
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::NodeJoined)
+        .map(|e| e.at_ms);
+    assert_eq!(
+        nodes,
+        [
+            ("validator-0", "validator", None),
+            ("validator-1", "validator", None),
+            ("executor-0", "executor", joined_at),
+        ]
+    );
+    assert_eq!(
+        report.expectation("sees-nodes").unwrap().message,
+        "3 nodes seen"
+    );
+    assert_eq!(
+        deployer.probe().actions(),
+        ["stop executor-0", "start executor-0"]
+    );
+    assert_eq!(
+        deployer.probe().cleanups().len(),
+        3,
+        "the joined node is cleaned up too"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap();
+    assert_eq!(json["nodes"][2]["id"], "executor-0");
+    assert_eq!(json["nodes"][2]["joined_at_ms"], joined_at.unwrap());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_report_records_the_window_cooldown_and_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = scenario(1, dir.path())
+        .window(Duration::from_secs(5))
+        .cooldown(Duration::from_secs(2))
+        .deadline(Duration::from_secs(90));
+    let report = run(plan, &FakeDeployer::new()).await;
+
+    assert_eq!(
+        (report.window_ms, report.cooldown_ms, report.deadline_ms),
+        (5_000, 2_000, 90_000)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap();
+    assert_eq!(json["window_ms"], 5_000);
+    assert_eq!(json["cooldown_ms"], 2_000);
+    assert_eq!(json["deadline_ms"], 90_000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_custom_output_gets_the_banners_and_progress_in_order() {
+    use scenario_core::output::{Output, OutputEvent};
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().unwrap();
+    let seen: Arc<Mutex<Vec<OutputEvent>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let plan = scenario(2, dir.path())
+        .window(Duration::from_secs(5))
+        .output(Output::custom(move |event: &OutputEvent| {
+            sink.lock().unwrap().push(event.clone());
+        }));
+    let report = run(plan, &FakeDeployer::new()).await;
+
+    let seen = seen.lock().unwrap();
+    let OutputEvent::Started(started) = &seen[0] else {
+        panic!("the first event is the start banner: {seen:?}");
+    };
+    assert_eq!(started.run_id, report.run_id);
+    assert_eq!((started.nodes, started.seed), (2, 7));
+    assert!(
+        seen[0]
+            .to_string()
+            .starts_with("testbed: running scenario 'runner-test' (2 nodes of fake-node) on fake")
+    );
+    let progress: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            OutputEvent::Progress(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        progress.len() >= 4,
+        "about one update a second: {progress:?}"
+    );
+    assert!(
+        progress
+            .iter()
+            .all(|p| p.window == Duration::from_secs(5) && p.faults_active == 0)
+    );
+    let ended = seen
+        .iter()
+        .position(|e| matches!(e, OutputEvent::ProgressEnded))
+        .expect("the progress ends");
+    assert!(
+        seen[..ended]
+            .iter()
+            .skip(1)
+            .all(|e| matches!(e, OutputEvent::Progress(_)))
+    );
+    let Some(OutputEvent::Finished(finished)) = seen.last() else {
+        panic!("the last event is the report: {seen:?}");
+    };
+    assert_eq!(**finished, report);
+    assert!(
+        seen.last()
+            .unwrap()
+            .to_string()
+            .starts_with("testbed: scenario 'runner-test' PASSED")
+    );
 }

@@ -43,6 +43,9 @@ pub(crate) enum Script {
     IgnoreCancel,
     /// Restarts a node through node control, then runs until cancelled.
     Restart(&'static str),
+    /// Adds a node of this role to the running network, then restarts it
+    /// through node control, then runs until cancelled.
+    Join(&'static str),
 }
 
 pub(crate) struct ScriptedWorkload {
@@ -88,6 +91,12 @@ impl Workload for ScriptedWorkload {
             Script::Restart(node) => {
                 let control = ctx.node_control().ok_or("no node control")?;
                 control.restart(&NodeId::new(node)).await?;
+            }
+            Script::Join(role) => {
+                let id = ctx.add_node(&Role::custom(role)).await?;
+                self.log.push(format!("joined:{id}"));
+                let control = ctx.node_control().ok_or("no node control")?;
+                control.restart(&id).await?;
             }
         }
         cancel.cancelled().await;

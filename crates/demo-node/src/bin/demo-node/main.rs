@@ -6,6 +6,8 @@
 //! Exit codes: 0 after SIGTERM/SIGINT, 1 on a runtime failure (e.g. a port
 //! in use, a store that cannot be written), 2 on a bad flag or config.
 
+#![allow(clippy::print_stderr)] // A program: it reports why it could not start on stderr.
+
 mod api;
 mod block;
 mod config;
