@@ -138,7 +138,10 @@ pub mod timing {
     pub fn started() -> Instant { Instant::now() }
 }
 "#;
-    let files = [("crates/scenario-core/src/lib.rs".to_owned(), text.to_owned())];
+    let files = [(
+        "crates/scenario-core/src/lib.rs".to_owned(),
+        text.to_owned(),
+    )];
     let externals = BTreeSet::from(["async_trait".to_owned(), "tokio".to_owned()]);
     let found: Vec<String> = api_violations(&files, &externals, &[])
         .into_iter()
