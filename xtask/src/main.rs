@@ -23,12 +23,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// Everything CI checks: formatting, clippy (-D warnings), docs without
-    /// warnings, the tidy rules and the whole test suite.
+    /// warnings, the tidy rules, cargo deny and the whole test suite.
     Ci,
     /// Formatting, clippy (-D warnings) and docs without warnings.
     Lint,
     /// The architecture and hygiene rules of the workspace (also a #[test]).
     Tidy,
+    /// cargo deny against deny.toml: licences, bans, sources, and advisories
+    /// where the RustSec database can be fetched (installs cargo-deny if
+    /// missing).
+    Deny,
     /// Run the demo scenario on local processes (flags: --duration, --validators,
     /// --executors, --seed, --tx-rate).
     Demo {
@@ -62,10 +66,12 @@ fn main() -> anyhow::Result<()> {
         Task::Ci => {
             ci::lint()?;
             tidy::run()?;
+            ci::deny()?;
             ci::test()
         }
         Task::Lint => ci::lint(),
         Task::Tidy => tidy::run(),
+        Task::Deny => ci::deny(),
         Task::Bench { area } => bench::run(area),
         Task::Image { release, tag } => image::run(release, tag),
         Task::Reap => reap::run(),

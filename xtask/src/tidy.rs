@@ -2,7 +2,9 @@
 //! workspace (cargo metadata and the source tree). Runs as `cargo xtask tidy`
 //! and as a plain `#[test]`, so `cargo test` enforces DESIGN.md.
 //!
-//! Rules:
+//! Rules, by module:
+//!
+//! [`deps`], the dependency graph:
 //! - `scenario-core` depends on no crate of the workspace;
 //! - no `deployer-*` crate depends on another `deployer-*` crate;
 //! - `blockfeed`, `workloads` and `expectations` depend on no deployer and
@@ -12,16 +14,35 @@
 //! - nothing but the `testbed` facade, `examples`, `xtask` and
 //!   `e2e-support` (the deployers' shared test scaffolding) depends on
 //!   `demo-node` (tests may, through dev-dependencies);
-//! - every `.rs` file starts with a `//!` line saying what it is for;
-//! - no `todo!`, `unimplemented!`, `#[ignore]` or `#[should_panic]` in
-//!   shipped or test code.
+//! - no crate keeps a dependency it does not use: every dependency in a
+//!   member's Cargo.toml is named in its `.rs` files (normal and build
+//!   dependencies in code, dev-dependencies also in doc comments, which are
+//!   doctests), unless its manifest line says `# tidy: used for …`;
+//!
+//! [`facade`]: the `testbed` facade only re-exports: its sources hold
+//! `pub use`, modules of re-exports and docs, nothing else but
+//! `#[cfg(doctest)]` items;
+//!
+//! [`api`]: `scenario-core`'s public API names no type of its external
+//! dependencies but the few on [`api::ALLOWED`], each with its reason (and
+//! every entry there is still needed);
+//!
+//! [`files`], every `.rs` file:
+//! - starts with a `//!` line saying what it is for;
+//! - has no `todo!`, `unimplemented!`, `#[ignore]` or `#[should_panic]`;
+//! - is at most [`files::MAX_LINES`] lines long, or says why it is longer in
+//!   a `// tidy: long because …` line.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod api;
+mod deps;
+mod facade;
+mod files;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use cargo_metadata::{DependencyKind, MetadataCommand};
+use cargo_metadata::{Metadata, MetadataCommand};
 
 /// One broken rule, as a sentence naming where.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,24 +74,10 @@ fn check_workspace() -> anyhow::Result<Vec<Violation>> {
         .no_deps()
         .exec()
         .context("cargo metadata failed")?;
-    let members: BTreeSet<String> = metadata
-        .workspace_packages()
-        .iter()
-        .map(|p| p.name.clone())
-        .collect();
-    let mut graph = BTreeMap::new();
-    for package in metadata.workspace_packages() {
-        let deps = package
-            .dependencies
-            .iter()
-            .filter(|dep| dep.kind != DependencyKind::Development)
-            .map(|dep| dep.name.clone())
-            .filter(|name| members.contains(name) && *name != package.name.as_str())
-            .collect();
-        graph.insert(package.name.clone(), deps);
-    }
-    let mut violations = dependency_violations(&graph);
-    violations.extend(source_violations(&root)?);
+    let mut violations = deps::check(&root, &metadata)?;
+    violations.extend(files::check(&root)?);
+    violations.extend(facade::check(&root)?);
+    violations.extend(api::check(&root, &metadata)?);
     Ok(violations)
 }
 
@@ -80,66 +87,32 @@ pub(crate) fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// The dependency-direction rules of DESIGN.md over a graph of workspace
-/// crates to the workspace crates they depend on (dev-dependencies excluded).
-pub(crate) fn dependency_violations(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Violation> {
-    let is_deployer = |name: &str| name.starts_with("deployer-");
-    let observers = ["blockfeed", "workloads", "expectations"];
-    let mut found = Vec::new();
-    for (krate, deps) in graph {
-        for dep in deps {
-            let broken = match krate.as_str() {
-                "scenario-core" => Some("scenario-core must depend on no workspace crate"),
-                "node-http" | "deploykit" if dep != "scenario-core" => {
-                    Some("node-http and deploykit may depend only on scenario-core")
-                }
-                k if is_deployer(k) && is_deployer(dep) => {
-                    Some("a deployer never depends on another deployer")
-                }
-                k if observers.contains(&k)
-                    && (is_deployer(dep) || observers.contains(&dep.as_str())) =>
-                {
-                    Some(
-                        "blockfeed, workloads and expectations depend on no deployer and not on each other",
-                    )
-                }
-                k if dep == "demo-node"
-                    && !["testbed", "examples", "xtask", "e2e-support"].contains(&k) =>
-                {
-                    Some("only tests, examples and xtask may depend on demo-node")
-                }
-                _ => None,
-            };
-            if let Some(rule) = broken {
-                found.push(Violation(format!(
-                    "{krate} depends on {dep}: {rule} (DESIGN.md)"
-                )));
-            }
-        }
-    }
-    found
+/// One source file: its path relative to the workspace root (for messages)
+/// and its text.
+pub(crate) struct SourceFile {
+    shown: String,
+    text: String,
 }
 
-/// Directories whose `.rs` files are checked.
-const SOURCE_DIRS: [&str; 3] = ["crates", "xtask", "examples"];
-
-fn source_violations(root: &Path) -> anyhow::Result<Vec<Violation>> {
-    let mut files = Vec::new();
-    for dir in SOURCE_DIRS {
-        collect_rust_files(&root.join(dir), &mut files)?;
-    }
-    let mut found = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        let shown = file
-            .strip_prefix(root)
-            .unwrap_or(&file)
-            .display()
-            .to_string();
-        found.extend(file_violations(&shown, &text));
-    }
-    Ok(found)
+/// Every `.rs` file under `dir`, `target` directories left out, in a stable
+/// order.
+pub(crate) fn rust_files(root: &Path, dir: &Path) -> anyhow::Result<Vec<SourceFile>> {
+    let mut paths = Vec::new();
+    collect_rust_files(dir, &mut paths)?;
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let shown = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            Ok(SourceFile { shown, text })
+        })
+        .collect()
 }
 
 fn collect_rust_files(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -160,67 +133,30 @@ fn collect_rust_files(dir: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()
     Ok(())
 }
 
-/// The per-file hygiene rules.
-pub(crate) fn file_violations(shown: &str, text: &str) -> Vec<Violation> {
-    let mut found = Vec::new();
-    if !text.trim_start().starts_with("//!") {
-        found.push(Violation(format!(
-            "{shown} does not start with a `//!` line saying what it is for"
-        )));
-    }
-    // Built from pieces so that this file does not trip its own rule.
-    let macros = [
-        (concat!("todo", "!("), "unfinished code (todo!)"),
-        (
-            concat!("unimplemented", "!("),
-            "unfinished code (unimplemented!)",
-        ),
-    ];
-    let attributes = [
-        (
-            concat!("#[", "ignore"),
-            "#[ignore]: skip with a printed reason instead",
-        ),
-        (
-            concat!("#[", "should_panic"),
-            "#[should_panic]: assert on the error instead",
-        ),
-    ];
-    for (number, line) in text.lines().enumerate() {
-        let code = line.trim_start();
-        if code.starts_with("//") {
-            continue;
-        }
-        let broken = macros
-            .iter()
-            .filter(|(pattern, _)| code.contains(pattern))
-            .chain(
-                attributes
-                    .iter()
-                    .filter(|(pattern, _)| code.starts_with(pattern)),
-            );
-        for (_, why) in broken {
-            found.push(Violation(format!("{shown}:{}: {why}", number + 1)));
-        }
-    }
-    found
+/// The workspace member called `name`.
+pub(crate) fn member<'a>(
+    metadata: &'a Metadata,
+    name: &str,
+) -> anyhow::Result<&'a cargo_metadata::Package> {
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .find(|package| package.name.as_str() == name)
+        .with_context(|| format!("the workspace has no crate {name}"))
+}
+
+/// Whether `attrs` hold `#[cfg(flag)]` (exactly that, e.g. `test` or
+/// `doctest`).
+pub(crate) fn has_cfg(attrs: &[syn::Attribute], flag: &str) -> bool {
+    attrs.iter().any(|attr| match &attr.meta {
+        syn::Meta::List(list) => list.path.is_ident("cfg") && list.tokens.to_string() == flag,
+        _ => false,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<String>> {
-        edges
-            .iter()
-            .map(|(k, deps)| {
-                (
-                    k.to_string(),
-                    deps.iter().map(ToString::to_string).collect(),
-                )
-            })
-            .collect()
-    }
 
     #[test]
     fn the_workspace_keeps_every_tidy_rule() {
@@ -237,60 +173,22 @@ mod tests {
     }
 
     #[test]
-    fn a_deployer_depending_on_another_deployer_is_a_violation() {
-        let found = dependency_violations(&graph(&[
-            ("deployer-local", &["scenario-core", "deployer-compose"]),
-            ("deployer-compose", &["scenario-core"]),
-        ]));
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(
-            found[0]
-                .0
-                .starts_with("deployer-local depends on deployer-compose")
-        );
-    }
-
-    #[test]
-    fn the_core_depending_on_any_workspace_crate_is_a_violation() {
-        let found = dependency_violations(&graph(&[("scenario-core", &["node-http"])]));
-        assert_eq!(found.len(), 1);
-    }
-
-    #[test]
-    fn observers_depending_on_deployers_or_each_other_are_violations() {
-        let found = dependency_violations(&graph(&[
-            ("workloads", &["scenario-core", "deployer-local"]),
-            ("expectations", &["blockfeed", "scenario-core", "node-http"]),
-        ]));
-        assert_eq!(found.len(), 2, "{found:?}");
-    }
-
-    #[test]
-    fn the_allowed_layering_has_no_violation() {
-        let found = dependency_violations(&graph(&[
-            ("scenario-core", &[]),
-            ("node-http", &["scenario-core"]),
-            ("deploykit", &["scenario-core"]),
-            (
-                "deployer-local",
-                &["scenario-core", "node-http", "deploykit"],
-            ),
-            ("deployer-compose", &["scenario-core", "deploykit"]),
-            ("expectations", &["scenario-core", "node-http"]),
-            ("testbed", &["scenario-core", "deployer-local", "demo-node"]),
-        ]));
-        assert!(found.is_empty(), "{found:?}");
-    }
-
-    #[test]
-    fn a_file_without_a_module_doc_or_with_banned_markers_is_reported() {
-        let text = format!(
-            "fn f() {{ {}\"x\") }}\n    {}]\nfn g() {{}}\n",
-            concat!("todo", "!("),
-            concat!("#[", "ignore")
-        );
-        let found = file_violations("crates/x/src/lib.rs", &text);
-        assert_eq!(found.len(), 3, "{found:?}");
-        assert!(file_violations("ok.rs", "//! Fine.\nfn f() {}\n").is_empty());
+    fn cfg_attributes_are_recognised_exactly() {
+        let file = syn::parse_file(
+            "#[cfg(doctest)] struct A; #[cfg(test)] mod b {} #[cfg(not(doctest))] struct C;",
+        )
+        .unwrap();
+        let attrs: Vec<&[syn::Attribute]> = file
+            .items
+            .iter()
+            .map(|item| match item {
+                syn::Item::Struct(item) => item.attrs.as_slice(),
+                syn::Item::Mod(item) => item.attrs.as_slice(),
+                _ => &[],
+            })
+            .collect();
+        assert!(has_cfg(attrs[0], "doctest"));
+        assert!(has_cfg(attrs[1], "test") && !has_cfg(attrs[1], "doctest"));
+        assert!(!has_cfg(attrs[2], "doctest"));
     }
 }

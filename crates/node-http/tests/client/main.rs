@@ -1,26 +1,25 @@
 //! Tests of `NodeHttpClient` against a scripted fake node (`FakeNodeServer`):
-//! mapping of wire bodies and error answers, retries, timeouts, the NDJSON
-//! block subscription, DA sample proofs and the shared concurrency limit.
+//! mapping of wire bodies and error answers, DA sample proofs, the status
+//! helpers and the shared concurrency limit here; retries and timeouts in
+//! `retries`, the NDJSON block subscription in `stream`.
 
+mod retries;
+mod stream;
 mod support;
 
-use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query};
+use axum::body::Bytes;
+use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use futures::StreamExt;
 use node_http::{merkle, verify_sample, wire};
 use scenario_core::{BlobId, Block, ClientError, NodeClient, NodeId, NodeInfo, Role, TxId};
-use serde::Deserialize;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
 use support::{FakeNodeServer, Hits, NODE, block_body, error, fast_config, info_body};
 
@@ -190,136 +189,6 @@ async fn a_blob_is_posted_raw_and_its_id_returned() {
 }
 
 #[tokio::test]
-async fn a_full_mempool_with_retry_after_is_overloaded_and_not_retried() {
-    let hits = Hits::default();
-    let counter = hits.clone();
-    let fake = FakeNodeServer::start(Router::new().route(
-        wire::TXS,
-        post(move || async move {
-            counter.hit();
-            let mut answer = error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "mempool_full",
-                "mempool holds 10000 transactions",
-            );
-            answer
-                .headers_mut()
-                .insert(header::RETRY_AFTER, "2".parse().expect("header value"));
-            answer
-        }),
-    ))
-    .await;
-
-    let failure = fake.client().submit_tx(b"tx").await.expect_err("full");
-
-    match failure {
-        ClientError::Overloaded { node, retry_after } => {
-            assert_eq!(node, NODE);
-            assert_eq!(retry_after, Some(Duration::from_secs(2)));
-        }
-        other => panic!("expected Overloaded, got {other:?}"),
-    }
-    assert_eq!(hits.count(), 1, "the node said when to come back");
-}
-
-#[tokio::test]
-async fn a_get_answered_503_twice_is_retried_and_then_succeeds() {
-    let hits = Hits::default();
-    let counter = hits.clone();
-    let fake = FakeNodeServer::start(Router::new().route(
-        wire::INFO,
-        get(move || async move {
-            if counter.hit() < 2 {
-                error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "restarting")
-            } else {
-                Json(info_body("validator", 3)).into_response()
-            }
-        }),
-    ))
-    .await;
-
-    let info = fake.client().info().await.expect("third attempt succeeds");
-
-    assert_eq!(info.height, 3);
-    assert_eq!(hits.count(), 3);
-}
-
-#[tokio::test]
-async fn a_get_that_keeps_failing_is_tried_once_plus_the_retries_then_unavailable() {
-    let hits = Hits::default();
-    let counter = hits.clone();
-    let fake = FakeNodeServer::start(Router::new().route(
-        wire::INFO,
-        get(move || async move {
-            counter.hit();
-            error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "restarting")
-        }),
-    ))
-    .await;
-    let mut config = fast_config();
-    config.retries = 2;
-
-    let failure = fake.client_with(config).info().await.expect_err("down");
-
-    assert!(
-        matches!(&failure, ClientError::Unavailable { node, .. } if node == NODE),
-        "{failure:?}"
-    );
-    assert!(failure.to_string().contains("restarting"), "{failure}");
-    assert_eq!(hits.count(), 3);
-}
-
-#[tokio::test]
-async fn a_node_that_does_not_answer_in_time_is_unavailable_after_its_retries() {
-    let hits = Hits::default();
-    let counter = hits.clone();
-    let fake = FakeNodeServer::start(Router::new().route(
-        wire::INFO,
-        get(move || async move {
-            counter.hit();
-            std::future::pending::<()>().await;
-        }),
-    ))
-    .await;
-    let mut config = fast_config();
-    config.timeout = Duration::from_millis(100);
-    config.retries = 1;
-
-    let failure = fake.client_with(config).info().await.expect_err("timeout");
-
-    match &failure {
-        ClientError::Unavailable { node, source } => {
-            assert_eq!(node, NODE);
-            assert!(source.to_string().contains("no answer within"), "{source}");
-        }
-        other => panic!("expected Unavailable, got {other:?}"),
-    }
-    assert_eq!(hits.count(), 2);
-}
-
-#[tokio::test]
-async fn a_node_nobody_listens_for_is_unavailable() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("address").port()
-    };
-    let mut config = fast_config();
-    config.retries = 0;
-    let client = node_http::NodeHttpClient::new(
-        NodeId::new(NODE),
-        scenario_core::HostPort::new("127.0.0.1", port),
-        config,
-    );
-
-    let failure = client.info().await.expect_err("nobody listens");
-
-    assert!(
-        matches!(&failure, ClientError::Unavailable { node, .. } if node == NODE),
-        "{failure:?}"
-    );
-}
-
-#[tokio::test]
 async fn answers_that_break_the_contract_are_protocol_errors() {
     let fake = FakeNodeServer::start(
         Router::new()
@@ -343,76 +212,6 @@ async fn answers_that_break_the_contract_are_protocol_errors() {
         matches!(&no_error_body, ClientError::Protocol { detail, .. } if detail.contains("no such route")),
         "{no_error_body:?}"
     );
-}
-
-#[derive(Deserialize)]
-struct From {
-    from: u64,
-}
-
-#[tokio::test]
-async fn the_block_stream_yields_blocks_in_order_including_ones_sent_later() {
-    let (sender, receiver) = mpsc::unbounded_channel::<String>();
-    let receiver = Arc::new(Mutex::new(Some(receiver)));
-    let asked_from = Arc::new(AtomicUsize::new(0));
-    let record = asked_from.clone();
-    let fake = FakeNodeServer::start(Router::new().route(
-        wire::SUBSCRIBE_BLOCKS,
-        get(move |Query(query): Query<From>| async move {
-            record.store(query.from as usize, Ordering::SeqCst);
-            let receiver = receiver
-                .lock()
-                .expect("lock")
-                .take()
-                .expect("one subscriber");
-            let lines = futures::stream::unfold(receiver, |mut receiver| async move {
-                let chunk = receiver.recv().await?;
-                Some((Ok::<_, Infallible>(chunk), receiver))
-            });
-            Response::builder()
-                .header(header::CONTENT_TYPE, "application/x-ndjson")
-                .body(Body::from_stream(lines))
-                .expect("a response")
-        }),
-    ))
-    .await;
-    let line = |height: u64| {
-        let mut text = serde_json::to_string(&block_body(height)).expect("json");
-        text.push('\n');
-        text
-    };
-    // Two finalized blocks are there before the subscription starts.
-    sender
-        .send(format!("{}{}", line(5), line(6)))
-        .expect("queued");
-
-    let mut blocks = fake.client().block_stream(5).await.expect("subscribed");
-
-    assert_eq!(asked_from.load(Ordering::SeqCst), 5);
-    assert_eq!(next(&mut blocks).await, 5);
-    assert_eq!(next(&mut blocks).await, 6);
-    // A block finalized later, arriving split over two chunks, with a blank
-    // keep-alive line before it.
-    let seven = line(7);
-    let (head, tail) = seven.split_at(seven.len() / 2);
-    sender.send(format!("\n{head}")).expect("queued");
-    sender.send(tail.to_owned()).expect("queued");
-    assert_eq!(next(&mut blocks).await, 7);
-    sender.send(line(8)).expect("queued");
-    assert_eq!(next(&mut blocks).await, 8);
-    // The node closing the subscription ends the stream.
-    drop(sender);
-    assert!(blocks.next().await.is_none());
-}
-
-/// The height of the stream's next block.
-async fn next(blocks: &mut scenario_core::client::BlockStream) -> u64 {
-    blocks
-        .next()
-        .await
-        .expect("a block")
-        .expect("a valid block")
-        .height
 }
 
 #[tokio::test]

@@ -13,6 +13,10 @@
 //! hash); a leader commits a height once a majority of validators store it
 //! and the block there is from its own term.
 
+// tidy: long because the protocol is one state machine: election, replication
+// and commit share its state and its safety rules, and are reviewed together
+// (the tests are already apart, in consensus/tests.rs).
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
