@@ -12,7 +12,7 @@ use bollard::Docker;
 use bollard::models::ContainerState;
 use bollard::query_parameters::InspectContainerOptions;
 use deploykit::proxy::Target;
-use scenario_core::{EventKind, FailureReporter, HostPort, NodeId, PortSpec, Readiness, Timeline};
+use scenario_core::{FailureReporter, HostPort, NodeCause, NodeId, PortSpec, Readiness, Timeline};
 use tokio::sync::watch;
 
 use crate::error::{Error, Result, engine};
@@ -127,9 +127,9 @@ impl NodeContainer {
             .map_err(engine(format!("start container {}", self.name)))?;
         self.follow_ports().await?;
         self.starts.send_modify(|count| *count += 1);
-        self.timeline.record(
-            EventKind::NodeStarted,
-            Some(&self.id),
+        self.timeline.record_node(
+            &self.id,
+            NodeCause::Launched,
             format!("container {}", self.name),
         );
         Ok(())

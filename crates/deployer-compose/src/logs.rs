@@ -11,7 +11,7 @@ use std::time::Duration;
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures::StreamExt;
-use scenario_core::EventKind;
+use scenario_core::NodeCause;
 use tokio_util::sync::CancellationToken;
 
 use deploykit::ready::{LOG_LINES, last_lines};
@@ -140,8 +140,11 @@ async fn follow_until_closed(node: &NodeContainer, closing: &CancellationToken) 
         }
         if node.supervised() && !expected {
             let status = describe_exit(&state);
-            node.timeline
-                .record(EventKind::NodeExited, Some(&node.id), status.clone());
+            let cause = NodeCause::Exited {
+                code: state.exit_code.and_then(|code| i32::try_from(code).ok()),
+                signal: None,
+            };
+            node.timeline.record_node(&node.id, cause, status.clone());
             node.failures.fail(format!(
                 "{} exited on its own ({status}); its last output:\n{}",
                 node.id,

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use scenario_core::{EventKind, FailureReporter, NodeId, Timeline};
+use std::os::unix::process::ExitStatusExt;
+
+use scenario_core::{EventKind, FailureReporter, NodeCause, NodeId, Timeline};
 use tokio::process::Command;
 use tokio::sync::watch;
 
@@ -114,7 +116,7 @@ impl NodeProcess {
         self.exit.send_replace(None);
         self.pid.store(pid, Ordering::SeqCst);
         self.timeline
-            .record(EventKind::NodeStarted, Some(&self.id), format!("pid {pid}"));
+            .record_node(&self.id, NodeCause::Launched, format!("pid {pid}"));
         let node = Arc::clone(self);
         tokio::spawn(async move {
             let status = child.wait().await;
@@ -129,9 +131,13 @@ impl NodeProcess {
                     "{} exited on its own with {status}; its last output:\n{lines}",
                     node.id
                 );
-                node.timeline.record(
-                    EventKind::NodeExited,
-                    Some(&node.id),
+                let cause = NodeCause::Exited {
+                    code: status.code(),
+                    signal: status.signal(),
+                };
+                node.timeline.record_node(
+                    &node.id,
+                    cause,
                     format!("exited on its own with {status}"),
                 );
                 node.failures.fail(reason);
@@ -180,6 +186,13 @@ impl NodeProcess {
         if let Some(status) = self.wait_exit(grace).await {
             return Ok(status);
         }
+        // Said on the timeline (and so in the report): a node that ignores
+        // SIGTERM may lose what it should have flushed.
+        self.timeline.record(
+            EventKind::Note,
+            Some(&self.id),
+            format!("did not stop within {grace:?} of SIGTERM: killed with SIGKILL"),
+        );
         self.signal(Signal::SIGKILL, true)?;
         self.wait_exit(Duration::from_secs(10))
             .await

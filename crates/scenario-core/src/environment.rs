@@ -92,7 +92,8 @@ pub fn problems_in(lookup: impl Fn(&str) -> Option<String>) -> Vec<EnvProblem> {
         .iter()
         .filter_map(|known| {
             let value = lookup(known.name)?;
-            (!(known.valid)(&value)).then(|| EnvProblem {
+            let valid = (known.valid)(&value);
+            (!valid).then_some(EnvProblem {
                 variable: known.name,
                 value,
                 accepted: known.accepted,

@@ -7,6 +7,9 @@
 //! Every test skips with a printed reason when no engine answers, unless
 //! `TESTBED_REQUIRE_DOCKER=1` (set by CI), which makes that a failure.
 
+// A skipped test says why on stderr, where the test harness shows it.
+#![allow(clippy::print_stderr)]
+
 mod errors;
 mod faults;
 mod interrupt;
