@@ -141,6 +141,15 @@ impl DeployEnv {
         }
     }
 
+    /// The first failure reported so far, if any (left in place).
+    pub(crate) fn first_failure(&self) -> Option<String> {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .first()
+            .cloned()
+    }
+
     /// Take the failures reported so far.
     pub(crate) fn take_failures(&self) -> Vec<String> {
         std::mem::take(&mut *self.failures.lock().unwrap_or_else(PoisonError::into_inner))

@@ -15,6 +15,7 @@ use super::state::RunState;
 use crate::context::{ContextParts, RunContext};
 use crate::control::{NetworkControl, NodeControl};
 use crate::deployer::{DeployEnv, Deployer, Deployment};
+use crate::expectation::Verdict;
 use crate::feed::FeedStart;
 use crate::report::{ExpectationRecord, Phase};
 use crate::scenario::Scenario;
@@ -32,7 +33,7 @@ pub(super) async fn run<D: Deployer + ?Sized>(
         return;
     };
     capture(scenario, &ctx, state).await;
-    execute(scenario, &ctx, cancel, state).await;
+    execute(scenario, &ctx, env, cancel, state).await;
     evaluate(scenario, &ctx, state).await;
 }
 
@@ -165,6 +166,7 @@ async fn capture(scenario: &Scenario, ctx: &RunContext, state: &mut RunState) {
 async fn execute(
     scenario: &Scenario,
     ctx: &RunContext,
+    env: &DeployEnv,
     cancel: &CancellationToken,
     state: &mut RunState,
 ) {
@@ -209,6 +211,16 @@ async fn execute(
                 let failing: Vec<String> = state.expectations.iter().flatten().map(|e| e.name.clone()).collect();
                 progress.show(ctx, scenario, &failing);
                 if check_expectations(scenario, ctx, state).await {
+                    break;
+                }
+                if let Some(reason) = env.first_failure() {
+                    // A node died on its own (or the deployer failed the run
+                    // otherwise): nothing the window could still show helps.
+                    state.timeline().record(
+                        EventKind::Note,
+                        None,
+                        format!("the run stopped early: {reason}"),
+                    );
                     break;
                 }
             }
@@ -262,7 +274,13 @@ async fn check_expectations(scenario: &Scenario, ctx: &RunContext, state: &mut R
             .await
         {
             Ok(Ok(Some(verdict))) if !verdict.passed => verdict,
-            _ => continue,
+            Ok(Ok(_)) => continue,
+            // A check that cannot say is a failed check, not a pass.
+            Ok(Err(error)) => Verdict::fail(format!("its check during the run failed: {error}")),
+            Err(payload) => Verdict::fail(format!(
+                "its check during the run panicked: {}",
+                panic::message(&*payload)
+            )),
         };
         let at = ctx.timeline().elapsed_ms();
         let name = expectation.name().to_owned();

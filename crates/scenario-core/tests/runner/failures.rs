@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use scenario_core::fake::{FakeDeployer, FakeFault};
+use scenario_core::prelude::*;
 use scenario_core::report::{Phase, PhaseStatus};
 
 use crate::support::{
@@ -320,4 +321,96 @@ async fn an_expectation_failing_during_the_run_stops_it_early_and_says_when() {
         "the others are still evaluated"
     );
     assert_each_cleaned_once(&deployer, &["validator-0", "validator-1"]);
+}
+
+/// An expectation whose continuous check cannot say (it errs or panics).
+struct BrokenCheck {
+    panics: bool,
+}
+
+#[scenario_core::async_trait]
+impl Expectation for BrokenCheck {
+    fn name(&self) -> &str {
+        if self.panics { "panicky" } else { "erring" }
+    }
+    async fn evaluate(&self, _: &RunContext) -> Result<Verdict, BoxError> {
+        Ok(Verdict::pass("would pass at the end"))
+    }
+    async fn check_now(&self, _: &RunContext) -> Result<Option<Verdict>, BoxError> {
+        assert!(!self.panics, "index out of range");
+        Err("the node's API is gone".into())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_or_panic_in_a_continuous_check_fails_that_expectation() {
+    for (panics, message) in [
+        (
+            false,
+            "its check during the run failed: the node's API is gone",
+        ),
+        (
+            true,
+            "its check during the run panicked: index out of range",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = scenario(2, dir.path()).expectation(BrokenCheck { panics });
+        let report = run(plan, &FakeDeployer::new()).await;
+        assert!(!report.passed, "{report}");
+        assert_eq!(report.expectations[0].message, message);
+        assert!(!report.expectations[0].passed);
+    }
+}
+
+/// The fake deployer, with a node that "dies" on its own a second into the
+/// run (as a real deployer's supervisor reports it).
+struct DyingNode(FakeDeployer);
+
+#[scenario_core::async_trait]
+impl Deployer for DyingNode {
+    fn name(&self) -> &str {
+        "dying"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Deployer::capabilities(&self.0)
+    }
+    async fn deploy(
+        &self,
+        scenario: &Scenario,
+        env: &scenario_core::DeployEnv,
+    ) -> Result<scenario_core::Deployment, BoxError> {
+        let deployment = self.0.deploy(scenario, env).await?;
+        let reporter = env.failure_reporter();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            reporter.fail("validator-1 exited on its own with exit status: 9");
+        });
+        Ok(deployment)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_that_dies_on_its_own_stops_the_run_early() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = scenario(2, dir.path())
+        .window(Duration::from_secs(600))
+        .build()
+        .unwrap();
+    let report = plan.run(&DyingNode(FakeDeployer::new())).await.unwrap();
+
+    assert!(!report.passed);
+    assert_eq!(
+        report.failures,
+        ["validator-1 exited on its own with exit status: 9"]
+    );
+    let execute = report.phase(Phase::Execute).unwrap();
+    assert!(execute.duration_ms < 5_000, "{execute:?}");
+    assert!(
+        report.events.iter().any(|e| e
+            .detail
+            .starts_with("the run stopped early: validator-1 exited")),
+        "{:#?}",
+        report.events
+    );
 }
