@@ -9,7 +9,9 @@ use std::time::Duration;
 use rand::{Rng, RngCore};
 use scenario_core::ledger::{BlobRecord, Ledger, unix_ms};
 use scenario_core::prelude::*;
-use scenario_core::{BlobId, ClientError};
+use scenario_core::{BlobId, ClientError, NodeSlot};
+
+use crate::rate::{MAX_BLOB_RATE, check_rate};
 
 /// Blobs at a fixed rate, with verified samples.
 pub struct DaLoad {
@@ -96,6 +98,10 @@ impl Workload for DaLoad {
             .role(Role::Executor)
             .writes(&self.ledger)
             .block_feed()
+    }
+
+    fn check_plan(&self, _window: Duration, _nodes: &[NodeSlot]) -> Result<(), BoxError> {
+        Ok(check_rate(self.rate, "blobs", MAX_BLOB_RATE)?)
     }
 
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {

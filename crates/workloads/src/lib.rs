@@ -21,12 +21,14 @@
 mod chaos;
 mod da;
 mod error;
+mod rate;
 mod target;
 mod tx;
 
 pub use chaos::{Chaos, ChaosAction, NodeAction, PlannedFault, ScheduleProblem, Selector};
 pub use da::DaLoad;
 pub use error::{Error, Result};
+pub use rate::{MAX_BLOB_RATE, MAX_TX_RATE};
 pub use target::Targets;
 pub use tx::TxLoad;
 

@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rand::RngCore;
+use scenario_core::NodeSlot;
 use scenario_core::ledger::{Ledger, TxRecord, unix_ms};
 use scenario_core::prelude::*;
 use tokio::sync::Semaphore;
 
+use crate::rate::{MAX_TX_RATE, check_rate};
 use crate::target::Targets;
 
 /// Transactions at a fixed rate.
@@ -83,14 +85,13 @@ impl Workload for TxLoad {
         }
     }
 
+    fn check_plan(&self, _window: Duration, nodes: &[NodeSlot]) -> Result<(), BoxError> {
+        check_rate(self.rate, "transactions", MAX_TX_RATE)?;
+        self.targets.check(nodes)?;
+        Ok(())
+    }
+
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
-        if self.rate <= 0.0 {
-            return Err(format!(
-                "the rate must be above 0 transactions per second, not {}",
-                self.rate
-            )
-            .into());
-        }
         let candidates = self.targets.candidates(ctx);
         let mut rng = ctx.rng(&self.name);
         let period = Duration::from_secs_f64(1.0 / self.rate);

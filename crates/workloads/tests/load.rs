@@ -57,3 +57,31 @@ async fn the_same_seed_sends_to_the_same_nodes() {
     assert_eq!(a[..common], b[..common]);
     assert_ne!(a[..common], c[..common]);
 }
+
+#[test]
+fn unusable_rates_and_missing_targets_reject_the_plan_before_anything_starts() {
+    let ledger = Ledger::new();
+    let plan = |load: TxLoad| {
+        Scenario::builder("load")
+            .topology(Topology::new().validators(2))
+            .node_kind(FakeNodeKind)
+            .window(Duration::from_secs(5))
+            .workload(load)
+            .build()
+    };
+    for rate in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e9] {
+        let error = plan(TxLoad::new(rate, &ledger)).unwrap_err().to_string();
+        assert!(
+            error.contains("workload \"tx-load\" cannot run in this plan: the rate"),
+            "{error}"
+        );
+    }
+    let error = plan(TxLoad::new(10.0, &ledger).targets(Targets::One(NodeId::new("validator-5"))))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("it targets validator-5, which is not a node"),
+        "{error}"
+    );
+    assert!(plan(TxLoad::new(10.0, &ledger)).is_ok());
+}
