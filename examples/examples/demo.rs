@@ -46,7 +46,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     let ledger = Ledger::new();
     let node = DemoNode::locate()?.block_time(Duration::from_millis(250));
     let chaos = Chaos::new()
+        // A real outage: the validator misses blocks and must catch up.
         .restart_at(window / 4, Selector::AnyOf(Role::Validator))
+        .down_for(Duration::from_secs(3))
         .partition_at(window / 2, window / 5, Selector::Minority);
     let mut plan = Scenario::builder("demo")
         .topology(

@@ -162,7 +162,34 @@ impl Chaos {
             min,
             max: max.max(min),
             who,
+            down: None,
         });
+        self
+    }
+
+    /// Give the restarts just scheduled real downtime: each restart of
+    /// [`Chaos::restarts`] or [`Chaos::restart_at`] becomes a stop, and a
+    /// start `down` later, so a restarted node misses blocks and has to
+    /// catch up (an instant restart misses nothing).
+    pub fn down_for(mut self, down: Duration) -> Self {
+        match self.specs.last_mut() {
+            Some(Spec::Restarts { down: slot, .. }) => *slot = Some(down),
+            Some(Spec::At {
+                action:
+                    ChaosAction::Node {
+                        action: action @ NodeAction::Restart,
+                        ..
+                    },
+                heal_after,
+                ..
+            }) => {
+                *action = NodeAction::Stop;
+                *heal_after = Some(down);
+            }
+            _ => self
+                .misuse
+                .push(ScheduleProblem::DownForWithoutRestart { duration: down }),
+        }
         self
     }
 

@@ -34,6 +34,14 @@ pub enum ScheduleProblem {
         /// The duration given.
         duration: Duration,
     },
+    /// `down_for` follows no restart.
+    #[error(
+        "down_for({duration:?}) follows no restart; call it right after restarts(…) or restart_at(…)"
+    )]
+    DownForWithoutRestart {
+        /// The duration given.
+        duration: Duration,
+    },
     /// `heal_after` was called on an action that cannot be undone.
     #[error(
         "\"{action}\" cannot be undone, so heal_after does not apply to it (network faults, stops, kills and pauses can be)"

@@ -65,11 +65,13 @@ pub(super) enum Spec {
         action: ChaosAction,
         heal_after: Option<Duration>,
     },
-    /// Restarts again and again.
+    /// Restarts again and again; with `down`, each is a stop and a start
+    /// that long after (real downtime), else an instant kill-and-start.
     Restarts {
         min: Duration,
         max: Duration,
         who: Selector,
+        down: Option<Duration>,
     },
     /// One directed link between two nodes drawn from the seed.
     Link {
@@ -96,7 +98,7 @@ pub(super) enum Spec {
 /// What the player does with a spec at one time.
 enum Due<'a> {
     Action(&'a ChaosAction, Option<Duration>),
-    Restart(&'a Selector),
+    Restart(&'a Selector, Option<Duration>),
     Link(Duration, Duration, f64),
     Partition(Duration, &'a Selector),
 }
@@ -141,9 +143,15 @@ pub(super) fn plan(
                 action,
                 heal_after,
             } => due.push((*at, Due::Action(action, *heal_after))),
-            Spec::Restarts { min, max, who } => {
-                for at in repeated(*min, *max, Duration::ZERO, window, &mut rng) {
-                    due.push((at, Due::Restart(who)));
+            Spec::Restarts {
+                min,
+                max,
+                who,
+                down,
+            } => {
+                let busy = down.unwrap_or(Duration::ZERO);
+                for at in repeated(*min, *max, busy, window, &mut rng) {
+                    due.push((at, Due::Restart(who, *down)));
                 }
             }
             Spec::Link {
@@ -188,14 +196,19 @@ pub(super) fn plan(
                 fault: fault.clone(),
                 heal_after,
             }),
-            Due::Restart(who) => {
+            Due::Restart(who, down) => {
                 picker
                     .node(who, at, &mut rng, true)
                     .map(|node| PlannedFault::Node {
                         at,
                         node,
-                        action: NodeAction::Restart,
-                        heal_after: None,
+                        // Downtime: stopped now, started `down` later.
+                        action: if down.is_some() {
+                            NodeAction::Stop
+                        } else {
+                            NodeAction::Restart
+                        },
+                        heal_after: down,
                     })
             }
             Due::Link(duration, latency, loss) => {

@@ -360,3 +360,43 @@ fn a_chaos_is_named_chaos_unless_named_and_its_name_is_its_seed_stream() {
         "two chaos workloads with the same schedule draw their own targets"
     );
 }
+
+#[test]
+fn restarts_with_downtime_are_stops_healed_after_the_downtime() {
+    let chaos = Chaos::new()
+        .window(secs(60))
+        .restarts(secs(5), secs(8), Selector::AnyOf(Role::Validator))
+        .down_for(secs(3))
+        .restart_at(secs(2), Selector::One(NodeId::new("validator-0")))
+        .down_for(secs(4));
+    let plan = chaos.plan(5, &nodes());
+    assert!(plan.len() >= 4, "{plan:?}");
+    for fault in &plan {
+        assert!(
+            matches!(
+                fault,
+                PlannedFault::Node {
+                    action: NodeAction::Stop,
+                    heal_after: Some(down),
+                    ..
+                } if *down == secs(3) || *down == secs(4)
+            ),
+            "{fault:?}"
+        );
+    }
+    // Downtime is not counted as the gap: each stop begins after the
+    // previous repeated one was started again.
+    let repeated: Vec<Duration> = plan
+        .iter()
+        .filter(|f| f.heal_after() == Some(secs(3)))
+        .map(PlannedFault::at)
+        .collect();
+    for pair in repeated.windows(2) {
+        assert!(pair[1] - pair[0] >= secs(8), "{repeated:?}");
+    }
+    let misuse = Chaos::new().down_for(secs(1));
+    assert_eq!(
+        problems(&misuse, secs(10)),
+        [ScheduleProblem::DownForWithoutRestart { duration: secs(1) }]
+    );
+}
