@@ -36,6 +36,13 @@ impl NodeClient for StubNode {
         })
     }
     async fn block(&self, height: u64) -> Result<Block, ClientError> {
+        // A node named `liar-…` claims three blocks more than it has.
+        if self.id.as_str().starts_with("liar") && height + 3 > self.finalized {
+            return Err(ClientError::NotFound {
+                node: self.id.clone(),
+                what: format!("block at height {height}"),
+            });
+        }
         let hash = if self.forks && height >= 3 {
             format!("{}-{height}", self.id)
         } else {
@@ -410,5 +417,77 @@ async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
     assert_eq!(
         message,
         "1 samples failed; the first: executor-0's proof for chunk 3 of y does not verify"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn agreement_checks_past_the_slowest_node_and_says_how_far() {
+    let behind = StubKind {
+        finalized: |id| if id == "validator-2" { 2 } else { 9 },
+        forks: |id| id == "validator-1",
+    };
+    let (passed, message) = judge(behind, Agreement).await;
+    assert!(!passed, "a fork above the slowest node's tip is caught");
+    assert!(
+        message.starts_with("nodes finalized different blocks at height 3:"),
+        "{message}"
+    );
+
+    let healthy = StubKind {
+        finalized: |id| if id == "validator-2" { 2 } else { 9 },
+        forks: never,
+    };
+    let (passed, message) = judge(healthy, Agreement).await;
+    assert!(passed, "{message}");
+    assert_eq!(
+        message,
+        "3 nodes agree on every height two or more of them finalized, 1..=9 (all 3 nodes up to 2)"
+    );
+}
+
+/// Three validators and a `liar-0` that claims more than it can serve.
+async fn judge_with_a_liar(expectation: impl Expectation) -> (bool, String) {
+    let plan = Scenario::builder("verdicts")
+        .topology(
+            Topology::new()
+                .validators(2)
+                .node("liar-0", Role::Validator),
+        )
+        .node_kind(StubKind {
+            finalized: same,
+            forks: never,
+        })
+        .window(Duration::from_secs(3));
+    verdict_of(plan, expectation).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_claiming_more_than_it_can_serve_fails_agreement_and_recovery() {
+    let (passed, message) = judge_with_a_liar(Agreement).await;
+    assert!(!passed);
+    assert!(
+        message.contains("liar-0 claims finalized height 9 but cannot serve block 7"),
+        "{message}"
+    );
+    let (passed, message) = judge_with_a_liar(Recovery::within(Duration::from_secs(2))).await;
+    assert!(!passed);
+    assert!(
+        message.contains("liar-0 claims finalized height 9 but cannot serve block 9"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn recovery_on_a_chain_that_stopped_fails() {
+    // Every stub node sits at height 9 for ever: converged, not progressing.
+    let kind = StubKind {
+        finalized: same,
+        forks: never,
+    };
+    let (passed, message) = judge(kind, Recovery::within(Duration::from_secs(2))).await;
+    assert!(!passed);
+    assert!(
+        message.ends_with("but the chain did not finalize height 10 within 2000 ms (validator-0 at 9, validator-1 at 9, validator-2 at 9): it stopped instead of recovering"),
+        "{message}"
     );
 }
