@@ -1,52 +1,80 @@
-//! Inclusion of what the workloads submitted: transactions in finalized
-//! blocks (with latency from submission to the node's commit time), and
-//! blobs certified in finalized blocks with every sample verified.
+//! Inclusion of the transactions the workloads submitted: every accepted
+//! transaction that had time to settle must be in a finalized block (loosen
+//! it explicitly with [`TxInclusion::at_least`]), and latency bounds hold
+//! for transactions sent while no fault was in force, so a partition does
+//! not hide a regression of the healthy path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use scenario_core::ledger::Ledger;
+use scenario_core::ledger::{Ledger, TxRecord};
 use scenario_core::prelude::*;
-use scenario_core::{BlobId, TxId};
+use scenario_core::{TxId, fault_windows};
 
 use crate::quantile;
 
 /// Finalized blocks by what they carry, from the block feed.
-fn finalized(ctx: &RunContext) -> Result<Vec<scenario_core::ObservedBlock>, BoxError> {
+pub(crate) fn finalized(ctx: &RunContext) -> Result<Vec<scenario_core::ObservedBlock>, BoxError> {
     let feed = ctx
         .block_feed()
         .ok_or("this expectation needs a block feed: add .block_feed(blockfeed::Feed::new())")?;
     Ok(feed.finalized_blocks().into_values().collect())
 }
 
-/// At least `percent` % of accepted transactions finalized.
+/// How long a transaction sent before evaluation may still be on its way
+/// and not count as missing, by default.
+const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
+
+/// How long after a fault ends transactions still count as sent under it.
+const AFTER_FAULT: Duration = Duration::from_secs(2);
+
+/// Accepted transactions finalized: all of them by default.
 pub struct TxInclusion {
     ledger: Ledger,
     percent: f64,
+    settle: Duration,
     bounds: Vec<(f64, Duration)>,
 }
 
 impl TxInclusion {
-    /// At least `percent` % of the transactions the ledger shows accepted.
-    pub fn at_least(percent: f64, ledger: &Ledger) -> Self {
+    /// Every transaction the ledger shows accepted, and sent at least the
+    /// settle time (3 s) before evaluation, must be finalized.
+    pub fn all(ledger: &Ledger) -> Self {
         Self {
             ledger: ledger.clone(),
-            percent,
+            percent: 100.0,
+            settle: DEFAULT_SETTLE,
             bounds: Vec::new(),
         }
     }
 
-    /// Also require the median inclusion latency to stay below `bound`.
+    /// Loosened: at least `percent` % of them.
+    pub fn at_least(percent: f64, ledger: &Ledger) -> Self {
+        Self {
+            percent,
+            ..Self::all(ledger)
+        }
+    }
+
+    /// Transactions sent less than `settle` before evaluation are not
+    /// judged (default 3 s; the scenario's cooldown comes on top).
+    pub fn settle(mut self, settle: Duration) -> Self {
+        self.settle = settle;
+        self
+    }
+
+    /// Also require the median inclusion latency of transactions sent
+    /// outside fault windows to stay below `bound`.
     pub fn p50_below(self, bound: Duration) -> Self {
         self.latency_below(0.50, bound)
     }
 
-    /// Also require the 95th percentile of inclusion latency to stay below `bound`.
+    /// The same for the 95th percentile.
     pub fn p95_below(self, bound: Duration) -> Self {
         self.latency_below(0.95, bound)
     }
 
-    /// Also require the 99th percentile of inclusion latency to stay below `bound`.
+    /// The same for the 99th percentile.
     pub fn p99_below(self, bound: Duration) -> Self {
         self.latency_below(0.99, bound)
     }
@@ -55,6 +83,22 @@ impl TxInclusion {
         self.bounds.push((quantile, bound));
         self
     }
+}
+
+/// Whether a transaction sent `sent_ms` into the run was sent under a fault
+/// (or shortly after one healed).
+fn under_fault(windows: &[scenario_core::FaultWindow], sent_ms: u64) -> bool {
+    let after = u64::try_from(AFTER_FAULT.as_millis()).unwrap_or(u64::MAX);
+    windows.iter().any(|window| {
+        let until = window
+            .until_ms
+            .map_or(u64::MAX, |u| u.saturating_add(after));
+        (window.from_ms..until).contains(&sent_ms)
+    })
+}
+
+fn percentiles(sorted: &[u64]) -> [u64; 3] {
+    [0.5, 0.95, 0.99].map(|q| quantile(sorted, q).unwrap_or(0))
 }
 
 #[async_trait]
@@ -76,152 +120,95 @@ impl Expectation for TxInclusion {
                     .or_insert(observed.block.committed_at_ms);
             }
         }
+        let now_ms = scenario_core::ledger::unix_ms();
+        let run_started_ms = now_ms.saturating_sub(ctx.timeline().elapsed_ms());
+        let settle_ms = u64::try_from(self.settle.as_millis()).unwrap_or(u64::MAX);
         let txs = self.ledger.txs();
-        let accepted: Vec<_> = txs.iter().filter(|t| t.id.is_some()).collect();
-        if accepted.is_empty() {
+        let accepted: Vec<&TxRecord> = txs.iter().filter(|t| t.id.is_some()).collect();
+        let judged: Vec<&TxRecord> = accepted
+            .iter()
+            .copied()
+            .filter(|t| t.submitted_at_ms.saturating_add(settle_ms) <= now_ms)
+            .collect();
+        if judged.is_empty() {
             return Ok(Verdict::fail(format!(
-                "no transaction was accepted ({} submitted)",
-                txs.len()
+                "no transaction was accepted early enough to judge ({} submitted, {} accepted)",
+                txs.len(),
+                accepted.len()
             )));
         }
-        let mut latencies: Vec<u64> = Vec::new();
-        let mut missing: Vec<&TxId> = Vec::new();
-        let run_started_ms =
-            scenario_core::ledger::unix_ms().saturating_sub(ctx.timeline().elapsed_ms());
-        let mut points = Vec::new();
-        for record in &accepted {
+        let windows = fault_windows(&ctx.timeline().events());
+        let sent_at = |record: &TxRecord| record.submitted_at_ms.saturating_sub(run_started_ms);
+        let (mut latencies, mut calm, mut missing, mut points) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for record in &judged {
             let Some(id) = &record.id else { continue };
             match committed.get(id) {
                 Some(at) => {
                     let latency = at.saturating_sub(record.submitted_at_ms);
                     latencies.push(latency);
-                    let sent_s =
-                        record.submitted_at_ms.saturating_sub(run_started_ms) as f64 / 1000.0;
-                    points.push([sent_s, latency as f64]);
+                    if !under_fault(&windows, sent_at(record)) {
+                        calm.push(latency);
+                    }
+                    points.push([sent_at(record) as f64 / 1000.0, latency as f64]);
                 }
-                None => missing.push(id),
+                None => missing.push(*record),
             }
         }
         latencies.sort_unstable();
-        let share = 100.0 * latencies.len() as f64 / accepted.len() as f64;
-        let (p50, p95, p99) = (
-            quantile(&latencies, 0.5),
-            quantile(&latencies, 0.95),
-            quantile(&latencies, 0.99),
-        );
+        calm.sort_unstable();
+        let share = 100.0 * latencies.len() as f64 / judged.len() as f64;
+        let [p50, p95, p99] = percentiles(&latencies);
+        let [calm50, calm95, calm99] = percentiles(&calm);
         let figures = |v: Verdict| {
             v.series("inclusion latency (ms) by send time", points.clone())
                 .figure("accepted", accepted.len() as f64)
+                .figure("judged", judged.len() as f64)
                 .figure("included", latencies.len() as f64)
                 .figure("included_percent", share)
-                .figure("latency_p50_ms", p50.unwrap_or(0) as f64)
-                .figure("latency_p95_ms", p95.unwrap_or(0) as f64)
-                .figure("latency_p99_ms", p99.unwrap_or(0) as f64)
+                .figure("latency_p50_ms", p50 as f64)
+                .figure("latency_p95_ms", p95 as f64)
+                .figure("latency_p99_ms", p99 as f64)
+                .figure("outside_faults_p50_ms", calm50 as f64)
+                .figure("outside_faults_p95_ms", calm95 as f64)
+                .figure("outside_faults_p99_ms", calm99 as f64)
         };
         if share < self.percent {
-            let example = missing
-                .first()
-                .map(|id| format!("; e.g. {id} never appeared"))
-                .unwrap_or_default();
+            let example = missing.first().map_or_else(String::new, |record| {
+                format!(
+                    "; e.g. {} submitted to {} at {:.1} s never appeared",
+                    record.id.as_ref().map_or("?", |id| id.0.as_str()),
+                    record.node,
+                    sent_at(record) as f64 / 1000.0
+                )
+            });
+            let wanted = if self.percent >= 100.0 {
+                "every one".to_owned()
+            } else {
+                format!("at least {} %", self.percent)
+            };
             return Ok(figures(Verdict::fail(format!(
-                "{:.1} % of {} accepted transactions were finalized, below {} %{example}",
-                share,
-                accepted.len(),
-                self.percent
+                "{} of {} accepted transactions that had time to settle were finalized ({share:.1} %), {wanted} must be{example}",
+                latencies.len(),
+                judged.len(),
             ))));
         }
         for (q, bound) in &self.bounds {
-            let Some(value) = quantile(&latencies, *q) else {
+            let Some(value) = quantile(&calm, *q) else {
                 continue;
             };
             if Duration::from_millis(value) > *bound {
                 return Ok(figures(Verdict::fail(format!(
-                    "inclusion latency p{:.0} is {value} ms, above the bound of {} ms",
+                    "inclusion latency p{:.0} outside fault windows is {value} ms, above the bound of {} ms ({} transactions sent outside faults)",
                     q * 100.0,
-                    bound.as_millis()
+                    bound.as_millis(),
+                    calm.len()
                 ))));
             }
         }
         Ok(figures(Verdict::pass(format!(
-            "{:.1} % of {} accepted transactions finalized; latency p50 {} ms, p95 {} ms, p99 {} ms",
-            share,
-            accepted.len(),
-            p50.unwrap_or(0),
-            p95.unwrap_or(0),
-            p99.unwrap_or(0)
-        ))))
-    }
-}
-
-/// At least `percent` % of dispersed blobs certified, every sample verified.
-pub struct DaAvailability {
-    ledger: Ledger,
-    percent: f64,
-}
-
-impl DaAvailability {
-    /// At least `percent` % of the blobs the ledger shows accepted.
-    pub fn at_least(percent: f64, ledger: &Ledger) -> Self {
-        Self {
-            ledger: ledger.clone(),
-            percent,
-        }
-    }
-}
-
-#[async_trait]
-impl Expectation for DaAvailability {
-    fn name(&self) -> &str {
-        "da-availability"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements::none().block_feed().reads(&self.ledger)
-    }
-
-    async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
-        let certified: BTreeSet<BlobId> = finalized(ctx)?
-            .into_iter()
-            .flat_map(|b| b.block.blobs)
-            .collect();
-        let blobs = self.ledger.blobs();
-        let accepted: Vec<_> = blobs.iter().filter(|b| b.id.is_some()).collect();
-        if accepted.is_empty() {
-            return Ok(Verdict::fail(format!(
-                "no blob was accepted ({} dispersed)",
-                blobs.len()
-            )));
-        }
-        let certified_count = accepted
-            .iter()
-            .filter(|b| b.id.as_ref().is_some_and(|id| certified.contains(id)))
-            .count();
-        let verified: u32 = accepted.iter().map(|b| b.samples_verified).sum();
-        let failures: Vec<&String> = accepted.iter().flat_map(|b| &b.sample_failures).collect();
-        let share = 100.0 * certified_count as f64 / accepted.len() as f64;
-        let figures = |v: Verdict| {
-            v.figure("accepted", accepted.len() as f64)
-                .figure("certified", certified_count as f64)
-                .figure("certified_percent", share)
-                .figure("samples_verified", f64::from(verified))
-                .figure("sample_failures", failures.len() as f64)
-        };
-        if let Some(first) = failures.first() {
-            return Ok(figures(Verdict::fail(format!(
-                "{} samples failed; the first: {first}",
-                failures.len()
-            ))));
-        }
-        if share < self.percent {
-            return Ok(figures(Verdict::fail(format!(
-                "{share:.1} % of {} accepted blobs were certified, below {} %",
-                accepted.len(),
-                self.percent
-            ))));
-        }
-        Ok(figures(Verdict::pass(format!(
-            "{share:.1} % of {} accepted blobs certified; {verified} samples verified",
-            accepted.len()
+            "{share:.1} % of {} accepted transactions finalized; latency p50 {p50} ms, p95 {p95} ms, p99 {p99} ms (outside faults: p50 {calm50} ms, p99 {calm99} ms)",
+            judged.len(),
         ))))
     }
 }

@@ -19,6 +19,7 @@
 //! the workloads wrote and the blocks the block feed saw.
 
 mod agreement;
+mod availability;
 mod custom;
 mod inclusion;
 mod liveness;
@@ -27,8 +28,9 @@ mod metrics;
 mod recovery;
 
 pub use agreement::Agreement;
+pub use availability::DaAvailability;
 pub use custom::{Check, check};
-pub use inclusion::{DaAvailability, TxInclusion};
+pub use inclusion::TxInclusion;
 pub use liveness::Liveness;
 pub use logs::LogLines;
 pub use metrics::MetricAtLeast;

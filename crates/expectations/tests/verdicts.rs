@@ -8,7 +8,7 @@ use expectations::{Agreement, DaAvailability, Liveness, Recovery, TxInclusion, c
 use scenario_core::fake::FakeDeployer;
 use scenario_core::ledger::{Ledger, TxRecord};
 use scenario_core::prelude::*;
-use scenario_core::{Block, ClientError, NodeEndpoint, NodeInfo, TxId};
+use scenario_core::{BlobId, BlobSample, Block, ClientError, NodeEndpoint, NodeInfo, TxId};
 
 /// A node frozen at `finalized`, whose blocks from `fork_from` on carry its
 /// own id in the hash when `forks` is set.
@@ -35,6 +35,27 @@ impl NodeClient for StubNode {
             leader: None,
         })
     }
+    /// Every blob but those named `gone…` is one chunk, served with its proof.
+    async fn sample_blob(&self, blob: &BlobId, index: u32) -> Result<BlobSample, ClientError> {
+        if blob.0.starts_with("gone") {
+            return Err(ClientError::NotFound {
+                node: self.id.clone(),
+                what: format!("blob {blob}"),
+            });
+        }
+        let chunk = b"chunk".to_vec();
+        let tree = node_http::merkle::Tree::new(&[&chunk]);
+        let hex = |hash: &[u8; 32]| hash.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        Ok(BlobSample {
+            blob: blob.clone(),
+            index,
+            chunk_count: 1,
+            commitment: hex(&tree.root()),
+            proof: tree.proof(0).unwrap_or_default().iter().map(hex).collect(),
+            chunk,
+        })
+    }
+
     async fn block(&self, height: u64) -> Result<Block, ClientError> {
         // A node named `liar-…` claims three blocks more than it has.
         if self.id.as_str().starts_with("liar") && height + 3 > self.finalized {
@@ -279,11 +300,7 @@ impl scenario_core::BlockFeed for StubFeed {
             committed_at_ms: 1_000,
             finalized: true,
             txs: self.txs.iter().map(|t| TxId((*t).to_owned())).collect(),
-            blobs: self
-                .blobs
-                .iter()
-                .map(|b| scenario_core::BlobId((*b).to_owned()))
-                .collect(),
+            blobs: self.blobs.iter().map(|b| BlobId((*b).to_owned())).collect(),
         };
         [(
             1,
@@ -317,7 +334,7 @@ async fn judge_with_feed(
     expectation: impl Expectation,
 ) -> (bool, String) {
     let plan = Scenario::builder("verdicts")
-        .topology(Topology::new().validators(1))
+        .topology(Topology::new().validators(1).executors(1))
         .node_kind(StubKind {
             finalized: same,
             forks: never,
@@ -351,7 +368,9 @@ async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_l
         judge_with_feed(feed(), &ledger, TxInclusion::at_least(90.0, &ledger)).await;
     assert!(!passed);
     assert!(
-        message.starts_with("25.0 % of 4 accepted transactions were finalized, below 90 %; e.g. "),
+        message.starts_with(
+            "1 of 4 accepted transactions that had time to settle were finalized (25.0 %), at least 90 % must be; e.g. b submitted to validator-0 at "
+        ),
         "{message}"
     );
 
@@ -364,7 +383,7 @@ async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_l
     assert!(!passed);
     assert_eq!(
         message,
-        "inclusion latency p50 is 600 ms, above the bound of 100 ms"
+        "inclusion latency p50 outside fault windows is 600 ms, above the bound of 100 ms (1 transactions sent outside faults)"
     );
     let (passed, message) =
         judge_with_feed(feed(), &ledger, TxInclusion::at_least(20.0, &ledger)).await;
@@ -376,7 +395,7 @@ async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
     use scenario_core::ledger::BlobRecord;
     let ledger = Ledger::new();
     let blob = |id: &str| BlobRecord {
-        id: Some(scenario_core::BlobId(id.to_owned())),
+        id: Some(BlobId(id.to_owned())),
         node: NodeId::new("executor-0"),
         dispersed_at_ms: 0,
         error: None,
@@ -488,6 +507,68 @@ async fn recovery_on_a_chain_that_stopped_fails() {
     assert!(!passed);
     assert!(
         message.ends_with("but the chain did not finalize height 10 within 2000 ms (validator-0 at 9, validator-1 at 9, validator-2 at 9): it stopped instead of recovering"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blob_that_disappears_after_certification_fails_at_evaluation() {
+    use scenario_core::ledger::BlobRecord;
+    let ledger = Ledger::new();
+    for id in ["kept", "gone-1"] {
+        ledger.blob(BlobRecord {
+            id: Some(BlobId(id.to_owned())),
+            node: NodeId::new("executor-0"),
+            dispersed_at_ms: 0,
+            error: None,
+            samples_verified: 3,
+            sample_failures: Vec::new(),
+        });
+    }
+    let feed = |blobs| StubFeed { txs: vec![], blobs };
+    let (passed, message) = judge_with_feed(
+        feed(vec!["kept", "gone-1"]),
+        &ledger,
+        DaAvailability::at_least(90.0, &ledger),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "1 of 2 certified blobs could no longer be sampled at evaluation; the first: blob gone-1 (certified at height 1): no executor holds it any more"
+    );
+    let only_kept = Ledger::new();
+    only_kept.blob(BlobRecord {
+        id: Some(BlobId("kept".to_owned())),
+        node: NodeId::new("executor-0"),
+        dispersed_at_ms: 0,
+        error: None,
+        samples_verified: 3,
+        sample_failures: Vec::new(),
+    });
+    let (passed, message) = judge_with_feed(
+        feed(vec!["kept"]),
+        &only_kept,
+        DaAvailability::at_least(90.0, &only_kept),
+    )
+    .await;
+    assert!(passed, "{message}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn strict_inclusion_fails_on_one_silently_dropped_transaction() {
+    let ledger = Ledger::new();
+    for id in ["a", "b", "c", "d"] {
+        accepted(&ledger, id, 400);
+    }
+    let feed = StubFeed {
+        txs: vec!["a", "b", "c"],
+        blobs: vec![],
+    };
+    let (passed, message) = judge_with_feed(feed, &ledger, TxInclusion::all(&ledger)).await;
+    assert!(!passed);
+    assert!(
+        message.starts_with("3 of 4 accepted transactions that had time to settle were finalized (75.0 %), every one must be; e.g. d submitted to validator-0"),
         "{message}"
     );
 }
