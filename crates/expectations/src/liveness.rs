@@ -15,7 +15,7 @@ pub struct Liveness {
     blocks: u64,
     window: Duration,
     grace: Duration,
-    samples: Arc<Mutex<Vec<(u64, u64)>>>,
+    samples: Arc<Mutex<Vec<Sample>>>,
     stop: Token,
 }
 
@@ -63,14 +63,47 @@ pub(crate) fn no_quorum_periods(ctx: &RunContext) -> Vec<(u64, u64)> {
         .collect()
 }
 
-async fn highest(ctx: &RunContext) -> u64 {
-    let mut top = 0;
+/// One look at the network: when, the highest finalized height any node
+/// reported, and the leader most nodes followed (when they report one).
+#[derive(Clone, Debug)]
+struct Sample {
+    at: u64,
+    height: u64,
+    leader: Option<NodeId>,
+}
+
+async fn sample(ctx: &RunContext) -> Sample {
+    let mut height = 0;
+    let mut votes: std::collections::BTreeMap<NodeId, usize> = Default::default();
     for client in ctx.clients().values() {
         if let Ok(info) = client.info().await {
-            top = top.max(info.finalized_height);
+            height = height.max(info.finalized_height);
+            if let Some(leader) = info.leader {
+                *votes.entry(leader).or_default() += 1;
+            }
         }
     }
-    top
+    let leader = votes
+        .into_iter()
+        .max_by_key(|(_, count)| *count)
+        .map(|(leader, _)| leader);
+    Sample {
+        at: ctx.timeline().elapsed_ms(),
+        height,
+        leader,
+    }
+}
+
+/// The failure message for a window `[start, end]` that gained too little.
+fn stalled(start: &Sample, end_ms: u64, gained: u64, blocks: u64, window_ms: u64) -> String {
+    let leader = start
+        .leader
+        .as_ref()
+        .map_or_else(|| "no node reported a leader".to_owned(), |l| format!("the leader was {l}"));
+    format!(
+        "finalization stalled at height {}: between {} ms and {end_ms} ms only {gained} blocks were finalized (need {blocks} per {window_ms} ms window); {leader}",
+        start.height, start.at
+    )
 }
 
 #[async_trait]
@@ -84,11 +117,11 @@ impl Expectation for Liveness {
         let every = (self.window / 10).max(Duration::from_millis(50));
         tokio::spawn(async move {
             loop {
-                let height = highest(&ctx).await;
+                let now = sample(&ctx).await;
                 samples
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push((ctx.timeline().elapsed_ms(), height));
+                    .push(now);
                 tokio::select! {
                     () = stop.cancelled() => return,
                     () = tokio::time::sleep(every) => {}
@@ -106,26 +139,24 @@ impl Expectation for Liveness {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX);
-        let Some(&(now, height)) = samples.last() else {
+        let Some(last) = samples.last() else {
             return Ok(None);
         };
-        let Some(&(start, before)) = samples
+        let Some(first) = samples
             .iter()
             .rev()
-            .find(|(at, _)| now.saturating_sub(*at) >= window_ms)
+            .find(|s| last.at.saturating_sub(s.at) >= window_ms)
         else {
             return Ok(None);
         };
-        let gained = height.saturating_sub(before);
-        if self.exempt(&no_quorum_periods(ctx), start, now) {
+        let gained = last.height.saturating_sub(first.height);
+        if self.exempt(&no_quorum_periods(ctx), first.at, last.at) {
             return Ok(None);
         }
         Ok((gained < self.blocks).then(|| {
-            Verdict::fail(format!(
-                "between {start} ms and {now} ms only {gained} blocks were finalized (need {} per {window_ms} ms window)",
-                self.blocks
-            ))
-            .figure("slowest_window_blocks", gained as f64)
+            Verdict::fail(stalled(first, last.at, gained, self.blocks, window_ms))
+                .figure("slowest_window_blocks", gained as f64)
+                .figure("stalled_at_height", first.height as f64)
         }))
     }
 
@@ -140,35 +171,35 @@ impl Expectation for Liveness {
         let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
             return Ok(Verdict::fail("no height was sampled"));
         };
-        if last.0 - first.0 < window_ms {
+        if last.at - first.at < window_ms {
             return Ok(Verdict::fail(format!(
                 "the run lasted {} ms, shorter than one liveness window of {window_ms} ms",
-                last.0 - first.0
+                last.at - first.at
             )));
         }
         let periods = no_quorum_periods(ctx);
         let mut exempted = 0;
         let mut worst = u64::MAX;
-        let mut worst_at = (0, 0);
-        for (start, height) in &samples {
-            let end = start + window_ms;
-            if end > last.0 {
+        let mut worst_at = (first, 0);
+        for start in &samples {
+            let end = start.at + window_ms;
+            if end > last.at {
                 break;
             }
-            if self.exempt(&periods, *start, end) {
+            if self.exempt(&periods, start.at, end) {
                 exempted += 1;
                 continue;
             }
             let later = samples
                 .iter()
-                .filter(|(at, _)| *at <= end)
-                .map(|(_, h)| *h)
+                .filter(|s| s.at <= end)
+                .map(|s| s.height)
                 .max()
-                .unwrap_or(*height);
-            let gained = later.saturating_sub(*height);
+                .unwrap_or(start.height);
+            let gained = later.saturating_sub(start.height);
             if gained < worst {
                 worst = gained;
-                worst_at = (*start, end);
+                worst_at = (start, end);
             }
         }
         let exempt_note = if periods.is_empty() {
@@ -181,13 +212,11 @@ impl Expectation for Liveness {
         } else if worst >= self.blocks {
             Verdict::pass(format!(
                 "every required {window_ms} ms window finalized at least {} blocks (the slowest: {worst}); height {} → {}{exempt_note}",
-                self.blocks, first.1, last.1
+                self.blocks, first.height, last.height
             ))
         } else {
-            Verdict::fail(format!(
-                "between {} ms and {} ms only {worst} blocks were finalized (need {} per {window_ms} ms window)",
-                worst_at.0, worst_at.1, self.blocks
-            ))
+            Verdict::fail(stalled(worst_at.0, worst_at.1, worst, self.blocks, window_ms))
+                .figure("stalled_at_height", worst_at.0.height as f64)
         };
         Ok(verdict
             .figure(
@@ -195,6 +224,6 @@ impl Expectation for Liveness {
                 if worst == u64::MAX { 0.0 } else { worst as f64 },
             )
             .figure("exempt_windows", f64::from(exempted))
-            .figure("finalized_height", last.1 as f64))
+            .figure("finalized_height", last.height as f64))
     }
 }

@@ -181,7 +181,11 @@ async fn liveness_names_the_stalled_window() {
     .await;
     assert!(!passed);
     assert!(
-        message.contains("only 0 blocks were finalized (need 1 per 1000 ms window)"),
+        message.starts_with("finalization stalled at height 9: between "),
+        "{message}"
+    );
+    assert!(
+        message.contains("only 0 blocks were finalized (need 1 per 1000 ms window); no node reported a leader"),
         "{message}"
     );
 }
