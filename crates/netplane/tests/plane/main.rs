@@ -6,3 +6,4 @@
 mod support;
 mod traffic;
 mod faults;
+mod shaping;
