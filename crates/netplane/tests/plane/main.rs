@@ -7,3 +7,5 @@ mod support;
 mod traffic;
 mod faults;
 mod shaping;
+mod runner;
+mod cleanup;
