@@ -7,8 +7,10 @@
 //! - no `deployer-*` crate depends on another `deployer-*` crate;
 //! - `blockfeed`, `workloads` and `expectations` depend on no deployer and
 //!   not on each other;
-//! - `node-http` and `deploykit` depend on no workspace crate but
-//!   `scenario-core`;
+//! - `node-http`, `deploykit` and `netplane` depend on no workspace crate
+//!   but `scenario-core`;
+//! - only deployers (and the `testbed` facade, `examples`, `xtask` and
+//!   `e2e-support`) depend on `netplane`;
 //! - nothing but the `testbed` facade, `examples`, `xtask` and
 //!   `e2e-support` (the deployers' shared test scaffolding) depends on
 //!   `demo-node` (tests may, through dev-dependencies);
@@ -80,6 +82,9 @@ pub(crate) fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Crates besides the deployers that may depend on `netplane`.
+const NETPLANE_USERS: [&str; 4] = ["testbed", "examples", "xtask", "e2e-support"];
+
 /// The dependency-direction rules of DESIGN.md over a graph of workspace
 /// crates to the workspace crates they depend on (dev-dependencies excluded).
 pub(crate) fn dependency_violations(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Violation> {
@@ -90,8 +95,14 @@ pub(crate) fn dependency_violations(graph: &BTreeMap<String, BTreeSet<String>>) 
         for dep in deps {
             let broken = match krate.as_str() {
                 "scenario-core" => Some("scenario-core must depend on no workspace crate"),
-                "node-http" | "deploykit" if dep != "scenario-core" => {
-                    Some("node-http and deploykit may depend only on scenario-core")
+                "node-http" | "deploykit" | "netplane" if dep != "scenario-core" => {
+                    Some("node-http, deploykit and netplane may depend only on scenario-core")
+                }
+                k if dep == "netplane"
+                    && !is_deployer(k)
+                    && !NETPLANE_USERS.contains(&k) =>
+                {
+                    Some("only deployers (and the facade, examples, xtask, e2e-support) may depend on netplane")
                 }
                 k if is_deployer(k) && is_deployer(dep) => {
                     Some("a deployer never depends on another deployer")
@@ -275,11 +286,24 @@ mod tests {
                 "deployer-local",
                 &["scenario-core", "node-http", "deploykit"],
             ),
-            ("deployer-compose", &["scenario-core", "deploykit"]),
+            ("deployer-compose", &["scenario-core", "deploykit", "netplane"]),
+            ("netplane", &["scenario-core"]),
             ("expectations", &["scenario-core", "node-http"]),
-            ("testbed", &["scenario-core", "deployer-local", "demo-node"]),
+            ("testbed", &["scenario-core", "deployer-local", "demo-node", "netplane"]),
         ]));
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn netplane_depends_only_on_the_core_and_only_deployers_depend_on_it() {
+        let found = dependency_violations(&graph(&[
+            ("netplane", &["scenario-core", "deploykit"]),
+            ("workloads", &["scenario-core", "netplane"]),
+            ("deployer-local", &["scenario-core", "netplane"]),
+        ]));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].0.starts_with("netplane depends on deploykit"), "{found:?}");
+        assert!(found[1].0.starts_with("workloads depends on netplane"), "{found:?}");
     }
 
     #[test]
