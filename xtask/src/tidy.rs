@@ -98,12 +98,9 @@ pub(crate) fn dependency_violations(graph: &BTreeMap<String, BTreeSet<String>>) 
                 "node-http" | "deploykit" | "netplane" if dep != "scenario-core" => {
                     Some("node-http, deploykit and netplane may depend only on scenario-core")
                 }
-                k if dep == "netplane"
-                    && !is_deployer(k)
-                    && !NETPLANE_USERS.contains(&k) =>
-                {
-                    Some("only deployers (and the facade, examples, xtask, e2e-support) may depend on netplane")
-                }
+                k if dep == "netplane" && !is_deployer(k) && !NETPLANE_USERS.contains(&k) => Some(
+                    "only deployers (and the facade, examples, xtask, e2e-support) may depend on netplane",
+                ),
                 k if is_deployer(k) && is_deployer(dep) => {
                     Some("a deployer never depends on another deployer")
                 }
@@ -286,10 +283,16 @@ mod tests {
                 "deployer-local",
                 &["scenario-core", "node-http", "deploykit"],
             ),
-            ("deployer-compose", &["scenario-core", "deploykit", "netplane"]),
+            (
+                "deployer-compose",
+                &["scenario-core", "deploykit", "netplane"],
+            ),
             ("netplane", &["scenario-core"]),
             ("expectations", &["scenario-core", "node-http"]),
-            ("testbed", &["scenario-core", "deployer-local", "demo-node", "netplane"]),
+            (
+                "testbed",
+                &["scenario-core", "deployer-local", "demo-node", "netplane"],
+            ),
         ]));
         assert!(found.is_empty(), "{found:?}");
     }
@@ -302,8 +305,14 @@ mod tests {
             ("deployer-local", &["scenario-core", "netplane"]),
         ]));
         assert_eq!(found.len(), 2, "{found:?}");
-        assert!(found[0].0.starts_with("netplane depends on deploykit"), "{found:?}");
-        assert!(found[1].0.starts_with("workloads depends on netplane"), "{found:?}");
+        assert!(
+            found[0].0.starts_with("netplane depends on deploykit"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].0.starts_with("workloads depends on netplane"),
+            "{found:?}"
+        );
     }
 
     #[test]

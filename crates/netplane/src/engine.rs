@@ -175,7 +175,13 @@ impl Engine {
     /// Decide one packet of `bytes` from `from` to `to` arriving at `now`
     /// (instants must not go backwards), counting it for every fault
     /// involved.
-    pub fn decide(&mut self, from: NodeIndex, to: NodeIndex, bytes: usize, now: Instant) -> Verdict {
+    pub fn decide(
+        &mut self,
+        from: NodeIndex,
+        to: NodeIndex,
+        bytes: usize,
+        now: Instant,
+    ) -> Verdict {
         let Some(rule) = self.rules.get(&(from, to)) else {
             return Verdict::Forward;
         };

@@ -20,7 +20,9 @@ impl Switch {
             .address(node)
             .ok_or_else(|| Error::UnknownNode(node.clone()))?;
         let runner = self.runner()?;
-        runner.connect(SocketAddrV4::new(address, port).into()).await
+        runner
+            .connect(SocketAddrV4::new(address, port).into())
+            .await
     }
 
     /// A listener on `127.0.0.1` (in the caller's namespace) forwarding every
@@ -52,7 +54,9 @@ impl Switch {
                     () = stop.cancelled() => return,
                     accepted = listener.accept() => accepted,
                 };
-                let Ok((mut client, _)) = accepted else { continue };
+                let Ok((mut client, _)) = accepted else {
+                    continue;
+                };
                 let (runner, stop) = (runner.clone(), stop.clone());
                 tasks.spawn(async move {
                     let Ok(mut server) = runner.connect(target).await else {

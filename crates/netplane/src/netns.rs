@@ -72,7 +72,11 @@ pub(crate) async fn create(
 }
 
 /// On the dedicated thread: leave the caller's namespace for a new one.
-fn build(name: String, address: Ipv4Addr, prefix: u8) -> Result<(NodeNamespace, tun_rs::SyncDevice)> {
+fn build(
+    name: String,
+    address: Ipv4Addr,
+    prefix: u8,
+) -> Result<(NodeNamespace, tun_rs::SyncDevice)> {
     let failed = |step: &'static str| {
         let name = name.clone();
         move |source: io::Error| Error::NamespaceSetupFailed { name, step, source }
@@ -80,7 +84,8 @@ fn build(name: String, address: Ipv4Addr, prefix: u8) -> Result<(NodeNamespace, 
     unshare(CloneFlags::CLONE_NEWNET)
         .map_err(io::Error::from)
         .map_err(failed("unshare(CLONE_NEWNET)"))?;
-    let fd = File::open("/proc/thread-self/ns/net").map_err(failed("open /proc/thread-self/ns/net"))?;
+    let fd =
+        File::open("/proc/thread-self/ns/net").map_err(failed("open /proc/thread-self/ns/net"))?;
     let inode = fd.metadata().map_err(failed("stat the namespace"))?.ino();
     // Only IPv4 crosses the switch; without this the TUN device would
     // carry IPv6 router solicitations nobody answers. (Best effort: a
@@ -152,13 +157,18 @@ impl NodeNamespace {
     /// runtime; the child inherits that thread's namespace. Must be called
     /// from within a tokio runtime.
     pub fn spawn(&self, command: &mut tokio::process::Command) -> Result<tokio::process::Child> {
-        let program = command.as_std().get_program().to_string_lossy().into_owned();
+        let program = command
+            .as_std()
+            .get_program()
+            .to_string_lossy()
+            .into_owned();
         let failed = |source| Error::SpawnFailed {
             name: self.inner.name.clone(),
             program: program.clone(),
             source,
         };
-        let runtime = tokio::runtime::Handle::try_current().map_err(|e| failed(io::Error::other(e)))?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|e| failed(io::Error::other(e)))?;
         self.run(move || {
             let _entered = runtime.enter();
             command.spawn()
@@ -196,7 +206,10 @@ impl NodeNamespace {
         self.tcp_socket()?
             .connect(to)
             .await
-            .map_err(|source| Error::ConnectFailed { address: to, source })
+            .map_err(|source| Error::ConnectFailed {
+                address: to,
+                source,
+            })
     }
 
     /// The names of the interfaces inside the namespace (a leak audit:

@@ -92,8 +92,12 @@ fn unavailable(missing: Missing, detail: impl fmt::Display) -> Unavailable {
 
 /// Check every piece the plane needs; the first missing one is the error.
 pub fn probe() -> Result<(), Unavailable> {
-    let effective = effective_capabilities()
-        .map_err(|e| unavailable(Missing::Privileges, format!("reading /proc/self/status: {e}")))?;
+    let effective = effective_capabilities().map_err(|e| {
+        unavailable(
+            Missing::Privileges,
+            format!("reading /proc/self/status: {e}"),
+        )
+    })?;
     let has = |cap: u32| effective & (1 << cap) != 0;
     if !(has(CAP_NET_ADMIN) && has(CAP_SYS_ADMIN)) {
         return Err(unavailable(
@@ -119,9 +123,12 @@ pub fn probe() -> Result<(), Unavailable> {
             .map(drop)
             .map_err(|e| unavailable(Missing::TunInNamespace, e))
     });
-    in_new_namespace
-        .join()
-        .unwrap_or_else(|_| Err(unavailable(Missing::NetworkNamespaces, "the probe thread died")))
+    in_new_namespace.join().unwrap_or_else(|_| {
+        Err(unavailable(
+            Missing::NetworkNamespaces,
+            "the probe thread died",
+        ))
+    })
 }
 
 /// The effective capability set of this process.
@@ -148,7 +155,10 @@ mod tests {
         ] {
             let error = unavailable(missing, "seen");
             let text = error.to_string();
-            assert!(text.contains("fix:") && text.contains(missing.fix()), "{text}");
+            assert!(
+                text.contains("fix:") && text.contains(missing.fix()),
+                "{text}"
+            );
         }
     }
 

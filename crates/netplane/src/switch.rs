@@ -149,8 +149,11 @@ impl Switch {
                 subnet: format!("{network}/{prefix}"),
                 node: id.clone(),
             })?;
-        let index = self.shared.with_engine(|engine| engine.add_node(id.clone()));
-        self.attach(id.to_string(), Some((id, index)), address).await
+        let index = self
+            .shared
+            .with_engine(|engine| engine.add_node(id.clone()));
+        self.attach(id.to_string(), Some((id, index)), address)
+            .await
     }
 
     async fn attach(
@@ -174,7 +177,11 @@ impl Switch {
             device,
         });
         {
-            let mut ports = self.shared.ports.write().unwrap_or_else(PoisonError::into_inner);
+            let mut ports = self
+                .shared
+                .ports
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             if let Some((id, _)) = &node {
                 if ports.by_id.contains_key(id) {
                     return Err(Error::DuplicateNode(id.clone()));
@@ -212,7 +219,9 @@ impl Switch {
     /// The runner's namespace (its traffic is never faulted): open sockets
     /// here to reach nodes by their addresses.
     pub fn runner(&self) -> Result<NodeNamespace> {
-        lock(&self.shared.runner).clone().ok_or(Error::SwitchStopped)
+        lock(&self.shared.runner)
+            .clone()
+            .ok_or(Error::SwitchStopped)
     }
 
     /// The run's subnet, e.g. `(198.18.4.0, 22)`.
@@ -237,7 +246,11 @@ impl Switch {
 
     fn teardown(&self) {
         let ports = std::mem::take(
-            &mut *self.shared.ports.write().unwrap_or_else(PoisonError::into_inner),
+            &mut *self
+                .shared
+                .ports
+                .write()
+                .unwrap_or_else(PoisonError::into_inner),
         );
         drop(ports);
         lock(&self.shared.runner).take();
@@ -311,7 +324,12 @@ impl Shared {
                 self.counters.delayed();
                 let seq = self.delayed_seq.fetch_add(1, Ordering::Relaxed);
                 let packet = packet.to_vec();
-                let _ = self.delayed.send(Delayed { at, seq, to, packet });
+                let _ = self.delayed.send(Delayed {
+                    at,
+                    seq,
+                    to,
+                    packet,
+                });
             }
             Verdict::Drop(_) => self.counters.dropped_by_fault(),
         }

@@ -125,7 +125,11 @@ fn heal_all_heals_everything_and_keeps_the_counters() {
     assert_eq!(engine.decide(b, c, 1, now), Verdict::Forward);
     let reports = engine.reports();
     assert_eq!(reports.len(), 2);
-    assert!(reports.iter().all(|r| !r.active && r.counters.matched_packets == 1));
+    assert!(
+        reports
+            .iter()
+            .all(|r| !r.active && r.counters.matched_packets == 1)
+    );
     assert_eq!(reports[0].id, one);
     assert_eq!(reports[1].id, two);
 }
@@ -203,13 +207,22 @@ fn lossy_run(seed: u64, count: usize, other_traffic: bool) -> Vec<Option<Duratio
 fn loss_is_near_what_was_asked_and_a_seed_replays_the_same_decisions() {
     let first = lossy_run(42, 10_000, false);
     let lost = first.iter().filter(|v| v.is_none()).count();
-    assert!((2_700..=3_300).contains(&lost), "lost {lost} of 10000 at 30 %");
-    assert!(first == lossy_run(42, 10_000, false), "same seed, same packets");
+    assert!(
+        (2_700..=3_300).contains(&lost),
+        "lost {lost} of 10000 at 30 %"
+    );
+    assert!(
+        first == lossy_run(42, 10_000, false),
+        "same seed, same packets"
+    );
     assert!(
         first == lossy_run(42, 10_000, true),
         "another link's traffic does not change this link's stream"
     );
-    assert!(first != lossy_run(43, 10_000, false), "another seed differs");
+    assert!(
+        first != lossy_run(43, 10_000, false),
+        "another seed differs"
+    );
 }
 
 #[test]
@@ -241,17 +254,30 @@ fn a_bandwidth_limit_paces_packets_and_drops_beyond_its_queue() {
     let (mut engine, [a, b, _]) = engine(1);
     let now = Instant::now();
     let rate = 100_000; // 100 kB/s: a 1000-byte packet every 10 ms
-    let slow = engine.apply(shape("a", "b", LinkShape {
-        bandwidth: Some(rate),
-        ..LinkShape::default()
-    }));
+    let slow = engine.apply(shape(
+        "a",
+        "b",
+        LinkShape {
+            bandwidth: Some(rate),
+            ..LinkShape::default()
+        },
+    ));
     let fault = slow.unwrap();
     let verdicts: Vec<Verdict> = (0..40).map(|_| engine.decide(a, b, 1000, now)).collect();
     // The burst (3000 bytes) passes at once.
-    assert!(verdicts[..3].iter().all(|v| *v == Verdict::Forward), "{verdicts:?}");
+    assert!(
+        verdicts[..3].iter().all(|v| *v == Verdict::Forward),
+        "{verdicts:?}"
+    );
     // Then one packet per 10 ms.
-    assert_eq!(verdicts[3], Verdict::ForwardAt(now + Duration::from_millis(10)));
-    assert_eq!(verdicts[4], Verdict::ForwardAt(now + Duration::from_millis(20)));
+    assert_eq!(
+        verdicts[3],
+        Verdict::ForwardAt(now + Duration::from_millis(10))
+    );
+    assert_eq!(
+        verdicts[4],
+        Verdict::ForwardAt(now + Duration::from_millis(20))
+    );
     // The queue holds 24000 bytes: packets 4..=27 wait, the rest is dropped.
     let dropped = verdicts
         .iter()
@@ -296,7 +322,10 @@ fn impossible_faults_are_rejected_and_change_nothing() {
     };
     for bad in [lossy(1.5), lossy(-0.1), lossy(f64::NAN)] {
         let error = engine.apply(shape("a", "b", bad)).unwrap_err();
-        assert!(error.to_string().contains("loss must be between 0 and 1"), "{error}");
+        assert!(
+            error.to_string().contains("loss must be between 0 and 1"),
+            "{error}"
+        );
     }
     let zero = LinkShape {
         bandwidth: Some(0),
@@ -329,6 +358,9 @@ fn any_peer_covers_nodes_that_join_later() {
         })
         .unwrap();
     let late = engine.add_node(id("late"));
-    assert_eq!(engine.decide(late, a, 1, now), Verdict::Drop(DropCause::Cut));
+    assert_eq!(
+        engine.decide(late, a, 1, now),
+        Verdict::Drop(DropCause::Cut)
+    );
     assert_eq!(engine.decide(a, late, 1, now), Verdict::Forward);
 }

@@ -10,20 +10,36 @@ use crate::support::{eventually, id, switch_with};
 
 /// Every process fd and thread that refers to one of these namespaces.
 fn references(inodes: &[u64]) -> Vec<String> {
-    let wanted: Vec<String> = inodes.iter().map(|inode| format!("net:[{inode}]")).collect();
+    let wanted: Vec<String> = inodes
+        .iter()
+        .map(|inode| format!("net:[{inode}]"))
+        .collect();
     let mut found = Vec::new();
     let Ok(processes) = std::fs::read_dir("/proc") else {
         return found;
     };
     for process in processes.flatten() {
         let path = process.path();
-        if !process.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()) {
+        if !process
+            .file_name()
+            .to_string_lossy()
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        {
             continue;
         }
         let mut links = Vec::new();
         for dir in ["fd", "task"] {
-            for entry in std::fs::read_dir(path.join(dir)).into_iter().flatten().flatten() {
-                links.push(if dir == "task" { entry.path().join("ns/net") } else { entry.path() });
+            for entry in std::fs::read_dir(path.join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                links.push(if dir == "task" {
+                    entry.path().join("ns/net")
+                } else {
+                    entry.path()
+                });
             }
         }
         for link in links {
@@ -51,21 +67,37 @@ async fn after_shutdown_no_tun_device_namespace_or_process_remains() {
     let held = nodes[0].clone();
     let mut interfaces = held.interfaces().unwrap();
     interfaces.sort();
-    assert_eq!(interfaces, vec!["lo".to_owned(), netplane::DEVICE.to_owned()]);
+    assert_eq!(
+        interfaces,
+        vec!["lo".to_owned(), netplane::DEVICE.to_owned()]
+    );
     let mut command = tokio::process::Command::new("sleep");
     command.arg("30").kill_on_drop(true);
     let mut child = held.spawn(&mut command).unwrap();
     let pid = child.id().unwrap();
     let front = switch.front(&id("b"), 9).await.unwrap();
-    assert!(!references(&all).is_empty(), "the namespaces are there while the run is");
+    assert!(
+        !references(&all).is_empty(),
+        "the namespaces are there while the run is"
+    );
 
     child.kill().await.unwrap();
     switch.shutdown().await;
-    assert_eq!(held.interfaces().unwrap(), vec!["lo".to_owned()], "the TUN device is gone");
+    assert_eq!(
+        held.interfaces().unwrap(),
+        vec!["lo".to_owned()],
+        "the TUN device is gone"
+    );
     drop((nodes, runner, held));
     assert_eq!(references(&all), Vec::<String>::new());
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the node process is gone");
-    assert!(std::net::TcpStream::connect(front).is_err(), "the front is closed");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the node process is gone"
+    );
+    assert!(
+        std::net::TcpStream::connect(front).is_err(),
+        "the front is closed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,8 +113,10 @@ async fn a_dropped_switch_closes_its_devices_without_shutdown() {
     })
     .await;
     drop((nodes, held));
-    eventually("no reference to the namespaces", Duration::from_secs(10), || {
-        references(&all).is_empty()
-    })
+    eventually(
+        "no reference to the namespaces",
+        Duration::from_secs(10),
+        || references(&all).is_empty(),
+    )
     .await;
 }

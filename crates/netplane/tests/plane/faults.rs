@@ -26,9 +26,11 @@ pub(crate) async fn datagrams(
     for _ in 0..count {
         from.send_to(b"datagram", target).await.unwrap();
     }
-    eventually("the switch judged every datagram", Duration::from_secs(10), || {
-        switch.fault_counters(fault).unwrap().matched_packets >= before + count
-    })
+    eventually(
+        "the switch judged every datagram",
+        Duration::from_secs(10),
+        || switch.fault_counters(fault).unwrap().matched_packets >= before + count,
+    )
     .await;
     let mut received = 0;
     let mut buffer = [0u8; 64];
@@ -58,7 +60,9 @@ async fn a_partition_stops_tcp_and_udp_and_heal_resumes_them() {
     let Some((switch, nodes)) = switch_with(&["a", "b", "c"]).await else {
         return;
     };
-    let [a, b, c] = &nodes[..] else { unreachable!() };
+    let [a, b, c] = &nodes[..] else {
+        unreachable!()
+    };
     let (at_a, at_b, at_c) = (udp_at_node(a), udp_at_node(b), udp_at_node(c));
     let echo_b = tcp_echo(b);
     let fault = switch
@@ -67,16 +71,32 @@ async fn a_partition_stops_tcp_and_udp_and_heal_resumes_them() {
         })
         .unwrap();
 
-    assert_eq!(datagrams(&switch, fault, &at_a, &at_b, 50).await, 0, "a → b cut");
-    assert_eq!(datagrams(&switch, fault, &at_b, &at_a, 50).await, 0, "b → a cut");
+    assert_eq!(
+        datagrams(&switch, fault, &at_a, &at_b, 50).await,
+        0,
+        "a → b cut"
+    );
+    assert_eq!(
+        datagrams(&switch, fault, &at_b, &at_a, 50).await,
+        0,
+        "b → a cut"
+    );
     let connect = tokio::time::timeout(Duration::from_millis(500), a.connect(echo_b)).await;
-    assert!(connect.is_err(), "TCP across the partition does not connect");
+    assert!(
+        connect.is_err(),
+        "TCP across the partition does not connect"
+    );
     // Within a side, traffic flows (and the partition does not match it).
     let matched = switch.fault_counters(fault).unwrap().matched_packets;
-    at_c.send_to(b"same side", at_b.local_addr().unwrap()).await.unwrap();
+    at_c.send_to(b"same side", at_b.local_addr().unwrap())
+        .await
+        .unwrap();
     let mut buffer = [0u8; 64];
     at_b.recv_from(&mut buffer).await.unwrap();
-    assert_eq!(switch.fault_counters(fault).unwrap().matched_packets, matched);
+    assert_eq!(
+        switch.fault_counters(fault).unwrap().matched_packets,
+        matched
+    );
 
     let counters = switch.fault_counters(fault).unwrap();
     assert!(counters.dropped_packets >= 101, "{counters:?}"); // 100 datagrams + SYN(s)
@@ -86,8 +106,12 @@ async fn a_partition_stops_tcp_and_udp_and_heal_resumes_them() {
     switch.heal(fault);
     assert!(!switch.fault_report(fault).unwrap().active);
     let mut stream = a.connect(echo_b).await.expect("TCP connects after heal");
-    tokio::io::AsyncWriteExt::write_all(&mut stream, b"back").await.unwrap();
-    at_a.send_to(b"after heal", at_b.local_addr().unwrap()).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, b"back")
+        .await
+        .unwrap();
+    at_a.send_to(b"after heal", at_b.local_addr().unwrap())
+        .await
+        .unwrap();
     at_b.recv_from(&mut buffer).await.unwrap();
     switch.shutdown().await;
 }
@@ -100,17 +124,28 @@ async fn a_one_way_cut_drops_only_one_direction() {
     let [a, b] = &nodes[..] else { unreachable!() };
     let (at_a, at_b) = (udp_at_node(a), udp_at_node(b));
     let fault = switch
-        .apply(Fault::from_network(&NetworkFault::Cut { from: id("a"), to: id("b") }).unwrap())
+        .apply(
+            Fault::from_network(&NetworkFault::Cut {
+                from: id("a"),
+                to: id("b"),
+            })
+            .unwrap(),
+        )
         .unwrap();
     // b → a is not covered by the fault: send and receive directly.
     for _ in 0..20 {
-        at_b.send_to(b"b to a", at_a.local_addr().unwrap()).await.unwrap();
+        at_b.send_to(b"b to a", at_a.local_addr().unwrap())
+            .await
+            .unwrap();
         let mut buffer = [0u8; 64];
         at_a.recv_from(&mut buffer).await.unwrap();
     }
     assert_eq!(datagrams(&switch, fault, &at_a, &at_b, 20).await, 0);
     let counters = switch.fault_counters(fault).unwrap();
-    assert_eq!((counters.matched_packets, counters.dropped_packets), (20, 20));
+    assert_eq!(
+        (counters.matched_packets, counters.dropped_packets),
+        (20, 20)
+    );
     switch.shutdown().await;
 }
 
@@ -119,12 +154,26 @@ async fn a_fault_on_a_link_with_no_traffic_matched_nothing() {
     let Some((switch, nodes)) = switch_with(&["a", "b", "c"]).await else {
         return;
     };
-    let [a, b, _] = &nodes[..] else { unreachable!() };
+    let [a, b, _] = &nodes[..] else {
+        unreachable!()
+    };
     let idle = switch
-        .apply(Fault::from_network(&NetworkFault::Cut { from: id("b"), to: id("c") }).unwrap())
+        .apply(
+            Fault::from_network(&NetworkFault::Cut {
+                from: id("b"),
+                to: id("c"),
+            })
+            .unwrap(),
+        )
         .unwrap();
     let busy = switch
-        .apply(Fault::from_network(&NetworkFault::Cut { from: id("b"), to: id("a") }).unwrap())
+        .apply(
+            Fault::from_network(&NetworkFault::Cut {
+                from: id("b"),
+                to: id("a"),
+            })
+            .unwrap(),
+        )
         .unwrap();
     let (at_a, at_b) = (udp_at_node(a), udp_at_node(b));
     assert_eq!(datagrams(&switch, busy, &at_b, &at_a, 10).await, 0);
@@ -142,17 +191,25 @@ async fn the_core_network_control_drives_the_switch() {
     let [a, b] = &nodes[..] else { unreachable!() };
     let control: Arc<dyn NetworkControl> = switch.control();
     let unknown = control
-        .apply(&NetworkFault::Cut { from: id("a"), to: id("nobody") })
+        .apply(&NetworkFault::Cut {
+            from: id("a"),
+            to: id("nobody"),
+        })
         .await;
     assert!(matches!(unknown, Err(ControlError::UnknownNode(n)) if n.as_str() == "nobody"));
     let cut = control
-        .apply(&NetworkFault::Cut { from: id("a"), to: id("b") })
+        .apply(&NetworkFault::Cut {
+            from: id("a"),
+            to: id("b"),
+        })
         .await
         .unwrap();
     let (at_a, at_b) = (udp_at_node(a), udp_at_node(b));
     assert_eq!(datagrams(&switch, cut, &at_a, &at_b, 5).await, 0);
     control.heal_all().await.unwrap();
-    at_a.send_to(b"healed", at_b.local_addr().unwrap()).await.unwrap();
+    at_a.send_to(b"healed", at_b.local_addr().unwrap())
+        .await
+        .unwrap();
     let mut buffer = [0u8; 64];
     at_b.recv_from(&mut buffer).await.unwrap();
     let reports = switch.control().fault_reports();
@@ -161,7 +218,15 @@ async fn the_core_network_control_drives_the_switch() {
 
     let kept = switch.control();
     switch.shutdown().await;
-    let late = kept.apply(&NetworkFault::Cut { from: id("a"), to: id("b") }).await;
-    assert!(late.is_err(), "a control outliving its switch refuses faults");
+    let late = kept
+        .apply(&NetworkFault::Cut {
+            from: id("a"),
+            to: id("b"),
+        })
+        .await;
+    assert!(
+        late.is_err(),
+        "a control outliving its switch refuses faults"
+    );
     kept.heal_all().await.unwrap();
 }

@@ -3,9 +3,9 @@
 //! Skipped with a printed reason where the plane cannot run (not root),
 //! failed instead when `TESTBED_REQUIRE_NETNS=1`.
 
+mod cleanup;
+mod faults;
+mod runner;
+mod shaping;
 mod support;
 mod traffic;
-mod faults;
-mod shaping;
-mod runner;
-mod cleanup;

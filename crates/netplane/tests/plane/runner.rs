@@ -30,7 +30,11 @@ async fn the_runner_front_reaches_a_nodes_tcp_server() {
     });
     let front = switch.front(&id("a"), 8080).await.unwrap();
     assert!(front.ip().is_loopback());
-    assert_eq!(switch.front(&id("a"), 8080).await.unwrap(), front, "one front per port");
+    assert_eq!(
+        switch.front(&id("a"), 8080).await.unwrap(),
+        front,
+        "one front per port"
+    );
     // Isolating the node does not cut the runner off.
     switch.apply(Fault::Isolate { node: id("a") }).unwrap();
     for _ in 0..2 {
@@ -73,7 +77,10 @@ async fn a_process_spawned_in_a_node_namespace_runs_inside_it() {
         "the child lives in the node's namespace"
     );
     let own = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
-    assert_ne!(own, namespace, "the caller's thread never changed namespace");
+    assert_ne!(
+        own, namespace,
+        "the caller's thread never changed namespace"
+    );
     child.kill().await.unwrap();
     switch.shutdown().await;
 }

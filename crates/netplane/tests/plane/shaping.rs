@@ -85,7 +85,14 @@ async fn loss_drops_about_the_share_asked() {
     let (at_a, at_b) = (udp_at_node(a), udp_at_node(b));
     let asked = 0.3;
     let fault = switch
-        .apply(shape("a", "b", LinkShape { loss: asked, ..LinkShape::default() }))
+        .apply(shape(
+            "a",
+            "b",
+            LinkShape {
+                loss: asked,
+                ..LinkShape::default()
+            },
+        ))
         .unwrap();
     let target = at_b.local_addr().unwrap();
     let (mut sent, mut received) = (0u64, 0u64);
@@ -97,9 +104,11 @@ async fn loss_drops_about_the_share_asked() {
             at_a.send_to(b"lossy", target).await.unwrap();
         }
         sent += 100;
-        eventually("the switch judged the batch", Duration::from_secs(10), || {
-            switch.fault_counters(fault).unwrap().matched_packets >= sent
-        })
+        eventually(
+            "the switch judged the batch",
+            Duration::from_secs(10),
+            || switch.fault_counters(fault).unwrap().matched_packets >= sent,
+        )
         .await;
         let counters = switch.fault_counters(fault).unwrap();
         let survivors = counters.matched_packets - counters.dropped_packets;
@@ -125,7 +134,11 @@ async fn loss_drops_about_the_share_asked() {
 
 /// Send `bytes` over TCP from `a` to a sink on `b`; how long until the sink
 /// had them all.
-async fn transfer(a: &netplane::NodeNamespace, b: &netplane::NodeNamespace, bytes: usize) -> Duration {
+async fn transfer(
+    a: &netplane::NodeNamespace,
+    b: &netplane::NodeNamespace,
+    bytes: usize,
+) -> Duration {
     let listener = b.tcp_listener(0).unwrap();
     let port = listener.local_addr().unwrap().port();
     let sink = tokio::spawn(async move {
@@ -159,7 +172,14 @@ async fn a_bandwidth_limit_caps_the_measured_throughput() {
     let clean = transfer(a, b, bytes).await;
     let limit = 1_000_000u64;
     let fault = switch
-        .apply(shape("a", "b", LinkShape { bandwidth: Some(limit), ..LinkShape::default() }))
+        .apply(shape(
+            "a",
+            "b",
+            LinkShape {
+                bandwidth: Some(limit),
+                ..LinkShape::default()
+            },
+        ))
         .unwrap();
     let limited = transfer(a, b, bytes).await;
     let rate = |took: Duration| bytes as f64 / took.as_secs_f64();
@@ -169,7 +189,10 @@ async fn a_bandwidth_limit_caps_the_measured_throughput() {
         rate(limited) / 1e6
     );
     let ratio = rate(limited) / limit as f64;
-    assert!((0.5..=1.3).contains(&ratio), "throughput {ratio:.2} x the limit");
+    assert!(
+        (0.5..=1.3).contains(&ratio),
+        "throughput {ratio:.2} x the limit"
+    );
     let counters = switch.fault_counters(fault).unwrap();
     assert!(counters.delayed_packets > 0, "{counters:?}");
     switch.shutdown().await;

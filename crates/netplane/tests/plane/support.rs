@@ -71,10 +71,17 @@ pub(crate) fn tcp_echo(ns: &NodeNamespace) -> SocketAddr {
 }
 
 /// Poll `condition` until it holds; panic naming `what` after `deadline`.
-pub(crate) async fn eventually(what: &str, deadline: Duration, mut condition: impl FnMut() -> bool) {
+pub(crate) async fn eventually(
+    what: &str,
+    deadline: Duration,
+    mut condition: impl FnMut() -> bool,
+) {
     let start = Instant::now();
     while !condition() {
-        assert!(start.elapsed() < deadline, "{what}: not within {deadline:?}");
+        assert!(
+            start.elapsed() < deadline,
+            "{what}: not within {deadline:?}"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }

@@ -12,7 +12,9 @@ async fn tcp_and_udp_pass_between_nodes_by_their_single_addresses() {
     let Some((switch, nodes)) = switch_with(&["a", "b", "c"]).await else {
         return;
     };
-    let [a, b, c] = &nodes[..] else { unreachable!() };
+    let [a, b, c] = &nodes[..] else {
+        unreachable!()
+    };
     assert_ne!(a.address(), b.address());
     assert!(a.address().octets()[..2] == [198, 18] || a.address().octets()[..2] == [198, 19]);
 
