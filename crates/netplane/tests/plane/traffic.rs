@@ -53,6 +53,14 @@ async fn tcp_and_udp_pass_between_nodes_by_their_single_addresses() {
     stream.read_exact(&mut back).await.unwrap();
     assert!(back.iter().all(|byte| *byte == 7));
 
+    // Only IPv4 crosses the switch: tb0 carries no IPv6 chatter.
+    let ipv6 = a
+        .run(|| std::fs::read_to_string("/proc/sys/net/ipv6/conf/tb0/disable_ipv6"))
+        .unwrap();
+    if let Ok(disabled) = ipv6 {
+        assert_eq!(disabled.trim(), "1");
+    }
+
     let counters = switch.counters();
     assert!(counters.forwarded_packets > 0, "{counters:?}");
     assert_eq!(counters.dropped_by_faults, 0);
