@@ -101,7 +101,8 @@ impl Switch {
     }
 
     /// A switch on `subnet`, drawing fault randomness from `seed`. Must be
-    /// called from within a tokio runtime (the switch's tasks run on it).
+    /// called from within a tokio runtime with IO and time enabled (the
+    /// switch's tasks run on it).
     pub async fn with_subnet(subnet: RunSubnet, seed: u64) -> Result<Self> {
         crate::probe::probe()?;
         let (delayed, queue) = mpsc::unbounded_channel();

@@ -230,3 +230,26 @@ async fn the_core_network_control_drives_the_switch() {
     );
     kept.heal_all().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolating_a_node_cuts_it_from_every_peer_including_one_that_joins_later() {
+    let Some((switch, nodes)) = switch_with(&["a", "b"]).await else {
+        return;
+    };
+    let [a, b] = &nodes[..] else { unreachable!() };
+    let fault = switch.apply(Fault::Isolate { node: id("a") }).unwrap();
+    let late = switch.add_node(id("late")).await.unwrap();
+    let (at_a, at_b, at_late) = (udp_at_node(a), udp_at_node(b), udp_at_node(&late));
+    assert_eq!(datagrams(&switch, fault, &at_a, &at_b, 10).await, 0);
+    assert_eq!(datagrams(&switch, fault, &at_late, &at_a, 10).await, 0);
+    // The late node reaches the others that are not isolated.
+    at_late
+        .send_to(b"hi", at_b.local_addr().unwrap())
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 8];
+    let (_, from) = at_b.recv_from(&mut buffer).await.unwrap();
+    assert_eq!(from, at_late.local_addr().unwrap());
+    assert_eq!(switch.fault_counters(fault).unwrap().dropped_packets, 20);
+    switch.shutdown().await;
+}
