@@ -96,10 +96,10 @@ async fn sample(ctx: &RunContext) -> Sample {
 
 /// The failure message for a window `[start, end]` that gained too little.
 fn stalled(start: &Sample, end_ms: u64, gained: u64, blocks: u64, window_ms: u64) -> String {
-    let leader = start
-        .leader
-        .as_ref()
-        .map_or_else(|| "no node reported a leader".to_owned(), |l| format!("the leader was {l}"));
+    let leader = start.leader.as_ref().map_or_else(
+        || "no node reported a leader".to_owned(),
+        |l| format!("the leader was {l}"),
+    );
     format!(
         "finalization stalled at height {}: between {} ms and {end_ms} ms only {gained} blocks were finalized (need {blocks} per {window_ms} ms window); {leader}",
         start.height, start.at
@@ -215,8 +215,14 @@ impl Expectation for Liveness {
                 self.blocks, first.height, last.height
             ))
         } else {
-            Verdict::fail(stalled(worst_at.0, worst_at.1, worst, self.blocks, window_ms))
-                .figure("stalled_at_height", worst_at.0.height as f64)
+            Verdict::fail(stalled(
+                worst_at.0,
+                worst_at.1,
+                worst,
+                self.blocks,
+                window_ms,
+            ))
+            .figure("stalled_at_height", worst_at.0.height as f64)
         };
         Ok(verdict
             .figure(

@@ -56,6 +56,9 @@ pub(super) fn check(root: &Path, metadata: &Metadata) -> anyhow::Result<Vec<Viol
     Ok(found)
 }
 
+/// Crates besides the deployers that may depend on `netplane`.
+const NETPLANE_USERS: [&str; 4] = ["testbed", "examples", "xtask", "e2e-support"];
+
 /// The dependency-direction rules of DESIGN.md over a graph of workspace
 /// crates to the workspace crates they depend on (dev-dependencies excluded).
 pub(crate) fn direction_violations(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Violation> {
@@ -66,9 +69,12 @@ pub(crate) fn direction_violations(graph: &BTreeMap<String, BTreeSet<String>>) -
         for dep in deps {
             let broken = match krate.as_str() {
                 "scenario-core" => Some("scenario-core must depend on no workspace crate"),
-                "node-http" | "deploykit" if dep != "scenario-core" => {
-                    Some("node-http and deploykit may depend only on scenario-core")
+                "node-http" | "deploykit" | "netplane" if dep != "scenario-core" => {
+                    Some("node-http, deploykit and netplane may depend only on scenario-core")
                 }
+                k if dep == "netplane" && !is_deployer(k) && !NETPLANE_USERS.contains(&k) => Some(
+                    "only deployers (and the facade, examples, xtask, e2e-support) may depend on netplane",
+                ),
                 k if is_deployer(k) && is_deployer(dep) => {
                     Some("a deployer never depends on another deployer")
                 }
@@ -320,6 +326,24 @@ mod tests {
             ("testbed", &["scenario-core", "deployer-local", "demo-node"]),
         ]));
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn netplane_depends_only_on_the_core_and_only_deployers_depend_on_it() {
+        let found = direction_violations(&graph(&[
+            ("netplane", &["scenario-core", "deploykit"]),
+            ("workloads", &["scenario-core", "netplane"]),
+            ("deployer-local", &["scenario-core", "netplane"]),
+        ]));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].0.starts_with("netplane depends on deploykit"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].0.starts_with("workloads depends on netplane"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -1,0 +1,125 @@
+//! Liveness, agreement and recovery on stub chains.
+
+use super::*;
+
+#[tokio::test(start_paused = true)]
+async fn agreement_names_the_height_and_the_nodes_that_disagree() {
+    let kind = StubKind {
+        finalized: same,
+        forks: |id| id == "validator-1",
+    };
+    let (passed, message) = judge(kind, Agreement).await;
+    assert!(!passed);
+    assert!(
+        message.starts_with("nodes finalized different blocks at height 3:"),
+        "{message}"
+    );
+    assert!(
+        message.contains("validator-0, validator-2 → h3; validator-1 → validator-1-"),
+        "{message}"
+    );
+    let (passed, message) = judge(
+        StubKind {
+            finalized: same,
+            forks: never,
+        },
+        Agreement,
+    )
+    .await;
+    assert!(passed, "{message}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn liveness_names_the_stalled_window() {
+    let (passed, message) = judge(
+        StubKind {
+            finalized: same,
+            forks: never,
+        },
+        Liveness::new(1, Duration::from_secs(1)),
+    )
+    .await;
+    assert!(!passed);
+    assert!(
+        message.starts_with("finalization stalled at height 9: between "),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "only 0 blocks were finalized (need 1 per 1000 ms window); no node reported a leader"
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn recovery_names_the_node_left_behind() {
+    let kind = StubKind {
+        finalized: |id| if id == "validator-2" { 4 } else { 9 },
+        forks: never,
+    };
+    let (passed, message) = judge(kind, Recovery::within(Duration::from_secs(2))).await;
+    assert!(!passed);
+    assert!(
+        message.ends_with(
+            "not every node reached finalized height 9 within 2000 ms: validator-2 at 4"
+        ),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn agreement_checks_past_the_slowest_node_and_says_how_far() {
+    let behind = StubKind {
+        finalized: |id| if id == "validator-2" { 2 } else { 9 },
+        forks: |id| id == "validator-1",
+    };
+    let (passed, message) = judge(behind, Agreement).await;
+    assert!(!passed, "a fork above the slowest node's tip is caught");
+    assert!(
+        message.starts_with("nodes finalized different blocks at height 3:"),
+        "{message}"
+    );
+
+    let healthy = StubKind {
+        finalized: |id| if id == "validator-2" { 2 } else { 9 },
+        forks: never,
+    };
+    let (passed, message) = judge(healthy, Agreement).await;
+    assert!(passed, "{message}");
+    assert_eq!(
+        message,
+        "3 nodes agree on every height two or more of them finalized, 1..=9 (all 3 nodes up to 2)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_node_claiming_more_than_it_can_serve_fails_agreement_and_recovery() {
+    let (passed, message) = judge_with_a_liar(Agreement).await;
+    assert!(!passed);
+    assert!(
+        message.contains("liar-0 claims finalized height 9 but cannot serve block 7"),
+        "{message}"
+    );
+    let (passed, message) = judge_with_a_liar(Recovery::within(Duration::from_secs(2))).await;
+    assert!(!passed);
+    assert!(
+        message.contains("liar-0 claims finalized height 9 but cannot serve block 9"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn recovery_on_a_chain_that_stopped_fails() {
+    // Every stub node sits at height 9 for ever: converged, not progressing.
+    let kind = StubKind {
+        finalized: same,
+        forks: never,
+    };
+    let (passed, message) = judge(kind, Recovery::within(Duration::from_secs(2))).await;
+    assert!(!passed);
+    assert!(
+        message.ends_with("but the chain did not finalize height 10 within 2000 ms (validator-0 at 9, validator-1 at 9, validator-2 at 9): it stopped instead of recovering"),
+        "{message}"
+    );
+}

@@ -1,0 +1,174 @@
+//! Transaction inclusion and DA availability against a stub feed and ledger.
+
+use super::*;
+
+#[test]
+fn inclusion_without_a_block_feed_or_a_workload_writing_its_ledger_is_refused_at_build() {
+    let ledger = Ledger::new();
+    let error = Scenario::builder("verdicts")
+        .topology(Topology::new().validators(1))
+        .node_kind(StubKind {
+            finalized: same,
+            forks: never,
+        })
+        .window(Duration::from_secs(1))
+        .expectation(TxInclusion::at_least(99.0, &ledger))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("\"tx-inclusion\" needs a block feed, but the plan has none"),
+        "{error}"
+    );
+    assert!(
+        error.contains("reads a ledger that no workload of the plan writes"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_latency_bound() {
+    let ledger = Ledger::new();
+    for id in ["a", "b", "c", "d"] {
+        accepted(&ledger, id, 400);
+    }
+    let feed = || StubFeed {
+        txs: vec!["a"],
+        blobs: vec![],
+    };
+    let (passed, message) =
+        judge_with_feed(feed(), &ledger, TxInclusion::at_least(90.0, &ledger)).await;
+    assert!(!passed);
+    assert!(
+        message.starts_with(
+            "1 of 4 accepted transactions that had time to settle were finalized (25.0 %), at least 90 % must be; e.g. b submitted to validator-0 at "
+        ),
+        "{message}"
+    );
+
+    let (passed, message) = judge_with_feed(
+        feed(),
+        &ledger,
+        TxInclusion::at_least(20.0, &ledger).p50_below(Duration::from_millis(100)),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "inclusion latency p50 outside fault windows is 600 ms, above the bound of 100 ms (1 transactions sent outside faults)"
+    );
+    let (passed, message) =
+        judge_with_feed(feed(), &ledger, TxInclusion::at_least(20.0, &ledger)).await;
+    assert!(passed, "{message}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
+    use scenario_core::ledger::BlobRecord;
+    let ledger = Ledger::new();
+    let blob = |id: &str| BlobRecord {
+        id: Some(BlobId(id.to_owned())),
+        node: NodeId::new("executor-0"),
+        dispersed_at_ms: 0,
+        error: None,
+        samples_verified: 0,
+        sample_failures: Vec::new(),
+    };
+    ledger.blob(blob("x"));
+    let index = ledger.blob(blob("y"));
+    let (passed, message) = judge_with_feed(
+        StubFeed {
+            txs: vec![],
+            blobs: vec!["y"],
+        },
+        &ledger,
+        DaAvailability::at_least(90.0, &ledger),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "50.0 % of 2 accepted blobs were certified, below 90 %"
+    );
+
+    ledger.sampled(
+        index,
+        Err("executor-0's proof for chunk 3 of y does not verify".to_owned()),
+    );
+    let (passed, message) = judge_with_feed(
+        StubFeed {
+            txs: vec![],
+            blobs: vec!["x", "y"],
+        },
+        &ledger,
+        DaAvailability::at_least(90.0, &ledger),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "1 samples failed; the first: executor-0's proof for chunk 3 of y does not verify"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blob_that_disappears_after_certification_fails_at_evaluation() {
+    use scenario_core::ledger::BlobRecord;
+    let ledger = Ledger::new();
+    for id in ["kept", "gone-1"] {
+        ledger.blob(BlobRecord {
+            id: Some(BlobId(id.to_owned())),
+            node: NodeId::new("executor-0"),
+            dispersed_at_ms: 0,
+            error: None,
+            samples_verified: 3,
+            sample_failures: Vec::new(),
+        });
+    }
+    let feed = |blobs| StubFeed { txs: vec![], blobs };
+    let (passed, message) = judge_with_feed(
+        feed(vec!["kept", "gone-1"]),
+        &ledger,
+        DaAvailability::at_least(90.0, &ledger),
+    )
+    .await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "1 of 2 certified blobs could no longer be sampled at evaluation; the first: blob gone-1 (certified at height 1): no executor holds it any more"
+    );
+    let only_kept = Ledger::new();
+    only_kept.blob(BlobRecord {
+        id: Some(BlobId("kept".to_owned())),
+        node: NodeId::new("executor-0"),
+        dispersed_at_ms: 0,
+        error: None,
+        samples_verified: 3,
+        sample_failures: Vec::new(),
+    });
+    let (passed, message) = judge_with_feed(
+        feed(vec!["kept"]),
+        &only_kept,
+        DaAvailability::at_least(90.0, &only_kept),
+    )
+    .await;
+    assert!(passed, "{message}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn strict_inclusion_fails_on_one_silently_dropped_transaction() {
+    let ledger = Ledger::new();
+    for id in ["a", "b", "c", "d"] {
+        accepted(&ledger, id, 400);
+    }
+    let feed = StubFeed {
+        txs: vec!["a", "b", "c"],
+        blobs: vec![],
+    };
+    let (passed, message) = judge_with_feed(feed, &ledger, TxInclusion::all(&ledger)).await;
+    assert!(!passed);
+    assert!(
+        message.starts_with("3 of 4 accepted transactions that had time to settle were finalized (75.0 %), every one must be; e.g. d submitted to validator-0"),
+        "{message}"
+    );
+}
