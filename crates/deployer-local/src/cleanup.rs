@@ -1,8 +1,9 @@
 //! Undoing a local run, registered as soon as each thing exists: the run's
-//! address released and its empty `nodes/` directory removed, every node
+//! network released and its empty `nodes/` directory removed, every node
 //! stopped at once (data removed unless kept, logs kept when the run failed),
-//! the link proxies closed, then a leak audit that no node process survived
-//! and no proxy still accepts connections.
+//! the network closed (switch, fronts and TUN devices, or the link
+//! proxies), then a leak audit that no node process survived and nothing
+//! the runner served still accepts connections.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
@@ -22,7 +23,7 @@ pub(crate) fn register_network(env: &DeployEnv, net: &Arc<RunNetwork>, marker: &
     let (release, unmark) = (Arc::clone(net), Arc::clone(marker));
     let emptied = layout::nodes_dir(env.artifacts_dir());
     env.on_cleanup(
-        format!("release loopback address {}", net.ip),
+        format!("release the run's network {}", net.label()),
         move || async move {
             release.release();
             unmark.remove();
@@ -33,10 +34,10 @@ pub(crate) fn register_network(env: &DeployEnv, net: &Arc<RunNetwork>, marker: &
     );
     let (audited, proxies) = (Arc::clone(marker), Arc::clone(net));
     env.on_cleanup("leak audit", move || async move {
-        audit(&audited, &proxies.proxy_addresses()).await
+        audit(&audited, &proxies.served_addresses()).await
     });
     let closing = Arc::clone(net);
-    env.on_cleanup("close the link proxies", move || async move {
+    env.on_cleanup("close the run's network", move || async move {
         closing.close().await;
         Ok(())
     });
@@ -100,7 +101,7 @@ async fn audit(marker: &MarkerFile, proxies: &[SocketAddr]) -> Result<(), BoxErr
         )
         .await;
         matches!(connect, Ok(Ok(_)))
-            .then(|| format!("link proxy {address} still accepts connections"))
+            .then(|| format!("{address} (a link proxy or front) still accepts connections"))
     });
     leaks.extend(
         futures::future::join_all(probes)

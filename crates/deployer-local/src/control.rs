@@ -13,6 +13,7 @@ use scenario_core::{ControlError, HostPort, NodeControl, NodeId, Readiness, Sign
 use deploykit::ready::wait_ready;
 
 use crate::marker::MarkerFile;
+use crate::network::RunNetwork;
 use crate::process::NodeProcess;
 use crate::readiness::PROBE_EVERY;
 
@@ -20,7 +21,11 @@ use crate::readiness::PROBE_EVERY;
 pub(crate) struct LocalNode {
     pub(crate) process: Arc<NodeProcess>,
     pub(crate) readiness: Readiness,
-    pub(crate) listen: BTreeMap<String, HostPort>,
+    /// Where the runner reaches it, per port name.
+    pub(crate) endpoints: BTreeMap<String, HostPort>,
+    /// Its container port per port name (for probes on the plane).
+    pub(crate) ports: BTreeMap<String, u16>,
+    pub(crate) net: Arc<RunNetwork>,
 }
 
 pub(crate) struct LocalNodeControl {

@@ -1,14 +1,15 @@
-//! The local deployer's deploy: claim the run's address, reserve every
-//! node's ports and serve a link proxy per directed peer link, plan and
-//! check every node before anything starts, then start them all and wait
-//! until each is ready.
+//! The local deployer's deploy: set up the run's network and put every node
+//! on it, plan and check every node before anything starts, then start them
+//! all and wait until each is ready.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use deploykit::plan;
 use deploykit::ready::{Starting, wait_all_ready};
-use scenario_core::{DeployEnv, Deployment, EventKind, HostPort, NodeId, Scenario};
+use scenario_core::{
+    DeployEnv, Deployment, EventKind, HostPort, NodeId, NodeSlot, PortSpec, Scenario,
+};
 
 use crate::LocalDeployer;
 use crate::cleanup;
@@ -18,7 +19,7 @@ use crate::join::LocalMembership;
 use crate::launcher::Launcher;
 use crate::marker::{self, MarkerFile};
 use crate::network::RunNetwork;
-use crate::plan::{NodePlan, plan_node};
+use crate::plan::plan_node;
 use crate::readiness::PROBE_EVERY;
 
 /// Kill what runners that died left behind next to this run.
@@ -39,7 +40,7 @@ fn sweep_dead_runs(env: &DeployEnv) {
     }
 }
 
-/// Lift the open-files limit to its maximum: every link proxy holds sockets.
+/// Lift the open-files limit to its maximum: proxies and fronts hold sockets.
 fn raise_fd_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
@@ -59,62 +60,73 @@ pub(crate) async fn deploy(
     let kind = scenario.node_kind();
     let nodes = scenario.nodes();
     let ports = kind.ports();
-    let net = RunNetwork::claim(nodes.iter().map(|slot| slot.id.clone()).collect())?;
+    let ids = nodes.iter().map(|slot| slot.id.clone()).collect();
+    let net = RunNetwork::create(deployer.network, ids, env.seed()).await?;
     let marker = Arc::new(
-        MarkerFile::create(env.artifacts_dir(), net.ip.to_string())
-            .map_err(io("write the run marker"))?,
+        MarkerFile::create(env.artifacts_dir(), net.label()).map_err(io("write the run marker"))?,
     );
     cleanup::register_network(env, &net, &marker);
 
-    // Ports are held until the nodes start, so the proxies cannot get them.
-    let mut listen: BTreeMap<NodeId, BTreeMap<String, HostPort>> = BTreeMap::new();
-    let mut held = Vec::new();
+    // Every node placed (its address, or ports held until it starts), then
+    // where each reaches each peer.
+    let mut placed = BTreeMap::new();
     for slot in nodes {
-        let (ports, hold) = net.reserve(&ports)?;
-        listen.insert(slot.id.clone(), ports);
-        held.push(hold);
+        placed.insert(slot.id.clone(), net.place(&slot.id, &ports).await?);
     }
-    let mut via: BTreeMap<(&NodeId, &NodeId, &str), HostPort> = BTreeMap::new();
+    let listen = |id: &NodeId| &placed[id].listen;
+    let mut reaches: BTreeMap<(&NodeId, &NodeId, &str), HostPort> = BTreeMap::new();
     for from in nodes {
         for to in nodes.iter().filter(|to| to.id != from.id) {
-            for port in ports.iter().filter(|port| port.peer) {
-                let proxy = net.link(&from.id, &to.id, &listen[&to.id][&port.name])?;
-                via.insert((&from.id, &to.id, &port.name), proxy);
+            for port in &ports {
+                let at = &listen(&to.id)[&port.name];
+                let address = if port.peer {
+                    net.peer_address(&from.id, &to.id, at)?
+                } else {
+                    net.api_address(at)
+                };
+                reaches.insert((&from.id, &to.id, &port.name), address);
             }
         }
     }
-    let plans = nodes
-        .iter()
-        .map(|slot| {
-            let reach = |peer: &scenario_core::NodeSlot, port: &scenario_core::PortSpec| {
-                if port.peer {
-                    via[&(&slot.id, &peer.id, port.name.as_str())].clone()
-                } else {
-                    listen[&peer.id][&port.name].clone()
-                }
-            };
-            let own = listen[&slot.id].clone();
-            plan_node(kind.as_ref(), env.artifacts_dir(), slot, nodes, own, &reach)
-        })
-        .collect::<Result<Vec<NodePlan>>>()?;
+    let mut plans = Vec::new();
+    for slot in nodes {
+        let reach = |peer: &NodeSlot, port: &PortSpec| {
+            reaches[&(&slot.id, &peer.id, port.name.as_str())].clone()
+        };
+        let own = listen(&slot.id).clone();
+        let mut plan = plan_node(kind.as_ref(), env.artifacts_dir(), slot, nodes, own, &reach)?;
+        plan.namespace = placed[&slot.id].namespace.clone();
+        plans.push(plan);
+    }
+    let mut endpoints = BTreeMap::new();
+    for slot in nodes {
+        let reached = net
+            .runner_endpoints(&slot.id, &ports, listen(&slot.id))
+            .await?;
+        endpoints.insert(slot.id.clone(), reached);
+    }
 
     // Everything checked: from here on, node processes start.
-    let launcher = Launcher::new(env, cleanup::register_nodes(env, deployer.grace), marker);
-    held.into_iter().for_each(crate::network::Reserved::release);
-    let mut started = BTreeMap::new();
+    let started = cleanup::register_nodes(env, deployer.grace);
+    let launcher = Launcher::new(env, Arc::clone(&net), started, marker);
+    for held in placed.into_values().filter_map(|placed| placed.held) {
+        held.release();
+    }
+    let mut running = BTreeMap::new();
     for plan in &plans {
-        started.insert(plan.slot.id.clone(), launcher.start(plan)?);
+        let node = launcher.start(plan, endpoints[&plan.slot.id].clone(), &ports)?;
+        running.insert(plan.slot.id.clone(), node);
     }
     let limit = deployer.ready_timeout_for(nodes.len());
-    let waiting = started.values().map(|node| node as &dyn Starting);
+    let waiting = running.values().map(|node| node as &dyn Starting);
     wait_all_ready(waiting, limit, PROBE_EVERY).await?;
 
     let clients = plan::clients(
         kind.as_ref(),
-        nodes.iter().map(|slot| (slot, listen[&slot.id].clone())),
+        nodes.iter().map(|slot| (slot, endpoints[&slot.id].clone())),
     )?;
     let control = Arc::new(LocalNodeControl {
-        nodes: std::sync::RwLock::new(started),
+        nodes: std::sync::RwLock::new(running),
         grace: deployer.grace,
         ready_timeout: limit,
         marker: Arc::clone(&launcher.marker),
@@ -123,9 +135,9 @@ pub(crate) async fn deploy(
         kind: Arc::clone(kind),
         run_dir: env.artifacts_dir().to_path_buf(),
         members: tokio::sync::Mutex::new(
-            nodes
+            plans
                 .iter()
-                .map(|slot| (slot.clone(), listen[&slot.id].clone()))
+                .map(|plan| (plan.slot.clone(), plan.listen.clone()))
                 .collect(),
         ),
         net: Arc::clone(&net),
@@ -135,7 +147,7 @@ pub(crate) async fn deploy(
     Ok(Deployment {
         clients,
         node_control: Some(control),
-        network_control: Some(Arc::clone(&net.links) as _),
+        network_control: Some(net.control()),
         membership: Some(Arc::new(membership)),
     })
 }

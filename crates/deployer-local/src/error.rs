@@ -24,6 +24,19 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// The network plane could not be set up (or a node put on it); the
+    /// message names what is missing and the fix.
+    #[error("{}{source} (or run on the link-proxy fallback: LocalDeployer::new().network(NetworkMode::LinkProxies))", .node.as_ref().map(|n| format!("{n}: ")).unwrap_or_default())]
+    NetworkPlane {
+        /// The node being placed, if any.
+        node: Option<NodeId>,
+        /// The plane's error.
+        #[source]
+        source: Box<netplane::Error>,
+    },
+    /// The run's network was already closed (cleanup ran).
+    #[error("the run's network is already closed")]
+    NetworkClosed,
     /// No private loopback address could be claimed for the run.
     #[error("could not claim a private loopback address for the run: {0}")]
     LoopbackUnavailable(#[source] std::io::Error),

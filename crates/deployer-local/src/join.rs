@@ -1,8 +1,9 @@
 //! Dynamic join: one more node in a running local network, built from the
-//! same steps as deploy. Its ports are reserved on the run's address, link
-//! proxies are added both ways between it and every member, its launch is
-//! planned and checked like every other node's, and it is started,
-//! supervised, cleaned up and audited like the nodes deployed at first.
+//! same steps as deploy. It is put on the run's network (its own address on
+//! the plane; reserved ports and link proxies both ways on the fallback),
+//! its launch is planned and checked like every other node's, and it is
+//! started, supervised, cleaned up and audited like the nodes deployed at
+//! first; faults can name it from then on.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -43,21 +44,22 @@ impl Membership for LocalMembership {
         let slot = NodeSlot::next_of(role, &slots);
         let id = slot.id.clone();
         let (net, ports) = (&self.net, self.kind.ports());
-        let (listen, held) = net.reserve(&ports).map_err(|e| failed(&id, e))?;
+        let placed = net.place(&id, &ports).await.map_err(|e| failed(&id, e))?;
+        let listen = placed.listen.clone();
 
-        // Proxies both ways between the new node and every member; the new
-        // node reaches members' peer ports through its proxies, their API
-        // ports directly.
+        // Where the new node reaches every member (and, on the proxies,
+        // the way back from each member to it).
         let mut reaches: BTreeMap<(&NodeId, &str), HostPort> = BTreeMap::new();
         for (member, member_listen) in members.iter() {
             for port in &ports {
                 let at = &member_listen[&port.name];
                 let address = if port.peer {
-                    net.link(&member.id, &id, &listen[&port.name])
+                    net.peer_address(&member.id, &id, &listen[&port.name])
                         .map_err(|e| failed(&id, e))?;
-                    net.link(&id, &member.id, at).map_err(|e| failed(&id, e))?
+                    net.peer_address(&id, &member.id, at)
+                        .map_err(|e| failed(&id, e))?
                 } else {
-                    at.clone()
+                    net.api_address(at)
                 };
                 reaches.insert((&member.id, port.name.as_str()), address);
             }
@@ -65,7 +67,7 @@ impl Membership for LocalMembership {
         slots.push(slot.clone());
         let reach =
             |peer: &NodeSlot, port: &PortSpec| reaches[&(&peer.id, port.name.as_str())].clone();
-        let planned = plan_node(
+        let mut planned = plan_node(
             self.kind.as_ref(),
             &self.run_dir,
             &slot,
@@ -74,15 +76,25 @@ impl Membership for LocalMembership {
             &reach,
         )
         .map_err(|e| failed(&id, e))?;
-        held.release();
-        let node = self.launcher.start(&planned).map_err(|e| failed(&id, e))?;
+        planned.namespace = placed.namespace;
+        let endpoints = net
+            .runner_endpoints(&id, &ports, &listen)
+            .await
+            .map_err(|e| failed(&id, e))?;
+        if let Some(held) = placed.held {
+            held.release();
+        }
+        let node = self
+            .launcher
+            .start(&planned, endpoints.clone(), &ports)
+            .map_err(|e| failed(&id, e))?;
         wait_ready(&node, self.control.ready_timeout, PROBE_EVERY)
             .await
             .map_err(|e| failed(&id, e))?;
-        net.links.add_node(id.clone());
+        net.admit(&id);
         self.control.add(id.clone(), node);
         let client =
-            plan::client(self.kind.as_ref(), &slot, listen.clone()).map_err(|e| failed(&id, e))?;
+            plan::client(self.kind.as_ref(), &slot, endpoints).map_err(|e| failed(&id, e))?;
         members.push((slot.clone(), listen));
         Ok(Joined { slot, client })
     }

@@ -2,13 +2,15 @@
 //! the launch files, spawn the process in its group, and record it for
 //! cleanup and in the run marker (so a reaper finds it after a SIGKILL).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use scenario_core::{DeployEnv, FailureReporter, Timeline};
+use scenario_core::{DeployEnv, FailureReporter, HostPort, PortSpec, Timeline};
 
 use crate::control::LocalNode;
 use crate::error::{Result, io};
 use crate::marker::MarkerFile;
+use crate::network::RunNetwork;
 use crate::plan::NodePlan;
 use crate::process::NodeProcess;
 
@@ -17,6 +19,7 @@ pub(crate) type Started = Arc<Mutex<Vec<Arc<NodeProcess>>>>;
 
 /// What starting a node needs from the run.
 pub(crate) struct Launcher {
+    pub(crate) net: Arc<RunNetwork>,
     pub(crate) started: Started,
     pub(crate) marker: Arc<MarkerFile>,
     timeline: Timeline,
@@ -24,8 +27,14 @@ pub(crate) struct Launcher {
 }
 
 impl Launcher {
-    pub(crate) fn new(env: &DeployEnv, started: Started, marker: Arc<MarkerFile>) -> Self {
+    pub(crate) fn new(
+        env: &DeployEnv,
+        net: Arc<RunNetwork>,
+        started: Started,
+        marker: Arc<MarkerFile>,
+    ) -> Self {
         Self {
+            net,
             started,
             marker,
             timeline: env.timeline().clone(),
@@ -33,8 +42,14 @@ impl Launcher {
         }
     }
 
-    /// Start `plan`'s node (not waiting for it to be ready).
-    pub(crate) fn start(&self, plan: &NodePlan) -> Result<LocalNode> {
+    /// Start `plan`'s node (not waiting for it to be ready); the runner
+    /// reaches it at `endpoints`.
+    pub(crate) fn start(
+        &self,
+        plan: &NodePlan,
+        endpoints: BTreeMap<String, HostPort>,
+        ports: &[PortSpec],
+    ) -> Result<LocalNode> {
         plan.write_files()?;
         let process = NodeProcess::new(
             plan.slot.id.clone(),
@@ -43,6 +58,7 @@ impl Launcher {
             plan.spec.env.clone(),
             plan.files.data.clone(),
             plan.files.log.clone(),
+            plan.namespace.clone(),
             self.timeline.clone(),
             self.failures.clone(),
         );
@@ -57,7 +73,12 @@ impl Launcher {
         Ok(LocalNode {
             process,
             readiness: plan.spec.readiness.clone(),
-            listen: plan.listen.clone(),
+            endpoints,
+            ports: ports
+                .iter()
+                .map(|port| (port.name.clone(), port.container_port))
+                .collect(),
+            net: Arc::clone(&self.net),
         })
     }
 }

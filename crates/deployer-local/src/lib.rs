@@ -52,9 +52,11 @@ mod join;
 mod launcher;
 mod loopback;
 mod marker;
+mod namespaces;
 mod network;
 mod plan;
 mod process;
+mod proxies;
 mod readiness;
 
 use std::time::Duration;
@@ -69,6 +71,7 @@ pub use deploykit::proxy;
 pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use error::{Error, Result};
 pub use marker::{MARKER_FILE, Marker, Reaped, reap};
+pub use network::NetworkMode;
 
 pub use deploykit::probe::READY_TIMEOUT_ENV;
 
@@ -77,6 +80,7 @@ pub use deploykit::probe::READY_TIMEOUT_ENV;
 pub struct LocalDeployer {
     grace: Duration,
     ready_timeout: Option<Duration>,
+    network: NetworkMode,
 }
 
 impl Default for LocalDeployer {
@@ -92,7 +96,16 @@ impl LocalDeployer {
         Self {
             grace: Duration::from_secs(5),
             ready_timeout: None,
+            network: NetworkMode::default(),
         }
+    }
+
+    /// Which network plane carries the run (default: namespaces, one
+    /// address per node; [`NetworkMode::LinkProxies`] is the documented
+    /// fallback for machines without them).
+    pub fn network(mut self, mode: NetworkMode) -> Self {
+        self.network = mode;
+        self
     }
 
     /// How long a stopped node gets between SIGTERM and SIGKILL.
@@ -120,6 +133,10 @@ impl Deployer for LocalDeployer {
     }
 
     fn capabilities(&self) -> Capabilities {
+        let plane = match self.network {
+            NetworkMode::Namespaces => Some(Capability::OneAddressPerNode),
+            NetworkMode::LinkProxies => None,
+        };
         [
             Capability::StopStart,
             Capability::Kill,
@@ -132,6 +149,7 @@ impl Deployer for LocalDeployer {
             Capability::DynamicJoin,
         ]
         .into_iter()
+        .chain(plane)
         .collect()
     }
 

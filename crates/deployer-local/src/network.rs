@@ -1,159 +1,185 @@
-//! The run's network on local processes: one claimed loopback address,
-//! ports reserved on it for each node until the node binds them, and a link
-//! proxy per directed peer link (where the partitions, cuts, latency, loss
-//! and bandwidth limits act). Deploy and join both build on it.
+//! The run's network, whichever plane carries it: the network plane (one
+//! address per node in its own namespace, faults on every packet; the
+//! default) or the link-proxy fallback (one loopback address for the run,
+//! a TCP proxy per directed peer link). Deploy and join ask it the same
+//! questions: where a node listens, where a peer reaches it, where the
+//! runner reaches it, and how to start it.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-use deploykit::proxy::{self, Links, Proxy};
-use scenario_core::{HostPort, NodeId, PortSpec};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use netplane::NodeNamespace;
+use scenario_core::{HostPort, NetworkControl, NodeId, PortSpec};
 
-use crate::error::{Error, Result};
-use crate::loopback::{self, Loopback};
+use crate::error::Result;
+use crate::namespaces::NamespaceNet;
+use crate::proxies::{ProxyNet, Reserved};
 
-/// The run's address, its link proxies and the fault state they share.
-pub(crate) struct RunNetwork {
-    pub(crate) ip: Ipv4Addr,
-    /// The network faults in force, and the runner's handle on them.
-    pub(crate) links: Arc<Links>,
-    loopback: Mutex<Option<Loopback>>,
-    stop: CancellationToken,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-    proxies: Mutex<Vec<SocketAddr>>,
+/// Which plane a local run uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkMode {
+    /// Every node in its own network namespace with one address on the
+    /// run's subnet of 198.18.0.0/15; faults act on every packet (TCP, UDP,
+    /// anything IP). Needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) and
+    /// TUN; a machine without them is told so, with the fix, before
+    /// anything starts.
+    #[default]
+    Namespaces,
+    /// The fallback for machines without namespaces: every node on one
+    /// loopback address, peers reached through per-link TCP proxies. Faults
+    /// act only on TCP connections to configured peer ports, and each node
+    /// sees every peer at a different address, so node kinds that declare
+    /// `Capability::OneAddressPerNode` are refused.
+    LinkProxies,
 }
 
-/// Ports held for one node until it starts and binds them itself.
-pub(crate) struct Reserved(Vec<TcpListener>);
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// A node put on the network, not started yet.
+pub(crate) struct Placed {
+    /// Where it listens, per port name.
+    pub(crate) listen: BTreeMap<String, HostPort>,
+    /// The namespace to start it in (network plane only).
+    pub(crate) namespace: Option<NodeNamespace>,
+    /// Ports held for it until it starts (link proxies only).
+    pub(crate) held: Option<Reserved>,
 }
 
-/// The socket address of a host and port on the run's address.
-pub(crate) fn socket(address: &HostPort) -> SocketAddr {
-    address
-        .to_string()
-        .parse()
-        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], address.port)))
+/// The run's network.
+pub(crate) enum RunNetwork {
+    /// One address per node, the switch in the runner.
+    Plane(NamespaceNet),
+    /// One loopback address, link proxies.
+    Proxies(ProxyNet),
 }
 
 impl RunNetwork {
-    /// Claim a private loopback address for a run of `nodes`.
-    pub(crate) fn claim(nodes: Vec<NodeId>) -> Result<Arc<Self>> {
-        let claimed = loopback::claim().map_err(Error::LoopbackUnavailable)?;
-        Ok(Arc::new(Self {
-            ip: claimed.ip,
-            links: Links::new(nodes),
-            loopback: Mutex::new(Some(claimed)),
-            stop: CancellationToken::new(),
-            tasks: Mutex::default(),
-            proxies: Mutex::default(),
+    /// Set up the run's network for `nodes`.
+    pub(crate) async fn create(
+        mode: NetworkMode,
+        nodes: Vec<NodeId>,
+        seed: u64,
+    ) -> Result<Arc<Self>> {
+        Ok(Arc::new(match mode {
+            NetworkMode::Namespaces => Self::Plane(NamespaceNet::create(seed).await?),
+            NetworkMode::LinkProxies => Self::Proxies(ProxyNet::claim(nodes)?),
         }))
     }
 
-    fn unavailable(&self) -> impl Fn(std::io::Error) -> Error + '_ {
-        |source| Error::PortsUnavailable {
-            ip: self.ip,
-            source,
+    /// The run's address (proxies) or subnet (plane), for messages and the
+    /// run marker.
+    pub(crate) fn label(&self) -> String {
+        match self {
+            Self::Plane(net) => net.subnet().to_owned(),
+            Self::Proxies(net) => net.ip.to_string(),
         }
     }
 
-    /// Reserve one free port per entry of `ports` on the run's address:
-    /// where the node listens, per port name, and the hold on them.
-    pub(crate) fn reserve(
+    /// Put `node` on the network.
+    pub(crate) async fn place(&self, node: &NodeId, ports: &[PortSpec]) -> Result<Placed> {
+        match self {
+            Self::Plane(net) => {
+                let (namespace, listen) = net.add(node, ports).await?;
+                Ok(Placed {
+                    listen,
+                    namespace: Some(namespace),
+                    held: None,
+                })
+            }
+            Self::Proxies(net) => {
+                let (listen, held) = net.reserve(ports)?;
+                Ok(Placed {
+                    listen,
+                    namespace: None,
+                    held: Some(held),
+                })
+            }
+        }
+    }
+
+    /// Where `from` reaches `to`'s peer port listening at `at`: the same
+    /// address for every viewer on the plane, a link proxy otherwise.
+    pub(crate) fn peer_address(
         &self,
+        from: &NodeId,
+        to: &NodeId,
+        at: &HostPort,
+    ) -> Result<HostPort> {
+        match self {
+            Self::Plane(_) => Ok(at.clone()),
+            Self::Proxies(net) => net.link(from, to, at),
+        }
+    }
+
+    /// Where `from` reaches `to`'s API port listening at `at`.
+    pub(crate) fn api_address(&self, at: &HostPort) -> HostPort {
+        at.clone()
+    }
+
+    /// Where the runner reaches `node`, which listens at `listen`.
+    pub(crate) async fn runner_endpoints(
+        &self,
+        node: &NodeId,
         ports: &[PortSpec],
-    ) -> Result<(BTreeMap<String, HostPort>, Reserved)> {
-        let held: Vec<TcpListener> = ports
-            .iter()
-            .map(|_| TcpListener::bind((self.ip, 0)))
-            .collect::<std::io::Result<_>>()
-            .map_err(self.unavailable())?;
-        let mut listen = BTreeMap::new();
-        for (port, listener) in ports.iter().zip(&held) {
-            let number = listener.local_addr().map_err(self.unavailable())?.port();
-            listen.insert(
-                port.name.clone(),
-                HostPort::new(self.ip.to_string(), number),
-            );
+        listen: &BTreeMap<String, HostPort>,
+    ) -> Result<BTreeMap<String, HostPort>> {
+        match self {
+            Self::Plane(net) => net.fronts(node, ports).await,
+            Self::Proxies(_) => Ok(listen.clone()),
         }
-        Ok((listen, Reserved(held)))
     }
 
-    /// Bind and serve the link proxy for `from → to`, forwarding to `to`'s
-    /// port at `target`: where `from` reaches it.
-    pub(crate) fn link(&self, from: &NodeId, to: &NodeId, target: &HostPort) -> Result<HostPort> {
-        let listener = TcpListener::bind((self.ip, 0)).map_err(self.unavailable())?;
-        listener.set_nonblocking(true).map_err(self.unavailable())?;
-        let address = listener.local_addr().map_err(self.unavailable())?;
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(self.unavailable())?;
-        let proxy = Proxy {
-            from: from.clone(),
-            to: to.clone(),
-            listener,
-        };
-        let task = proxy::serve(
-            proxy,
-            proxy::Target::new(socket(target)),
-            &self.links,
-            self.stop.clone(),
-        );
-        lock(&self.tasks).push(task);
-        lock(&self.proxies).push(address);
-        Ok(HostPort::new(self.ip.to_string(), address.port()))
+    /// A node joined: faults may name it from now on.
+    pub(crate) fn admit(&self, node: &NodeId) {
+        match self {
+            // The switch knows every node it placed.
+            Self::Plane(_) => {}
+            Self::Proxies(net) => net.links.add_node(node.clone()),
+        }
     }
 
-    /// Every proxy address served so far (the leak audit checks them).
-    pub(crate) fn proxy_addresses(&self) -> Vec<SocketAddr> {
-        lock(&self.proxies).clone()
+    /// `Some` probe result when a TCP readiness probe must not go through
+    /// the runner's front (which accepts before the node listens).
+    pub(crate) async fn tcp_probe(
+        &self,
+        node: &NodeId,
+        port: u16,
+    ) -> Option<std::result::Result<(), String>> {
+        match self {
+            Self::Plane(net) => Some(net.tcp_probe(node, port).await),
+            Self::Proxies(_) => None,
+        }
     }
 
-    /// Stop every proxy and wait until each has closed.
+    /// The runner's handle on network faults.
+    pub(crate) fn control(&self) -> Arc<dyn NetworkControl> {
+        match self {
+            Self::Plane(net) => net.control(),
+            Self::Proxies(net) => Arc::clone(&net.links) as Arc<dyn NetworkControl>,
+        }
+    }
+
+    /// Every listening address the runner serves for the run (proxies or
+    /// fronts): the leak audit checks each is closed after cleanup.
+    pub(crate) fn served_addresses(&self) -> Vec<SocketAddr> {
+        match self {
+            Self::Plane(net) => net.front_addresses(),
+            Self::Proxies(net) => net.proxy_addresses(),
+        }
+    }
+
+    /// Stop serving: the proxies, or the switch with its fronts and devices.
     pub(crate) async fn close(&self) {
-        self.stop.cancel();
-        let tasks = std::mem::take(&mut *lock(&self.tasks));
-        for task in tasks {
-            let _ = task.await;
+        match self {
+            Self::Plane(net) => net.close().await,
+            Self::Proxies(net) => net.close().await,
         }
     }
 
-    /// Give the run's address back.
+    /// Give the run's address back (the plane gave its subnet back at close).
     pub(crate) fn release(&self) {
-        if let Some(mut claimed) = lock(&self.loopback).take() {
-            claimed.release();
+        if let Self::Proxies(net) = self {
+            net.release();
         }
-    }
-}
-
-impl Reserved {
-    /// Let go of the ports, just before the node binds them.
-    pub(crate) fn release(self) {
-        drop(self.0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ports_reserved_on_the_run_address_are_distinct_and_held() {
-        let net = RunNetwork::claim(Vec::new()).unwrap();
-        let ports: Vec<PortSpec> = (0..50).map(|i| PortSpec::api(format!("p{i}"), 1)).collect();
-        let (listen, held) = net.reserve(&ports).unwrap();
-        let unique: std::collections::BTreeSet<u16> = listen.values().map(|a| a.port).collect();
-        assert_eq!(unique.len(), 50);
-        let taken = listen.values().next().unwrap();
-        assert!(
-            TcpListener::bind(socket(taken)).is_err(),
-            "held until released"
-        );
-        held.release();
-        assert!(TcpListener::bind(socket(taken)).is_ok());
-        net.release();
     }
 }

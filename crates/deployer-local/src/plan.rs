@@ -20,6 +20,8 @@ pub(crate) struct NodePlan {
     pub(crate) files: NodeFiles,
     /// Where it listens, per port name.
     pub(crate) listen: BTreeMap<String, HostPort>,
+    /// The network namespace it starts in (network plane only).
+    pub(crate) namespace: Option<netplane::NodeNamespace>,
 }
 
 /// Where a node reaches a member: `reach(peer, port)`.
@@ -55,6 +57,7 @@ pub(crate) fn plan_node(
         program,
         files,
         listen,
+        namespace: None,
     })
 }
 

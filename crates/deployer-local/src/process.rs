@@ -18,6 +18,7 @@ use tokio::process::Command;
 use tokio::sync::watch;
 
 use deploykit::ready::{LOG_LINES, last_lines};
+use netplane::NodeNamespace;
 
 use crate::error::{Error, Result, io};
 
@@ -29,6 +30,8 @@ pub(crate) struct NodeProcess {
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) data_dir: PathBuf,
     pub(crate) log_path: PathBuf,
+    /// The network namespace it runs in (on the network plane).
+    pub(crate) namespace: Option<NodeNamespace>,
     pid: AtomicI32,
     expected_exit: AtomicBool,
     /// Set once the node was ready: from then on an exit no fault action
@@ -48,6 +51,7 @@ impl NodeProcess {
         env: BTreeMap<String, String>,
         data_dir: PathBuf,
         log_path: PathBuf,
+        namespace: Option<NodeNamespace>,
         timeline: Timeline,
         failures: FailureReporter,
     ) -> Arc<Self> {
@@ -58,6 +62,7 @@ impl NodeProcess {
             env,
             data_dir,
             log_path,
+            namespace,
             pid: AtomicI32::new(0),
             expected_exit: AtomicBool::new(false),
             supervised: AtomicBool::new(false),
@@ -92,7 +97,8 @@ impl NodeProcess {
         let log_err = log
             .try_clone()
             .map_err(io(format!("open the log of {}", self.id)))?;
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        command
             .args(&self.args)
             .envs(&self.env)
             .current_dir(&self.data_dir)
@@ -100,13 +106,24 @@ impl NodeProcess {
             .stdout(log)
             .stderr(log_err)
             .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| Error::SpawnFailed {
-                node: self.id.clone(),
-                program: self.program.clone(),
-                source,
-            })?;
+            .kill_on_drop(true);
+        let spawn_failed = |source| Error::SpawnFailed {
+            node: self.id.clone(),
+            program: self.program.clone(),
+            source,
+        };
+        let mut child = match &self.namespace {
+            // Started inside the node's namespace: its one address, its
+            // packets through the switch.
+            Some(namespace) => namespace.spawn(&mut command).map_err(|error| match error {
+                netplane::Error::SpawnFailed { source, .. } => spawn_failed(source),
+                other => Error::NetworkPlane {
+                    node: Some(self.id.clone()),
+                    source: Box::new(other),
+                },
+            })?,
+            None => command.spawn().map_err(spawn_failed)?,
+        };
         let pid = child
             .id()
             .and_then(|pid| i32::try_from(pid).ok())

@@ -24,7 +24,7 @@ impl Starting for LocalNode {
     }
 
     fn probe_endpoints(&self) -> BTreeMap<String, HostPort> {
-        self.listen.clone()
+        self.endpoints.clone()
     }
 
     fn log_path(&self) -> &Path {
@@ -44,5 +44,10 @@ impl Starting for LocalNode {
 
     fn supervise(&self) {
         self.process.supervise();
+    }
+
+    async fn probe_tcp(&self, port: &str) -> Option<Result<(), String>> {
+        let number = *self.ports.get(port)?;
+        self.net.tcp_probe(&self.process.id, number).await
     }
 }

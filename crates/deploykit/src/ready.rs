@@ -31,6 +31,14 @@ pub trait Starting: Send + Sync {
     async fn last_output(&self) -> String;
     /// It is ready: from now on an exit no fault caused fails the run.
     fn supervise(&self);
+
+    /// A TCP probe of the named port made the backend's own way, when a
+    /// plain connect to its probe endpoint would not tell (e.g. a front
+    /// that accepts before the node listens). `None`: connect plainly.
+    async fn probe_tcp(&self, port: &str) -> Option<Result<(), String>> {
+        let _ = port;
+        None
+    }
 }
 
 /// Why a node did not become ready.
@@ -107,9 +115,18 @@ pub async fn wait_ready(
                 last_lines: node.last_output().await,
             });
         }
-        let answer = prober
-            .probe(node.readiness(), &node.probe_endpoints(), node.log_path())
-            .await;
+        let own_way = match node.readiness() {
+            Readiness::Tcp { port } => node.probe_tcp(port).await,
+            _ => None,
+        };
+        let answer = match own_way {
+            Some(answer) => answer,
+            None => {
+                prober
+                    .probe(node.readiness(), &node.probe_endpoints(), node.log_path())
+                    .await
+            }
+        };
         let last = match answer {
             Ok(()) => {
                 node.supervise();

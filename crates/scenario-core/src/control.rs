@@ -36,6 +36,11 @@ pub enum Capability {
     LinkBandwidth,
     /// Add a node to a running network.
     DynamicJoin,
+    /// Give every node one address that every peer and the runner use, with
+    /// network faults enforced on its packets whatever the protocol: what
+    /// software needs that derives member identity from addresses, learns
+    /// peers at run time, or speaks UDP.
+    OneAddressPerNode,
 }
 
 impl fmt::Display for Capability {
@@ -50,6 +55,9 @@ impl fmt::Display for Capability {
             Self::LinkLoss => "link packet loss",
             Self::LinkBandwidth => "link bandwidth limits",
             Self::DynamicJoin => "adding nodes to a running network",
+            Self::OneAddressPerNode => {
+                "one address per node, with faults on every packet (the network plane)"
+            }
         })
     }
 }

@@ -63,6 +63,15 @@ pub trait NodeKind: Send + Sync + 'static {
 
     /// A client for a running node, reached at the given endpoint.
     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError>;
+
+    /// What the software needs from the backend beyond starting it, e.g.
+    /// [`Capability::OneAddressPerNode`](crate::Capability::OneAddressPerNode)
+    /// for software that derives member identity from peer addresses or
+    /// dials addresses it learned: a deployer without it is refused before
+    /// anything starts. Nothing by default.
+    fn requires(&self) -> crate::Capabilities {
+        crate::Capabilities::none()
+    }
 }
 
 /// A port a node listens on.

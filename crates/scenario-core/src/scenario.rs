@@ -161,7 +161,7 @@ impl Scenario {
 
     /// Every capability the workloads and expectations need from the deployer.
     pub fn required_capabilities(&self) -> Capabilities {
-        let mut needed = Capabilities::none();
+        let mut needed = self.node_kind.requires();
         for workload in &self.workloads {
             needed.extend(&workload.requirements().capabilities);
         }
