@@ -101,6 +101,18 @@ impl NetworkControl for SwitchControl {
         Ok(())
     }
 
+    fn effect(&self, fault: FaultId) -> Option<scenario_core::FaultEffect> {
+        let counters = self.fault_report(fault)?.counters;
+        Some(scenario_core::FaultEffect {
+            matched_packets: counters.matched_packets,
+            matched_bytes: counters.matched_bytes,
+            dropped_packets: counters.dropped_packets,
+            dropped_bytes: counters.dropped_bytes,
+            delayed_packets: counters.delayed_packets,
+            delayed_bytes: counters.delayed_bytes,
+        })
+    }
+
     async fn heal_all(&self) -> Result<(), ControlError> {
         if let Some(shared) = self.shared.upgrade() {
             shared.with_engine(super::engine::Engine::heal_all);

@@ -315,4 +315,45 @@ pub trait NetworkControl: Send + Sync {
     async fn heal(&self, fault: FaultId) -> Result<(), ControlError>;
     /// Remove every active fault.
     async fn heal_all(&self) -> Result<(), ControlError>;
+
+    /// What a fault did so far, counted on the packets it acted on; `None`
+    /// where the mechanism does not count (the report says so).
+    fn effect(&self, fault: FaultId) -> Option<FaultEffect> {
+        let _ = fault;
+        None
+    }
+}
+
+/// What one network fault did, from the fault engine's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultEffect {
+    /// Packets on the links it covers while it was active.
+    pub matched_packets: u64,
+    /// Their bytes.
+    pub matched_bytes: u64,
+    /// Packets it dropped.
+    pub dropped_packets: u64,
+    /// Their bytes.
+    pub dropped_bytes: u64,
+    /// Packets it held back.
+    pub delayed_packets: u64,
+    /// Their bytes.
+    pub delayed_bytes: u64,
+}
+
+impl FaultEffect {
+    /// It matched no traffic at all: a fault that did nothing.
+    pub fn touched_nothing(&self) -> bool {
+        self.matched_packets == 0
+    }
+}
+
+impl fmt::Display for FaultEffect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "matched {} packets ({} bytes), dropped {}, delayed {}",
+            self.matched_packets, self.matched_bytes, self.dropped_packets, self.delayed_packets
+        )
+    }
 }

@@ -94,8 +94,8 @@ pub use tokio_util::sync::CancellationToken;
 pub use client::{BlobId, BlobSample, Block, ClientError, NodeClient, NodeInfo, TxId};
 pub use context::RunContext;
 pub use control::{
-    Capabilities, Capability, ControlError, FaultId, Joined, LinkShape, Membership, NetworkControl,
-    NetworkFault, NodeControl, Signal,
+    Capabilities, Capability, ControlError, FaultEffect, FaultId, Joined, LinkShape, Membership,
+    NetworkControl, NetworkFault, NodeControl, Signal,
 };
 pub use deployer::{DeployEnv, Deployer, Deployment, FailureReporter, RunOutcome};
 pub use error::BoxError;

@@ -185,12 +185,31 @@ pub struct Report {
     pub workloads: Vec<WorkloadRecord>,
     /// Every cleanup action, in the order it ran.
     pub cleanup: Vec<CleanupOutcome>,
+    /// Every network fault applied, with what it did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultRecord>,
     /// The event timeline.
     pub events: Vec<Event>,
     /// Each node's finalized height over time, `[ms since start, height]`,
     /// when the scenario had a block feed.
     #[serde(default)]
     pub heights: BTreeMap<NodeId, Vec<[u64; 2]>>,
+}
+
+/// One network fault of the run and what it did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Its id (as on the timeline).
+    pub id: crate::control::FaultId,
+    /// The fault.
+    pub fault: crate::control::NetworkFault,
+    /// When it was applied, ms into the run.
+    pub applied_at_ms: u64,
+    /// What it did, from the fault engine's counters; `None` where the
+    /// backend's mechanism does not count.
+    pub effect: Option<crate::control::FaultEffect>,
+    /// It matched no traffic at all: it did nothing.
+    pub untouched: bool,
 }
 
 /// A run that did not pass, as an error carrying its report.

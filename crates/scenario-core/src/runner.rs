@@ -257,6 +257,7 @@ fn assemble(
         expectations,
         workloads: state.workloads,
         cleanup,
+        faults: state.faults,
         events,
         heights: state.heights,
     }

@@ -65,6 +65,7 @@ pub struct Scenario {
     pub(crate) artifacts_root: Option<PathBuf>,
     pub(crate) workload_stop_grace: Duration,
     pub(crate) cleanup_timeout: Duration,
+    pub(crate) fail_on_untouched_faults: bool,
     pub(crate) build_duration: Duration,
     pub(crate) output: Output,
 }
@@ -88,6 +89,7 @@ impl Scenario {
             artifacts_root: None,
             workload_stop_grace: DEFAULT_WORKLOAD_STOP_GRACE,
             cleanup_timeout: DEFAULT_CLEANUP_TIMEOUT,
+            fail_on_untouched_faults: false,
             output: None,
         }
     }
@@ -215,6 +217,7 @@ pub struct ScenarioBuilder {
     artifacts_root: Option<PathBuf>,
     workload_stop_grace: Duration,
     cleanup_timeout: Duration,
+    fail_on_untouched_faults: bool,
     output: Option<Output>,
 }
 
@@ -288,6 +291,14 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Fail the run when a network fault matched no traffic at all (a
+    /// partition of nodes that never talk, a fault on the wrong link):
+    /// flagged in the report and on the terminal either way.
+    pub fn fail_on_untouched_faults(mut self) -> Self {
+        self.fail_on_untouched_faults = true;
+        self
+    }
+
     /// How long one cleanup action may take (default: 60 s).
     pub fn cleanup_timeout(mut self, timeout: Duration) -> Self {
         self.cleanup_timeout = timeout;
@@ -340,6 +351,7 @@ impl ScenarioBuilder {
             artifacts_root: self.artifacts_root,
             workload_stop_grace: self.workload_stop_grace,
             cleanup_timeout: self.cleanup_timeout,
+            fail_on_untouched_faults: self.fail_on_untouched_faults,
             output: self.output.unwrap_or_else(Output::from_env),
         })
     }

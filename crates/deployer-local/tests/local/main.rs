@@ -6,5 +6,6 @@ mod failures;
 mod faults;
 mod interrupt;
 mod join;
+mod plane;
 mod smoke;
 mod support;

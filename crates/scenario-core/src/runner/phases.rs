@@ -35,6 +35,40 @@ pub(super) async fn run<D: Deployer + ?Sized>(
     capture(scenario, &ctx, state).await;
     execute(scenario, &ctx, env, cancel, state).await;
     evaluate(scenario, &ctx, state).await;
+    record_fault_effects(scenario, state);
+}
+
+/// What every network fault did, into the report and on the timeline,
+/// asked before cleanup tears the network down; a fault that matched no
+/// traffic is flagged (and fails the run when the plan asks for that).
+pub(super) fn record_fault_effects(scenario: &Scenario, state: &mut RunState) {
+    let Some(network) = state.network.clone() else {
+        return;
+    };
+    let records = network.fault_records();
+    for record in &records {
+        let what = match &record.effect {
+            Some(effect) => format!("{}: {} — {effect}", record.id, record.fault),
+            None => format!(
+                "{}: {} — this backend's mechanism does not count packets",
+                record.id, record.fault
+            ),
+        };
+        state
+            .timeline()
+            .record_fault(EventKind::Note, Some(record.id), None, what);
+        if record.untouched {
+            let message = format!(
+                "{} ({}) matched no traffic: the fault did nothing",
+                record.id, record.fault
+            );
+            state.console.notice(message.clone());
+            if scenario.fail_on_untouched_faults {
+                state.fail(message);
+            }
+        }
+    }
+    state.faults = records;
 }
 
 async fn deploy<D: Deployer + ?Sized>(
@@ -125,10 +159,9 @@ async fn context(
         }) as Arc<dyn NodeControl>
     });
     let network_control = deployment.network_control.map(|inner| {
-        Arc::new(RecordedNetworkControl {
-            inner,
-            timeline: timeline.clone(),
-        }) as Arc<dyn NetworkControl>
+        let recorded = Arc::new(RecordedNetworkControl::new(inner, timeline.clone()));
+        state.network = Some(Arc::clone(&recorded));
+        recorded as Arc<dyn NetworkControl>
     });
     Some(RunContext::new(ContextParts {
         run_id: env.run_id.clone(),

@@ -69,9 +69,42 @@ impl NodeControl for RecordedNodeControl {
 pub(crate) struct RecordedNetworkControl {
     pub(crate) inner: Arc<dyn NetworkControl>,
     pub(crate) timeline: Timeline,
+    /// Every fault applied, with when (ms into the run).
+    pub(crate) applied: std::sync::Mutex<Vec<(FaultId, NetworkFault, u64)>>,
 }
 
 impl RecordedNetworkControl {
+    pub(crate) fn new(inner: Arc<dyn NetworkControl>, timeline: Timeline) -> Self {
+        Self {
+            inner,
+            timeline,
+            applied: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Every fault applied so far with what it did (asked of the backend
+    /// now, so before cleanup tears the network down).
+    pub(crate) fn fault_records(&self) -> Vec<crate::report::FaultRecord> {
+        let applied = self
+            .applied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        applied
+            .into_iter()
+            .map(|(id, fault, applied_at_ms)| {
+                let effect = self.inner.effect(id);
+                crate::report::FaultRecord {
+                    id,
+                    untouched: effect.is_some_and(|e| e.touched_nothing()),
+                    fault,
+                    applied_at_ms,
+                    effect,
+                }
+            })
+            .collect()
+    }
+
     fn record_failure(&self, what: &str, error: &ControlError) {
         let detail = format!("{what} failed: {error}");
         self.timeline.record(EventKind::FaultFailed, None, detail);
@@ -83,12 +116,18 @@ impl NetworkControl for RecordedNetworkControl {
     async fn apply(&self, fault: &NetworkFault) -> Result<FaultId, ControlError> {
         let result = self.inner.apply(fault).await;
         match &result {
-            Ok(id) => self.timeline.record_fault(
-                EventKind::FaultApplied,
-                Some(*id),
-                Some(fault),
-                format!("{id}: {fault}"),
-            ),
+            Ok(id) => {
+                self.applied
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((*id, fault.clone(), self.timeline.elapsed_ms()));
+                self.timeline.record_fault(
+                    EventKind::FaultApplied,
+                    Some(*id),
+                    Some(fault),
+                    format!("{id}: {fault}"),
+                );
+            }
             Err(error) => self.record_failure(&fault.to_string(), error),
         }
         result
@@ -97,15 +136,25 @@ impl NetworkControl for RecordedNetworkControl {
     async fn heal(&self, fault: FaultId) -> Result<(), ControlError> {
         let result = self.inner.heal(fault).await;
         match &result {
-            Ok(()) => self.timeline.record_fault(
-                EventKind::FaultHealed,
-                Some(fault),
-                None,
-                format!("{fault} healed"),
-            ),
+            Ok(()) => {
+                let did = self
+                    .inner
+                    .effect(fault)
+                    .map_or_else(String::new, |effect| format!(": it {effect}"));
+                self.timeline.record_fault(
+                    EventKind::FaultHealed,
+                    Some(fault),
+                    None,
+                    format!("{fault} healed{did}"),
+                );
+            }
             Err(error) => self.record_failure(&format!("healing {fault}"), error),
         }
         result
+    }
+
+    fn effect(&self, fault: FaultId) -> Option<crate::control::FaultEffect> {
+        self.inner.effect(fault)
     }
 
     async fn heal_all(&self) -> Result<(), ControlError> {

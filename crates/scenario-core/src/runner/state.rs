@@ -19,6 +19,10 @@ pub(super) struct RunState {
     pub(super) expectations: Vec<Option<ExpectationRecord>>,
     pub(super) workloads: Vec<WorkloadRecord>,
     pub(super) heights: std::collections::BTreeMap<crate::topology::NodeId, Vec<[u64; 2]>>,
+    /// The recorded network control, to ask what each fault did.
+    pub(super) network: Option<std::sync::Arc<super::recorded::RecordedNetworkControl>>,
+    /// What every network fault did.
+    pub(super) faults: Vec<crate::report::FaultRecord>,
 }
 
 struct Current {
@@ -51,6 +55,8 @@ impl RunState {
                 })
                 .collect(),
             heights: std::collections::BTreeMap::new(),
+            network: None,
+            faults: Vec::new(),
         }
     }
 

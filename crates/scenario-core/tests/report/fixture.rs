@@ -234,6 +234,7 @@ pub(crate) fn report() -> Report {
                 error: Some("failed: <node control> said \"no\"".to_owned()),
             },
         ],
+        faults: Vec::new(),
         cleanup: vec![
             CleanupOutcome {
                 label: "stop executor-0".to_owned(),
