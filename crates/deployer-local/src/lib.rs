@@ -1,13 +1,24 @@
 //! testbed's local-process deployer: runs every node of a scenario as a
-//! child process of the test, on a loopback address private to the run.
-//! The fastest backend, and the one every user starts with.
+//! child process of the test, each in its own network namespace with one
+//! address, every packet between nodes through the runner's switch. The
+//! fastest backend, and the one every user starts with.
 //!
 //! Depend on it (or on the `testbed` facade with feature `local`) to run
 //! scenarios on local processes.
 //!
-//! * **Isolation**: each run claims its own loopback address (127.a.b.1),
-//!   so concurrent runs never collide on ports; nodes run in their own
-//!   process groups; data and logs go under the run's artifact directory.
+//! * **The network plane** ([`NetworkMode::Namespaces`], the default): each
+//!   run claims a subnet of 198.18.0.0/15; each node gets a namespace and one
+//!   address that every peer and the runner use (the runner through fronts
+//!   on 127.0.0.1). Faults act on every packet by source and destination
+//!   (TCP, UDP, anything IP) and report what they did. Needs root or
+//!   CAP_NET_ADMIN + CAP_SYS_ADMIN and TUN; without them the deploy fails
+//!   before anything starts, naming the fix.
+//! * **The fallback** ([`NetworkMode::LinkProxies`]): one loopback address
+//!   per run and a TCP proxy per directed peer link; no privileges, but
+//!   learned addresses and UDP escape its faults, so node kinds that need
+//!   [`Capability::OneAddressPerNode`](scenario_core::Capability) are refused.
+//! * **Isolation**: nodes run in their own process groups; data and logs go
+//!   under the run's artifact directory; concurrent runs never collide.
 //! * **Readiness**: each node's probe must succeed within
 //!   [`LocalDeployer::ready_timeout`] (default 10 s plus 250 ms per node,
 //!   overridable with `TESTBED_READY_TIMEOUT_SECS`). A node that does not come
@@ -15,12 +26,11 @@
 //!   exited, and its last log lines.
 //! * **Node faults**: stop, start, restart, signals, pause and resume.
 //! * **Dynamic join**: `RunContext::add_node(role)` starts one more node,
-//!   its peers rendered by the node kind, with link proxies to and from
-//!   every node.
-//! * **Network faults without root**: peer traffic goes through link proxies
-//!   owned by the deployer: partitions, one-way cuts, latency, jitter, loss
-//!   and bandwidth per directed link. API traffic is not proxied.
-//! * **Cleanup**: every node stopped and verified dead, proxies closed, data
+//!   its peers rendered by the node kind, on the run's network like the
+//!   others.
+//! * **Network faults**: partitions, one-way cuts, latency, jitter, loss and
+//!   bandwidth, per link or per node, seeded. API traffic is never faulted.
+//! * **Cleanup**: every node stopped and verified dead, the network closed, data
 //!   removed (unless `TESTBED_KEEP=1`), logs kept when the run failed (or with
 //!   `TESTBED_KEEP_LOGS=1`), then a leak audit. A runner killed by SIGKILL
 //!   leaves a marker that [`reap`] (and the next run) uses to kill what it
