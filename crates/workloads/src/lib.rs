@@ -30,7 +30,7 @@ pub use da::DaLoad;
 pub use error::{Error, Result};
 pub use rate::{MAX_BLOB_RATE, MAX_TX_RATE};
 pub use target::Targets;
-pub use tx::TxLoad;
+pub use tx::{DEFAULT_MAX_FAILED_SHARE, TxLoad};
 
 /// The guide's chaos chapter, compiled as doctests so its samples match the code.
 #[cfg(doctest)]

@@ -24,6 +24,8 @@ pub struct TxLoad {
     senders: usize,
     targets: Targets,
     ledger: Ledger,
+    max_failed_share: f64,
+    elapsed_ms: AtomicU64,
     submitted: AtomicU64,
     accepted: Arc<AtomicU64>,
     failed: Arc<AtomicU64>,
@@ -40,6 +42,8 @@ impl TxLoad {
             senders: 8,
             targets: Targets::RoundRobin,
             ledger: ledger.clone(),
+            max_failed_share: DEFAULT_MAX_FAILED_SHARE,
+            elapsed_ms: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             accepted: Arc::default(),
             failed: Arc::default(),
@@ -69,7 +73,19 @@ impl TxLoad {
         self.targets = targets;
         self
     }
+
+    /// The share of submissions (0 to 1) that may fail (refused, timed
+    /// out, or dropped because every sender was busy) before the load fails
+    /// the run; default 0.10.
+    pub fn max_failed_share(mut self, share: f64) -> Self {
+        self.max_failed_share = share;
+        self
+    }
 }
+
+/// The share of failed submissions a load tolerates by default: a load that
+/// mostly failed to submit did not test what it claims to.
+pub const DEFAULT_MAX_FAILED_SHARE: f64 = 0.10;
 
 #[async_trait]
 impl Workload for TxLoad {
@@ -87,6 +103,13 @@ impl Workload for TxLoad {
 
     fn check_plan(&self, _window: Duration, nodes: &[NodeSlot]) -> Result<(), BoxError> {
         check_rate(self.rate, "transactions", MAX_TX_RATE)?;
+        if !(0.0..=1.0).contains(&self.max_failed_share) {
+            return Err(format!(
+                "max_failed_share must be between 0 and 1, not {}",
+                self.max_failed_share
+            )
+            .into());
+        }
         self.targets.check(nodes)?;
         Ok(())
     }
@@ -159,6 +182,27 @@ impl Workload for TxLoad {
             while tasks.join_next().await.is_some() {}
         })
         .await;
+        let elapsed = start.elapsed();
+        self.elapsed_ms.store(
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        let (submitted, failed) = (
+            self.submitted.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        );
+        let share = failed as f64 / submitted.max(1) as f64;
+        if submitted > 0 && share > self.max_failed_share {
+            let achieved =
+                self.accepted.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64().max(1e-3);
+            return Err(format!(
+                "{failed} of {submitted} submissions failed ({:.1} %), above the {:.1} % this load allows; it achieved {achieved:.1} accepted transactions per second of the {} asked (allow more with max_failed_share)",
+                share * 100.0,
+                self.max_failed_share * 100.0,
+                self.rate
+            )
+            .into());
+        }
         Ok(())
     }
 
@@ -172,6 +216,14 @@ impl Workload for TxLoad {
         stats
             .extra
             .insert("target_rate_per_s".to_owned(), serde_json::json!(self.rate));
+        let elapsed_s = self.elapsed_ms.load(Ordering::Relaxed) as f64 / 1000.0;
+        if elapsed_s > 0.0 {
+            let achieved = stats.accepted as f64 / elapsed_s;
+            stats.extra.insert(
+                "achieved_rate_per_s".to_owned(),
+                serde_json::json!((achieved * 10.0).round() / 10.0),
+            );
+        }
         stats
     }
 }

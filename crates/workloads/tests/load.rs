@@ -85,3 +85,81 @@ fn unusable_rates_and_missing_targets_reject_the_plan_before_anything_starts() {
     );
     assert!(plan(TxLoad::new(10.0, &ledger)).is_ok());
 }
+
+/// Fake nodes that refuse every transaction.
+struct Refusing;
+
+#[derive(Debug)]
+struct RefusingClient(scenario_core::fake::FakeNodeClient, NodeId);
+
+#[async_trait]
+impl NodeClient for RefusingClient {
+    fn node(&self) -> &NodeId {
+        &self.1
+    }
+    async fn info(&self) -> Result<scenario_core::NodeInfo, scenario_core::ClientError> {
+        self.0.info().await
+    }
+    async fn block(&self, height: u64) -> Result<scenario_core::Block, scenario_core::ClientError> {
+        self.0.block(height).await
+    }
+    async fn submit_tx(
+        &self,
+        _tx: &[u8],
+    ) -> Result<scenario_core::TxId, scenario_core::ClientError> {
+        Err(scenario_core::ClientError::Rejected {
+            node: self.1.clone(),
+            reason: "mempool full".to_owned(),
+        })
+    }
+}
+
+impl NodeKind for Refusing {
+    fn name(&self) -> &str {
+        "refusing"
+    }
+    fn ports(&self) -> Vec<PortSpec> {
+        FakeNodeKind.ports()
+    }
+    fn render(&self, node: &NodeView) -> Result<LaunchSpec, BoxError> {
+        FakeNodeKind.render(node)
+    }
+    fn client(&self, node: &NodeEndpoint) -> Result<std::sync::Arc<dyn NodeClient>, BoxError> {
+        let fake = scenario_core::fake::FakeNodeClient::new(node.id.clone(), node.role.clone());
+        Ok(std::sync::Arc::new(RefusingClient(fake, node.id.clone())))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_load_that_mostly_failed_to_submit_fails_the_run_saying_what_it_achieved() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::new();
+    let plan = |load: TxLoad| {
+        Scenario::builder("refused")
+            .topology(Topology::new().validators(2))
+            .node_kind(Refusing)
+            .window(Duration::from_secs(5))
+            .seed(1)
+            .artifacts_root(dir.path())
+            .workload(load)
+            .build()
+            .unwrap()
+    };
+    let report = plan(TxLoad::new(20.0, &ledger))
+        .run(&FakeDeployer::new())
+        .await
+        .unwrap();
+    assert!(!report.passed);
+    let error = report.workload("tx-load").unwrap().error.clone().unwrap();
+    assert!(
+        error.contains(" submissions failed (100.0 %), above the 10.0 % this load allows; it achieved 0.0 accepted transactions per second of the 20 asked"),
+        "{error}"
+    );
+    let allowed = plan(TxLoad::new(20.0, &ledger).max_failed_share(1.0))
+        .run(&FakeDeployer::new())
+        .await
+        .unwrap();
+    assert!(allowed.passed, "{allowed}");
+    let stats = &allowed.workload("tx-load").unwrap().stats;
+    assert_eq!(stats.extra["achieved_rate_per_s"], serde_json::json!(0.0));
+}
