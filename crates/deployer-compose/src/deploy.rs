@@ -42,6 +42,27 @@ pub(crate) async fn deploy(
     env: &DeployEnv,
 ) -> Result<Deployment> {
     let docker = engine::connect(deployer.host.as_deref()).await?;
+    // What runners that died (SIGKILL) left in the engine goes first, as a
+    // fresh local run kills what dead local runners left.
+    match crate::reap::reap(&docker).await {
+        Ok(reaped) => {
+            for run in reaped {
+                env.timeline().record(
+                    scenario_core::EventKind::Note,
+                    None,
+                    format!(
+                        "reaped the containers of dead run {} (runner {})",
+                        run.run_id, run.runner
+                    ),
+                );
+            }
+        }
+        Err(error) => env.timeline().record(
+            scenario_core::EventKind::Note,
+            None,
+            format!("could not reap dead runs' containers: {error}"),
+        ),
+    }
     let kind = scenario.node_kind();
     let ports = kind.ports();
     let slots = scenario.nodes();

@@ -183,12 +183,17 @@ async fn reaping_removes_what_dead_runners_left_and_nothing_else() {
 
     let reaped = deployer_compose::reap(&docker).await.unwrap();
 
-    assert!(
-        reaped
-            .iter()
-            .any(|r| r.run_id == dead_run && r.runner == dead),
-        "{reaped:?}"
-    );
+    // Every compose deploy reaps too, so a test running beside this one may
+    // have removed the dead run first; either way it is gone, and the live
+    // one is never touched.
+    let reaped_here = reaped
+        .iter()
+        .any(|r| r.run_id == dead_run && r.runner == dead);
+    let gone = deployer_compose::leftovers(&docker, &dead_run)
+        .await
+        .unwrap()
+        .is_empty();
+    assert!(reaped_here || gone, "{reaped:?}");
     assert!(!reaped.iter().any(|r| r.run_id == live_run), "{reaped:?}");
     let left = deployer_compose::leftovers(&docker, &live_run)
         .await
@@ -204,6 +209,36 @@ async fn reaping_removes_what_dead_runners_left_and_nothing_else() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_run_sweeps_what_a_dead_runner_left_in_the_engine() {
+    let Some(docker) = engine_with_image("sweep").await else {
+        return;
+    };
+    let me = deploykit::ProcessRef::current().unwrap();
+    let dead_run = format!("sweep-dead-{}", me.pid);
+    let dead = deploykit::ProcessRef {
+        started: me.started + 2,
+        ..me.clone()
+    }
+    .to_string();
+    labelled_network(&docker, &dead_run, dead).await;
+
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("compose-sweep", 1, 0, 1, root.path())
+        .build()
+        .unwrap();
+    let report = plan.run(&ComposeDeployer::new()).await.unwrap();
+
+    assert!(
+        deployer_compose::leftovers(&docker, &dead_run)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the dead run's network was swept"
+    );
+    assert!(report.passed, "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
