@@ -1,6 +1,8 @@
 //! `cargo xtask reap`: remove what runs killed by SIGKILL left behind (their
 //! runner is gone): local node processes under the workspace's
-//! `target/testbed` and `TESTBED_ARTIFACTS_DIR`, and, when a Docker engine
+//! `target/testbed` and `TESTBED_ARTIFACTS_DIR` and every run in this
+//! user's registry of local runs (wherever its artifacts are), their data
+//! directories, and, when a Docker engine
 //! answers, containers, volumes and networks labelled with a dead runner of
 //! this host. Runs whose runner is alive are left alone.
 
@@ -11,22 +13,25 @@ pub(crate) fn run() -> anyhow::Result<()> {
     if let Some(dir) = std::env::var_os("TESTBED_ARTIFACTS_DIR") {
         roots.push(PathBuf::from(dir));
     }
-    let mut total = 0;
+    let mut reaped = Vec::new();
     for root in roots {
-        for reaped in deployer_local::reap(&root)? {
-            total += 1;
-            println!(
-                "reaped {}: killed {}",
-                reaped.run_dir.display(),
-                if reaped.killed.is_empty() {
-                    "nothing still running".to_owned()
-                } else {
-                    reaped.killed.join(", ")
-                }
-            );
-        }
+        reaped.extend(deployer_local::reap(&root)?);
     }
-    println!("reap: {total} dead local run(s) cleaned up");
+    // Runs of this user anywhere else (their artifacts in another workspace
+    // or directory), from the per-user registry of live runs.
+    reaped.extend(deployer_local::reap_registered()?);
+    for run in &reaped {
+        println!(
+            "reaped {}: killed {}",
+            run.run_dir.display(),
+            if run.killed.is_empty() {
+                "nothing still running".to_owned()
+            } else {
+                run.killed.join(", ")
+            }
+        );
+    }
+    println!("reap: {} dead local run(s) cleaned up", reaped.len());
     reap_docker()
 }
 

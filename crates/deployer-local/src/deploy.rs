@@ -24,10 +24,13 @@ use crate::readiness::PROBE_EVERY;
 
 /// Kill what runners that died left behind next to this run.
 fn sweep_dead_runs(env: &DeployEnv) {
-    let Some(root) = env.artifacts_dir().parent() else {
-        return;
-    };
-    for reaped in marker::reap(root).unwrap_or_default() {
+    let beside = env
+        .artifacts_dir()
+        .parent()
+        .map(|root| marker::reap(root).unwrap_or_default())
+        .unwrap_or_default();
+    let registered = marker::reap_registered().unwrap_or_default();
+    for reaped in beside.into_iter().chain(registered) {
         env.timeline().record(
             EventKind::Note,
             None,

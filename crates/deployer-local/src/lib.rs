@@ -68,6 +68,7 @@ mod plan;
 mod process;
 mod proxies;
 mod readiness;
+mod registry;
 
 use std::time::Duration;
 
@@ -80,7 +81,7 @@ pub use deploykit::ProcessRef;
 pub use deploykit::proxy;
 pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use error::{Error, Result};
-pub use marker::{MARKER_FILE, Marker, Reaped, reap};
+pub use marker::{MARKER_FILE, Marker, Reaped, reap, reap_registered};
 pub use network::NetworkMode;
 
 pub use deploykit::probe::READY_TIMEOUT_ENV;

@@ -44,6 +44,7 @@ impl MarkerFile {
             }),
         };
         file.write()?;
+        crate::registry::register(dir)?;
         Ok(file)
     }
 
@@ -81,6 +82,9 @@ impl MarkerFile {
 
     pub(crate) fn remove(&self) {
         let _ = std::fs::remove_file(&self.path);
+        if let Some(run_dir) = self.path.parent() {
+            crate::registry::unregister(run_dir);
+        }
     }
 }
 
@@ -93,39 +97,63 @@ pub struct Reaped {
     pub killed: Vec<String>,
 }
 
-/// Kill the leftovers of runs under `root` whose runner is gone, and remove
-/// their markers. Runs whose runner is alive are left alone.
+/// Kill the leftovers of runs under `root` whose runner is gone, remove
+/// their data directories and markers. Runs whose runner is alive are left
+/// alone.
 pub fn reap(root: &Path) -> std::io::Result<Vec<Reaped>> {
-    let mut reaped = Vec::new();
     let entries = match std::fs::read_dir(root) {
         Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(reaped),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(error),
     };
+    let mut reaped = Vec::new();
     for entry in entries.flatten() {
-        let path = entry.path().join(MARKER_FILE);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
-        let Ok(marker) = serde_json::from_str::<Marker>(&text) else {
-            continue;
-        };
-        if marker.runner.as_ref().is_some_and(ProcessRef::is_alive) {
-            continue;
-        }
-        let mut killed = Vec::new();
-        for (id, node) in &marker.nodes {
-            if node.is_alive() && killpg(Pid::from_raw(node.pid), Signal::SIGKILL).is_ok() {
-                killed.push(id.clone());
-            }
-        }
-        std::fs::remove_file(&path)?;
-        reaped.push(Reaped {
-            run_dir: entry.path(),
-            killed,
-        });
+        reaped.extend(reap_run(&entry.path())?);
     }
     Ok(reaped)
+}
+
+/// Reap every dead run in this user's registry of local runs, wherever its
+/// artifacts are; entries of runs that ended cleanly are dropped.
+pub fn reap_registered() -> std::io::Result<Vec<Reaped>> {
+    let mut reaped = Vec::new();
+    for (run_dir, entry) in crate::registry::runs() {
+        if !run_dir.join(MARKER_FILE).exists() {
+            let _ = std::fs::remove_file(&entry);
+            continue;
+        }
+        reaped.extend(reap_run(&run_dir)?);
+    }
+    Ok(reaped)
+}
+
+/// One run directory: reaped when its marker names a runner that is gone.
+fn reap_run(run_dir: &Path) -> std::io::Result<Option<Reaped>> {
+    let path = run_dir.join(MARKER_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let Ok(marker) = serde_json::from_str::<Marker>(&text) else {
+        return Ok(None);
+    };
+    if marker.runner.as_ref().is_some_and(ProcessRef::is_alive) {
+        return Ok(None);
+    }
+    let mut killed = Vec::new();
+    for (id, node) in &marker.nodes {
+        if node.is_alive() && killpg(Pid::from_raw(node.pid), Signal::SIGKILL).is_ok() {
+            killed.push(id.clone());
+        }
+        let data =
+            scenario_core::NodeFiles::of(run_dir, &scenario_core::NodeId::new(id.as_str())).data;
+        let _ = std::fs::remove_dir_all(data);
+    }
+    std::fs::remove_file(&path)?;
+    crate::registry::unregister(run_dir);
+    Ok(Some(Reaped {
+        run_dir: run_dir.to_path_buf(),
+        killed,
+    }))
 }
 
 #[cfg(test)]
