@@ -344,6 +344,7 @@ impl Workload for Chaos {
         // Repeated faults cover the scenario's window unless told otherwise.
         let window = self.window.unwrap_or_else(|| ctx.window());
         let plan = self.plan_for(window, ctx.seed(), &ctx.nodes());
+        self.log.set_planned(plan.len());
         play::play(&self.name, Arc::clone(&self.log), plan, ctx, &cancel).await?;
         Ok(())
     }

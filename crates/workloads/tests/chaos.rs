@@ -174,6 +174,10 @@ async fn a_scheduled_partition_is_applied_and_healed_on_the_timeline_at_its_offs
     let stats = &report.workload("chaos").unwrap().stats;
     assert_eq!((stats.submitted, stats.accepted, stats.failed), (2, 2, 0));
     assert_eq!(stats.extra["healed"], 1);
+    assert_eq!(
+        (&stats.extra["planned"], &stats.extra["done"]),
+        (&1.into(), &1.into())
+    );
     let actions = stats.extra["actions"].as_array().unwrap();
     assert_eq!(actions[0]["into_window_ms"], 5_000);
     assert_eq!(

@@ -11,7 +11,7 @@ use super::plan::Spec;
 use super::selector::Selector;
 
 /// One problem with a chaos schedule.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScheduleProblem {
     /// A one-shot fault is due when the window is already closed.
@@ -25,6 +25,25 @@ pub enum ScheduleProblem {
         at: Duration,
         /// How long the window is.
         window: Duration,
+    },
+    /// Repeated faults with gaps so short they would fire dozens of times
+    /// a second.
+    #[error(
+        "{what} are at least {min:?} apart; repeated faults need at least {MIN_GAP:?} between them"
+    )]
+    GapTooShort {
+        /// The repeated fault.
+        what: String,
+        /// The shortest gap asked.
+        min: Duration,
+    },
+    /// A loss probability outside 0 to 1 (0–100 %).
+    #[error("{action} asks for a loss of {loss}; a loss is a probability from 0 to 1")]
+    LossOutOfRange {
+        /// The fault.
+        action: String,
+        /// The loss asked.
+        loss: f64,
     },
     /// `heal_after` was called before any `at`.
     #[error(
@@ -62,6 +81,9 @@ pub enum ScheduleProblem {
     },
 }
 
+/// The shortest gap between repeated faults a schedule may ask for.
+pub(crate) const MIN_GAP: Duration = Duration::from_secs(1);
+
 /// Add the problems of one spec for a run of `window` on `nodes`.
 pub(super) fn spec_problems(
     spec: &Spec,
@@ -76,6 +98,30 @@ pub(super) fn spec_problems(
         Spec::Partition { at, who, .. } => (format!("a partition of {who}"), Some(*at), named(who)),
         Spec::Partitions { who, .. } => (format!("partitions of {who}"), None, named(who)),
     };
+    let gap = match spec {
+        Spec::Restarts { min, .. } | Spec::Partitions { min, .. } => Some(*min),
+        _ => None,
+    };
+    if let Some(min) = gap.filter(|min| *min < MIN_GAP) {
+        found.push(ScheduleProblem::GapTooShort {
+            what: action.clone(),
+            min,
+        });
+    }
+    let loss = match spec {
+        Spec::Link { loss, .. } => Some(*loss),
+        Spec::At {
+            action: super::ChaosAction::Network(scenario_core::NetworkFault::Shape { shape, .. }),
+            ..
+        } => Some(shape.loss),
+        _ => None,
+    };
+    if let Some(loss) = loss.filter(|loss| !(0.0..=1.0).contains(loss)) {
+        found.push(ScheduleProblem::LossOutOfRange {
+            action: action.clone(),
+            loss,
+        });
+    }
     if let Some(at) = at
         && at >= window
     {

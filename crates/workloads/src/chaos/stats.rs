@@ -27,6 +27,7 @@ struct Performed {
 #[derive(Debug, Default)]
 pub(super) struct ChaosLog {
     performed: Mutex<Vec<Performed>>,
+    planned: std::sync::atomic::AtomicU64,
 }
 
 impl ChaosLog {
@@ -39,6 +40,15 @@ impl ChaosLog {
     /// Forget an earlier run.
     pub(super) fn reset(&self) {
         self.lock().clear();
+        self.set_planned(0);
+    }
+
+    /// How many faults the schedule holds for this run (heals not counted).
+    pub(super) fn set_planned(&self, planned: usize) {
+        self.planned.store(
+            u64::try_from(planned).unwrap_or(u64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Note one action, `at` into the window.
@@ -65,6 +75,16 @@ impl ChaosLog {
             failed: count(&|p| p.error.is_some()),
             ..WorkloadStats::default()
         };
+        stats.extra.insert(
+            "planned".to_owned(),
+            self.planned
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .into(),
+        );
+        stats.extra.insert(
+            "done".to_owned(),
+            count(&|p| !p.heal && p.error.is_none()).into(),
+        );
         stats.extra.insert(
             "healed".to_owned(),
             count(&|p| p.heal && p.error.is_none()).into(),

@@ -400,3 +400,24 @@ fn restarts_with_downtime_are_stops_healed_after_the_downtime() {
         [ScheduleProblem::DownForWithoutRestart { duration: secs(1) }]
     );
 }
+
+#[test]
+fn restarts_without_a_gap_and_loss_outside_zero_to_one_are_refused() {
+    let chaos = Chaos::new()
+        .restarts(
+            Duration::ZERO,
+            Duration::ZERO,
+            Selector::AnyOf(Role::Validator),
+        )
+        .link_fault_at(secs(1), secs(1), Duration::from_millis(10), 1.5);
+    let found = problems(&chaos, secs(10));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(
+        found[0].to_string(),
+        "restarts of any validator are at least 0ns apart; repeated faults need at least 1s between them"
+    );
+    assert_eq!(
+        found[1].to_string(),
+        "a slow, lossy link asks for a loss of 1.5; a loss is a probability from 0 to 1"
+    );
+}
