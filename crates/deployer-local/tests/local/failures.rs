@@ -121,3 +121,57 @@ async fn a_node_killed_at_cleanup_after_its_grace_is_reported() {
     );
     assert!(started_pids(&report).iter().all(|pid| !alive(*pid)));
 }
+
+/// The pids of the nodes a run in `root` started, from its marker.
+fn marker_pids(root: &std::path::Path) -> Vec<i32> {
+    let Some(run) = std::fs::read_dir(root)
+        .ok()
+        .and_then(|mut dirs| dirs.next())
+    else {
+        return Vec::new();
+    };
+    let path = run.unwrap().path().join(deployer_local::MARKER_FILE);
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<deployer_local::Marker>(&text).ok())
+        .map(|marker| marker.nodes.iter().map(|(_, p)| p.pid).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_run_dropped_on_a_current_thread_runtime_still_cleans_up_promptly() {
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("dropped", 3, 0, 60, root.path()).build().unwrap();
+    let deployer = LocalDeployer::new();
+    let mut run = Box::pin(plan.run(&deployer));
+    // Let it deploy, then drop it mid-window.
+    let mut pids = Vec::new();
+    let started = std::time::Instant::now();
+    while pids.len() < 3 {
+        tokio::select! {
+            _ = run.as_mut() => panic!("the 60 s run ended on its own"),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+        pids = marker_pids(root.path());
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never deployed"
+        );
+    }
+    let dropping = std::time::Instant::now();
+    drop(run);
+    assert!(
+        dropping.elapsed() < Duration::from_secs(5),
+        "dropping the run does not block the runtime"
+    );
+    // The cleanup goes on beside the runtime, which keeps serving the tasks
+    // it waits for. Generous bound: a hang shows as a minute and more.
+    while pids.iter().any(|pid| alive(*pid)) {
+        assert!(
+            dropping.elapsed() < Duration::from_secs(30),
+            "nodes still run {:?} after the run was dropped",
+            dropping.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -113,13 +113,23 @@ impl Drop for CleanupGuard {
         if let Some(actions) = self.registry.take()
             && !actions.is_empty()
         {
-            tracing::warn!(
-                count = actions.len(),
-                "the run was dropped before cleanup; cleaning up on a dedicated thread"
-            );
             let timeout = self.per_action_timeout;
             let worker =
                 std::thread::spawn(move || block_on_fresh_runtime(run_all(actions, timeout)));
+            let current_thread = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
+                handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
+            });
+            if current_thread {
+                // Blocking here would freeze the only thread of the runtime
+                // whose tasks (node supervisors, the network's tasks) the
+                // cleanup waits for: it would hang until every action timed
+                // out. The runtime goes on; the cleanup finishes beside it.
+                tracing::warn!(
+                    "the run was dropped on a current-thread runtime; cleaning up on a dedicated thread while the runtime goes on"
+                );
+                return;
+            }
+            tracing::warn!("the run was dropped before cleanup; cleaned up on a dedicated thread");
             if worker.join().is_err() {
                 tracing::error!("the cleanup thread panicked");
             }
