@@ -1,11 +1,16 @@
 //! Agreement: no two nodes finalized different blocks at the same height,
 //! checked at every height that at least two nodes finalized (not only up to
 //! the slowest node's tip), and every finalized height a node claims must be
-//! one it can serve.
+//! one it can serve and, with a block feed, one the feed saw it finalize.
 
 use std::collections::BTreeMap;
 
 use scenario_core::prelude::*;
+
+/// How far a node's claimed finalized height may run ahead of what the block
+/// feed saw from it before the claim counts as false (the feed follows each
+/// node with a short lag).
+const FEED_LAG_BLOCKS: u64 = 10;
 
 /// No two nodes finalized different blocks at one height.
 #[derive(Clone, Debug, Default)]
@@ -23,6 +28,21 @@ impl Expectation for Agreement {
         for (id, client) in &clients {
             let info = client.info().await.map_err(|e| format!("{id}: {e}"))?;
             claimed.insert(id, info.finalized_height);
+        }
+        // A node's claim must match what the block feed saw it finalize
+        // (with room for the feed's lag), when the plan has a feed.
+        if let Some(feed) = ctx.block_feed() {
+            let seen = feed.finalized_heights();
+            for (id, height) in &claimed {
+                if let Some(observed) = seen.get(*id)
+                    && *height > observed + FEED_LAG_BLOCKS
+                {
+                    return Ok(Verdict::fail(format!(
+                        "{id} claims finalized height {height}, but the block feed saw it finalize blocks only up to {observed}"
+                    ))
+                    .figure("height", *height as f64));
+                }
+            }
         }
         let mut by_height: Vec<u64> = claimed.values().copied().collect();
         by_height.sort_unstable();

@@ -123,3 +123,52 @@ async fn recovery_on_a_chain_that_stopped_fails() {
         "{message}"
     );
 }
+
+/// A feed that saw every node finalize up to height 2 only.
+struct SawTwo;
+
+impl scenario_core::BlockFeed for SawTwo {
+    fn subscribe(&self) -> futures::stream::BoxStream<'static, scenario_core::FeedEvent> {
+        Box::pin(futures::stream::empty())
+    }
+    fn finalized_heights(&self) -> std::collections::BTreeMap<NodeId, u64> {
+        ["validator-0", "validator-1", "validator-2"]
+            .into_iter()
+            .map(|id| (NodeId::new(id), 2))
+            .collect()
+    }
+    fn finalized_blocks(&self) -> std::collections::BTreeMap<u64, scenario_core::ObservedBlock> {
+        Default::default()
+    }
+    fn add_node(&self, _node: NodeId, _client: Arc<dyn NodeClient>) {}
+}
+
+#[async_trait]
+impl scenario_core::BlockFeedFactory for SawTwo {
+    async fn start(
+        &self,
+        _start: scenario_core::feed::FeedStart,
+    ) -> Result<Arc<dyn scenario_core::BlockFeed>, BoxError> {
+        Ok(Arc::new(SawTwo))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_claimed_height_far_above_what_the_feed_saw_fails_agreement() {
+    // The stub nodes claim height 9 (and serve it), the feed saw 2: within
+    // the feed's lag allowance that passes, so claim far more.
+    let plan = Scenario::builder("verdicts")
+        .topology(Topology::new().validators(3))
+        .node_kind(StubKind {
+            finalized: |id| if id == "validator-1" { 40 } else { 9 },
+            forks: never,
+        })
+        .window(Duration::from_secs(2))
+        .block_feed(SawTwo);
+    let (passed, message) = verdict_of(plan, Agreement).await;
+    assert!(!passed);
+    assert_eq!(
+        message,
+        "validator-1 claims finalized height 40, but the block feed saw it finalize blocks only up to 2"
+    );
+}
