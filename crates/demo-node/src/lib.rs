@@ -12,6 +12,11 @@
 //! Depend on this crate from tests, examples and tools that need a real
 //! network to run against; nothing in the framework itself depends on it.
 //!
+//! For the framework's own tests, demo-node can also misbehave on purpose
+//! ([`DemoNode::misbehave`], [`Misbehaviour`]): one node stalls, drops
+//! transactions, forks, loses blobs, never catches up, lies about its
+//! height or proposes late, so a test can prove that a judge catches it.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use demo_node::DemoNode;
@@ -36,8 +41,13 @@ use std::time::Duration;
 
 use node_http::NodeHttpClient;
 use scenario_core::{
-    BoxError, LaunchSpec, NodeClient, NodeEndpoint, NodeKind, NodeView, PortSpec, Readiness, Role,
+    BoxError, LaunchSpec, NodeClient, NodeEndpoint, NodeId, NodeKind, NodeView, PortSpec,
+    Readiness, Role,
 };
+
+mod misbehaviour;
+
+pub use misbehaviour::Misbehaviour;
 
 /// The environment variable that points at a `demo-node` binary.
 pub const BIN_ENV: &str = "DEMO_NODE_BIN";
@@ -59,6 +69,8 @@ pub struct DemoNode {
     block_time: Duration,
     election_timeout: Option<Duration>,
     replication: usize,
+    seed: Option<u64>,
+    misbehaviours: Vec<(NodeId, Misbehaviour)>,
     extra_args: Vec<String>,
 }
 
@@ -116,6 +128,8 @@ impl DemoNode {
             block_time: Duration::from_millis(500),
             election_timeout: None,
             replication: 2,
+            seed: None,
+            misbehaviours: Vec::new(),
             extra_args: Vec::new(),
         }
     }
@@ -156,6 +170,24 @@ impl DemoNode {
     /// How many executors store each blob (default 2).
     pub fn replication(mut self, replication: usize) -> Self {
         self.replication = replication;
+        self
+    }
+
+    /// Seed every node's own randomness (its election timeouts) with `seed`
+    /// (`--seed`; each node mixes in its id, so each draws its own
+    /// sequence). A `NodeKind` is not told the scenario's seed, so pass the
+    /// same one here to replay a run's elections as far as timing allows.
+    /// Default: each node seeds from the OS.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Make `node` misbehave on purpose (tests only; repeat for several
+    /// switches or nodes). A node that is not in the network is an error
+    /// when the nodes are rendered, before anything starts.
+    pub fn misbehave(mut self, node: impl Into<NodeId>, misbehaviour: Misbehaviour) -> Self {
+        self.misbehaviours.push((node.into(), misbehaviour));
         self
     }
 
@@ -250,6 +282,19 @@ impl NodeKind for DemoNode {
                 peer.address("p2p")?
             ));
         }
+        if let Some(seed) = self.seed {
+            spec = spec.arg(format!("--seed={seed}"));
+        }
+        for (target, misbehaviour) in &self.misbehaviours {
+            if target == node.id() {
+                spec = spec.arg(format!("--misbehave={misbehaviour}"));
+            } else if node.peers.iter().all(|p| &p.id != target) {
+                return Err(format!(
+                    "DemoNode::misbehave names {target}, which is not a node of this network"
+                )
+                .into());
+            }
+        }
         Ok(spec.args(self.extra_args.iter().cloned()))
     }
 
@@ -318,5 +363,60 @@ mod tests {
             binary
         );
         assert!(locate_in(None, None, None).is_err());
+    }
+
+    fn view(id: &str, peers: &[&str]) -> NodeView {
+        use scenario_core::{HostPort, NodeSlot, PeerView};
+        let at = |port| HostPort::new("127.0.0.1".to_owned(), port);
+        NodeView {
+            slot: NodeSlot {
+                id: NodeId::new(id),
+                role: Role::Validator,
+                index: 0,
+                overrides: Default::default(),
+            },
+            listen: [("api".to_owned(), at(1)), ("p2p".to_owned(), at(2))].into(),
+            data_dir: "/tmp/d".to_owned(),
+            peers: peers
+                .iter()
+                .map(|peer| PeerView {
+                    id: NodeId::new(*peer),
+                    role: Role::Validator,
+                    addresses: [("p2p".to_owned(), at(3))].into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_seed_goes_to_every_node_and_a_misbehaviour_to_its_node_only() {
+        let kind = DemoNode::new("/bin/demo-node")
+            .seed(42)
+            .misbehave("validator-1", Misbehaviour::DropTxs { percent: 4 })
+            .misbehave("validator-1", Misbehaviour::NoCatchUp);
+        let args = |id, peers| kind.render(&view(id, peers)).unwrap().args;
+        let bad = args("validator-1", &["validator-0"]);
+        let good = args("validator-0", &["validator-1"]);
+        assert!(bad.contains(&"--seed=42".to_owned()) && good.contains(&"--seed=42".to_owned()));
+        let misbehaving = |args: &[String]| {
+            args.iter()
+                .filter(|a| a.starts_with("--misbehave="))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            misbehaving(&bad),
+            ["--misbehave=drop-txs=4", "--misbehave=no-catch-up"]
+        );
+        assert!(misbehaving(&good).is_empty());
+
+        let stray = DemoNode::new("/bin/demo-node")
+            .misbehave("validator-9", Misbehaviour::NoCatchUp)
+            .render(&view("validator-0", &["validator-1"]))
+            .unwrap_err();
+        assert_eq!(
+            stray.to_string(),
+            "DemoNode::misbehave names validator-9, which is not a node of this network"
+        );
     }
 }

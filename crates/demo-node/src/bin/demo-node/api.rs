@@ -203,7 +203,7 @@ async fn submit_tx(
     }
     let tx_id = wire::content_id(&payload);
     match node.submit(PoolItem::Tx { id: tx_id.clone() }) {
-        Admission::Added | Admission::Known => {
+        Admission::Added | Admission::Known | Admission::Swallowed => {
             Ok((StatusCode::ACCEPTED, Json(wire::TxAccepted { tx_id })))
         }
         Admission::Full => Err(ApiError {
