@@ -1,7 +1,7 @@
 //! Agreement: no two nodes finalized different blocks at the same height,
 //! checked at every height that at least two nodes finalized (not only up to
 //! the slowest node's tip), and every finalized height a node claims must be
-//! one it can serve.
+//! one it can serve, as a final block (the highest claim included).
 
 use std::collections::BTreeMap;
 
@@ -61,6 +61,23 @@ impl Expectation for Agreement {
                 ))
                 .figure("height", height as f64));
             }
+        }
+        // A claim above `shared` (the highest one) is reached by no hash
+        // comparison: it must still be servable, and final.
+        for (id, client) in &clients {
+            let claim = claimed[id];
+            if claim <= shared {
+                continue;
+            }
+            let wrong = match client.block(claim).await {
+                Ok(block) if block.finalized => continue,
+                Ok(_) => "serves it as not final".to_owned(),
+                Err(e) => format!("cannot serve block {claim}: {e}"),
+            };
+            return Ok(
+                Verdict::fail(format!("{id} claims finalized height {claim} but {wrong}"))
+                    .figure("height", claim as f64),
+            );
         }
         let range = if shared == lowest {
             format!("every finalized block up to height {shared}")
