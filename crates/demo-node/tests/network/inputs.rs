@@ -130,6 +130,16 @@ fn a_bad_flag_or_config_exits_non_zero_naming_the_field() {
         "{stderr}"
     );
 
+    let mut bad_switch = base.to_vec();
+    bad_switch.extend(["--data-dir=/tmp/never-used", "--misbehave=explode"]);
+    let out = demo_node(&bad_switch);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--misbehave \"explode\" is not a misbehaviour; the kinds are "),
+        "{stderr}"
+    );
+
     let unknown = demo_node(&["--blok-time-ms=5"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("--blok-time-ms"));
