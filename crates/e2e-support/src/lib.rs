@@ -1,8 +1,14 @@
 //! What the deployers' end-to-end tests share, so each backend's tests say
 //! only what is particular to it: demo-node tuned so tests take seconds,
 //! scenarios writing under a temporary root, a workload that joins a node
-//! and the checks that it joined, and the scaffolding that runs a scenario in a child process to
-//! interrupt. Used as a dev-dependency only.
+//! and the checks that it joined, topologies that decide who leads first
+//! (for tests where one node misbehaves as leader or as follower), and the
+//! scaffolding that runs a scenario in a child process to interrupt. Used
+//! as a dev-dependency only.
+//!
+//! Its own test target, `judges`, proves the expectations on real
+//! demo-node networks: each test-only misbehaviour of demo-node is caught
+//! by the right judge, and a healthy run passes them all.
 
 pub mod runner_process;
 
@@ -21,8 +27,41 @@ pub fn demo_node() -> DemoNode {
         .election_timeout(Duration::from_millis(400))
 }
 
+/// The seed of every scenario made here (also given to demo-node's own
+/// randomness, which the node kind is not told otherwise).
+pub const SEED: u64 = 1;
+
+/// The election timeout [`slow_elections`] gives: far above
+/// [`demo_node`]'s, so those nodes never campaign while a leader is heard.
+pub const SLOW_ELECTION: Duration = Duration::from_secs(3);
+
+/// `topology` with `nodes` on [`SLOW_ELECTION`] timeouts: they will not be
+/// the first leader (and not take over from a leader that keeps sending
+/// heartbeats).
+pub fn slow_elections(mut topology: Topology, nodes: &[&str]) -> Topology {
+    let flag = format!("--election-timeout-ms={}", SLOW_ELECTION.as_millis());
+    for node in nodes {
+        topology = topology.override_node(*node, NodeOverride::new().arg(flag.clone()));
+    }
+    topology
+}
+
+/// `topology` where `leader` is the one validator on [`demo_node`]'s short
+/// election timeout, so it leads first.
+pub fn leads_first(topology: Topology, leader: &str) -> Topology {
+    let others: Vec<String> = topology
+        .slots()
+        .into_iter()
+        .filter(|slot| slot.role == Role::Validator && slot.id != leader)
+        .map(|slot| slot.id.to_string())
+        .collect();
+    let others: Vec<&str> = others.iter().map(String::as_str).collect();
+    slow_elections(topology, &others)
+}
+
 /// A scenario of demo-node with `validators` and `executors`, a window of
-/// `window_secs`, seed 1, writing its artifacts under `root`.
+/// `window_secs`, seed [`SEED`] (demo-node's too), writing its artifacts
+/// under `root`.
 pub fn scenario(
     name: &str,
     validators: usize,
@@ -32,9 +71,9 @@ pub fn scenario(
 ) -> ScenarioBuilder {
     Scenario::builder(name)
         .topology(Topology::new().validators(validators).executors(executors))
-        .node_kind(demo_node())
+        .node_kind(demo_node().seed(SEED))
         .window(Duration::from_secs(window_secs))
-        .seed(1)
+        .seed(SEED)
         .artifacts_root(root)
 }
 

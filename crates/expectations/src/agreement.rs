@@ -1,7 +1,8 @@
 //! Agreement: no two nodes finalized different blocks at the same height,
 //! checked at every height that at least two nodes finalized (not only up to
 //! the slowest node's tip), and every finalized height a node claims must be
-//! one it can serve and, with a block feed, one the feed saw it finalize.
+//! one it can serve, as a final block (the highest claim included), and,
+//! with a block feed, one the feed saw it finalize.
 
 use std::collections::BTreeMap;
 
@@ -28,21 +29,6 @@ impl Expectation for Agreement {
         for (id, client) in &clients {
             let info = client.info().await.map_err(|e| format!("{id}: {e}"))?;
             claimed.insert(id, info.finalized_height);
-        }
-        // A node's claim must match what the block feed saw it finalize
-        // (with room for the feed's lag), when the plan has a feed.
-        if let Some(feed) = ctx.block_feed() {
-            let seen = feed.finalized_heights();
-            for (id, height) in &claimed {
-                if let Some(observed) = seen.get(*id)
-                    && *height > observed + FEED_LAG_BLOCKS
-                {
-                    return Ok(Verdict::fail(format!(
-                        "{id} claims finalized height {height}, but the block feed saw it finalize blocks only up to {observed}"
-                    ))
-                    .figure("height", *height as f64));
-                }
-            }
         }
         let mut by_height: Vec<u64> = claimed.values().copied().collect();
         by_height.sort_unstable();
@@ -80,6 +66,38 @@ impl Expectation for Agreement {
                     sides.join("; ")
                 ))
                 .figure("height", height as f64));
+            }
+        }
+        // A claim above `shared` (the highest one) is reached by no hash
+        // comparison: it must still be servable, and final.
+        for (id, client) in &clients {
+            let claim = claimed[id];
+            if claim <= shared {
+                continue;
+            }
+            let wrong = match client.block(claim).await {
+                Ok(block) if block.finalized => continue,
+                Ok(_) => "serves it as not final".to_owned(),
+                Err(e) => format!("cannot serve block {claim}: {e}"),
+            };
+            return Ok(
+                Verdict::fail(format!("{id} claims finalized height {claim} but {wrong}"))
+                    .figure("height", claim as f64),
+            );
+        }
+        // Last: a node's claim must match what the block feed saw it finalize
+        // (with room for the feed's lag), when the plan has a feed.
+        if let Some(feed) = ctx.block_feed() {
+            let seen = feed.finalized_heights();
+            for (id, height) in &claimed {
+                if let Some(observed) = seen.get(*id)
+                    && *height > observed + FEED_LAG_BLOCKS
+                {
+                    return Ok(Verdict::fail(format!(
+                        "{id} claims finalized height {height}, but the block feed saw it finalize blocks only up to {observed}"
+                    ))
+                    .figure("height", *height as f64));
+                }
             }
         }
         let range = if shared == lowest {

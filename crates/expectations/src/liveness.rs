@@ -94,15 +94,23 @@ async fn sample(ctx: &RunContext) -> Sample {
     }
 }
 
-/// The failure message for a window `[start, end]` that gained too little.
-fn stalled(start: &Sample, end_ms: u64, gained: u64, blocks: u64, window_ms: u64) -> String {
+/// The failure message for a window `[start, end]` that gained too little,
+/// naming the height it ended at: where progress stopped (the window's start
+/// may lie before the chain's last blocks).
+fn stalled(
+    start: &Sample,
+    (end_ms, end_height): (u64, u64),
+    blocks: u64,
+    window_ms: u64,
+) -> String {
+    let gained = end_height.saturating_sub(start.height);
     let leader = start.leader.as_ref().map_or_else(
         || "no node reported a leader".to_owned(),
         |l| format!("the leader was {l}"),
     );
     format!(
-        "finalization stalled at height {}: between {} ms and {end_ms} ms only {gained} blocks were finalized (need {blocks} per {window_ms} ms window); {leader}",
-        start.height, start.at
+        "finalization stalled at height {end_height}: between {} ms and {end_ms} ms only {gained} blocks were finalized (need {blocks} per {window_ms} ms window); {leader}",
+        start.at
     )
 }
 
@@ -154,9 +162,14 @@ impl Expectation for Liveness {
             return Ok(None);
         }
         Ok((gained < self.blocks).then(|| {
-            Verdict::fail(stalled(first, last.at, gained, self.blocks, window_ms))
-                .figure("slowest_window_blocks", gained as f64)
-                .figure("stalled_at_height", first.height as f64)
+            Verdict::fail(stalled(
+                first,
+                (last.at, last.height),
+                self.blocks,
+                window_ms,
+            ))
+            .figure("slowest_window_blocks", gained as f64)
+            .figure("stalled_at_height", last.height as f64)
         }))
     }
 
@@ -180,7 +193,7 @@ impl Expectation for Liveness {
         let periods = no_quorum_periods(ctx);
         let mut exempted = 0;
         let mut worst = u64::MAX;
-        let mut worst_at = (first, 0);
+        let mut worst_at = (first, (0, 0));
         for start in &samples {
             let end = start.at + window_ms;
             if end > last.at {
@@ -199,7 +212,7 @@ impl Expectation for Liveness {
             let gained = later.saturating_sub(start.height);
             if gained < worst {
                 worst = gained;
-                worst_at = (start, end);
+                worst_at = (start, (end, later));
             }
         }
         let exempt_note = if periods.is_empty() {
@@ -215,14 +228,8 @@ impl Expectation for Liveness {
                 self.blocks, first.height, last.height
             ))
         } else {
-            Verdict::fail(stalled(
-                worst_at.0,
-                worst_at.1,
-                worst,
-                self.blocks,
-                window_ms,
-            ))
-            .figure("stalled_at_height", worst_at.0.height as f64)
+            Verdict::fail(stalled(worst_at.0, worst_at.1, self.blocks, window_ms))
+                .figure("stalled_at_height", worst_at.1.1 as f64)
         };
         Ok(verdict
             .figure(
@@ -231,5 +238,24 @@ impl Expectation for Liveness {
             )
             .figure("exempt_windows", f64::from(exempted))
             .figure("finalized_height", last.height as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_window_names_the_height_it_ended_at_not_the_one_it_began_at() {
+        // The window began just before the chain's last block.
+        let start = Sample {
+            at: 1000,
+            height: 14,
+            leader: Some(NodeId::new("validator-0")),
+        };
+        assert_eq!(
+            stalled(&start, (5000, 15), 2, 4000),
+            "finalization stalled at height 15: between 1000 ms and 5000 ms only 1 blocks were finalized (need 2 per 4000 ms window); the leader was validator-0"
+        );
     }
 }

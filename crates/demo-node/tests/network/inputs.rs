@@ -52,7 +52,10 @@ async fn malformed_and_oversized_requests_are_refused_with_reasons() {
 
     match net.client("validator-0").block(999_999).await {
         Err(ClientError::NotFound { what, .. }) => {
-            assert!(what.contains("no block at height 999999"), "{what}");
+            assert!(
+                what.starts_with("block at height 999999 (the tip is at "),
+                "{what}"
+            );
         }
         other => panic!("expected NotFound, got {other:?}"),
     }
@@ -124,6 +127,16 @@ fn a_bad_flag_or_config_exits_non_zero_naming_the_field() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("--block-time-ms must be between 10 and 60000 (got 0)"),
+        "{stderr}"
+    );
+
+    let mut bad_switch = base.to_vec();
+    bad_switch.extend(["--data-dir=/tmp/never-used", "--misbehave=explode"]);
+    let out = demo_node(&bad_switch);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--misbehave \"explode\" is not a misbehaviour; the kinds are "),
         "{stderr}"
     );
 

@@ -110,6 +110,29 @@ async fn a_node_claiming_more_than_it_can_serve_fails_agreement_and_recovery() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn agreement_fails_a_node_whose_claim_is_above_everyone_elses_and_unservable() {
+    // liar-0 claims 12 and serves up to 9, as far as the others finalized:
+    // every height two nodes share is servable, its own claim is not.
+    let plan = Scenario::builder("verdicts")
+        .topology(
+            Topology::new()
+                .validators(2)
+                .node("liar-0", Role::Validator),
+        )
+        .node_kind(StubKind {
+            finalized: |id| if id == "liar-0" { 12 } else { 9 },
+            forks: never,
+        })
+        .window(Duration::from_secs(3));
+    let (passed, message) = verdict_of(plan, Agreement).await;
+    assert!(!passed);
+    assert!(
+        message.starts_with("liar-0 claims finalized height 12 but cannot serve block 12: "),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn recovery_on_a_chain_that_stopped_fails() {
     // Every stub node sits at height 9 for ever: converged, not progressing.
     let kind = StubKind {

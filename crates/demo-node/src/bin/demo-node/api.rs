@@ -119,7 +119,8 @@ async fn block(
         .map_err(|_| ApiError::bad_request(format!("height {height:?} is not a whole number")))?;
     node.block(height).map(Json).ok_or_else(|| {
         let tip = node.info().height;
-        ApiError::not_found(format!("no block at height {height}; the tip is at {tip}"))
+        // A noun phrase, like the contract's example: clients print "<node> has no <it>".
+        ApiError::not_found(format!("block at height {height} (the tip is at {tip})"))
     })
 }
 
@@ -203,7 +204,7 @@ async fn submit_tx(
     }
     let tx_id = wire::content_id(&payload);
     match node.submit(PoolItem::Tx { id: tx_id.clone() }) {
-        Admission::Added | Admission::Known => {
+        Admission::Added | Admission::Known | Admission::Swallowed => {
             Ok((StatusCode::ACCEPTED, Json(wire::TxAccepted { tx_id })))
         }
         Admission::Full => Err(ApiError {

@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::misbehave::Misbehaviour;
+
 /// What a node does in the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NodeRole {
@@ -59,6 +61,10 @@ pub(crate) struct Config {
     pub(crate) max_blob_bytes: usize,
     pub(crate) chunk_size: usize,
     pub(crate) replication: usize,
+    /// Seeds this node's randomness (election timeouts), mixed with its id.
+    pub(crate) seed: Option<u64>,
+    /// Test-only bugs planted on purpose (`--misbehave`).
+    pub(crate) misbehave: Misbehaviour,
 }
 
 impl Config {
@@ -97,9 +103,10 @@ impl Config {
 ///
 /// Every flag can also be given in a JSON file passed with --config (same
 /// names, with underscores: {"node_id": "validator-0", "block_time_ms": 500,
-/// "peers": ["validator-1=validator@127.0.0.1:7001"]}); flags win over the file.
+/// "peers": ["validator-1=validator@127.0.0.1:7001"]}); flags win over the file,
+/// and a flag given twice takes its last value.
 #[derive(Parser, Debug, Default)]
-#[command(name = "demo-node", version)]
+#[command(name = "demo-node", version, args_override_self = true)]
 struct Cli {
     /// A JSON config file; flags given on the command line override it.
     #[arg(long)]
@@ -149,6 +156,35 @@ struct Cli {
     /// How many executors store each blob (default 2, at most the executors present).
     #[arg(long)]
     replication: Option<usize>,
+    /// Seed of this node's randomness (election timeouts), mixed with --node-id so
+    /// that each node draws its own sequence; the same seed replays the same
+    /// timeouts (default: from the OS).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// TESTS ONLY: plant a bug on purpose (repeatable), so a test can prove its
+    /// judges catch it. KIND is one of the following.
+    ///
+    /// stall-proposals[=H]: as leader, propose no block once the chain is H
+    /// blocks high (no H: never propose); heartbeats go on, so no one else takes over.
+    ///
+    /// drop-txs=P: accept P % of new transactions (every 100/P-th) with 202,
+    /// then silently drop them: never pending, forwarded or included.
+    ///
+    /// fork-at=H: finalize a block of this node's own making at height H in
+    /// place of the leader's (a fork); the node cannot follow the chain past it.
+    ///
+    /// lose-blobs-after=T: delete each stored blob T seconds after the block
+    /// certifying it was finalized.
+    ///
+    /// no-catch-up: after a restart, never apply a block proposed before the
+    /// process started, so the blocks missed while down are never synced.
+    ///
+    /// inflate-height=K: report the height and finalized height K above what
+    /// the node has (the blocks there cannot be served).
+    ///
+    /// delay-proposals=N: as leader, wait N ms more before each proposal.
+    #[arg(long = "misbehave", value_name = "KIND")]
+    misbehave: Vec<String>,
 }
 
 /// The config file: the same settings as the flags.
@@ -171,6 +207,9 @@ struct FileConfig {
     max_blob_bytes: Option<usize>,
     chunk_size: Option<usize>,
     replication: Option<usize>,
+    seed: Option<u64>,
+    #[serde(default)]
+    misbehave: Vec<String>,
 }
 
 /// Parse the command line (and the config file it names). Exits with clap's
@@ -332,6 +371,12 @@ fn resolve(cli: Cli, file: FileConfig) -> Result<Config, String> {
             64,
             "--replication",
         )?,
+        seed: cli.seed.or(file.seed),
+        misbehave: Misbehaviour::parse(if cli.misbehave.is_empty() {
+            &file.misbehave
+        } else {
+            &cli.misbehave
+        })?,
     };
     if config.validators().is_empty() {
         return Err("--peer: the network needs at least one validator".to_owned());
@@ -340,86 +385,4 @@ fn resolve(cli: Cli, file: FileConfig) -> Result<Config, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cli(args: &[&str]) -> Cli {
-        let mut all = vec!["demo-node"];
-        all.extend_from_slice(args);
-        Cli::try_parse_from(all).unwrap()
-    }
-
-    const BASE: [&str; 8] = [
-        "--node-id",
-        "validator-0",
-        "--role",
-        "validator",
-        "--api-listen",
-        "127.0.0.1:1",
-        "--p2p-listen",
-        "127.0.0.1:2",
-    ];
-
-    fn with(extra: &[&str]) -> Result<Config, String> {
-        let mut args = BASE.to_vec();
-        args.extend_from_slice(&["--data-dir", "/tmp/x"]);
-        args.extend_from_slice(extra);
-        resolve(cli(&args), FileConfig::default())
-    }
-
-    #[test]
-    fn a_minimal_validator_config_gets_defaults() {
-        let config = with(&["--peer", "executor-0=executor@localhost:9"]).unwrap();
-        assert_eq!(config.block_time, Duration::from_millis(500));
-        assert_eq!(config.validators(), ["validator-0"]);
-        assert_eq!(config.executors(), ["executor-0"]);
-    }
-
-    #[test]
-    fn each_bad_setting_is_named() {
-        let cases: [(&[&str], &str); 5] = [
-            (
-                &["--block-time-ms", "0"],
-                "--block-time-ms must be between 10 and 60000 (got 0)",
-            ),
-            (
-                &["--peer", "nonsense"],
-                "--peer must look like id=role@host:port",
-            ),
-            (
-                &["--peer", "x=leader@h:1"],
-                "the role must be validator or executor",
-            ),
-            (
-                &["--peer", "validator-0=validator@h:1"],
-                "a node cannot be its own peer",
-            ),
-            (
-                &["--heartbeat-ms", "400"],
-                "--election-timeout-ms must be between 1200",
-            ),
-        ];
-        for (extra, expected) in cases {
-            let error = with(extra).unwrap_err();
-            assert!(
-                error.contains(expected),
-                "{error:?} should contain {expected:?}"
-            );
-        }
-        let missing = resolve(cli(&BASE), FileConfig::default()).unwrap_err();
-        assert_eq!(missing, "--data-dir is required");
-    }
-
-    #[test]
-    fn flags_override_the_file() {
-        let file: FileConfig = serde_json::from_str(
-            r#"{"node_id": "validator-0", "role": "validator", "api_listen": "127.0.0.1:1",
-                "p2p_listen": "127.0.0.1:2", "data_dir": "/tmp/d", "block_time_ms": 200}"#,
-        )
-        .unwrap();
-        let config = resolve(cli(&["--block-time-ms", "300"]), file).unwrap();
-        assert_eq!(config.block_time, Duration::from_millis(300));
-        let unknown = serde_json::from_str::<FileConfig>(r#"{"block_tme_ms": 1}"#).unwrap_err();
-        assert!(unknown.to_string().contains("unknown field `block_tme_ms`"));
-    }
-}
+mod tests;

@@ -20,11 +20,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use crate::block::{BlobCert, Block, GENESIS_HASH};
+use crate::misbehave::ChainFaults;
 
 /// The most blocks sent in one append message.
 const MAX_BLOCKS_PER_APPEND: usize = 64;
@@ -40,6 +43,10 @@ pub(crate) struct Settings {
     pub(crate) heartbeat: Duration,
     /// The shortest election timeout; each is drawn from [t, 2t).
     pub(crate) election_timeout: Duration,
+    /// Seeds the election timeouts (mixed with `id`); none: from the OS.
+    pub(crate) seed: Option<u64>,
+    /// Test-only misbehaviour in block acceptance.
+    pub(crate) faults: ChainFaults,
 }
 
 impl Settings {
@@ -49,6 +56,17 @@ impl Settings {
 
     fn quorum(&self) -> usize {
         self.validators.len() / 2 + 1
+    }
+
+    /// This node's generator: from the seed and the id, so every node of a
+    /// seeded network draws its own, reproducible sequence.
+    fn rng(&self) -> ChaCha8Rng {
+        match self.seed {
+            Some(seed) => {
+                ChaCha8Rng::from_seed(Sha256::digest(format!("{seed}:{}", self.id)).into())
+            }
+            None => ChaCha8Rng::from_os_rng(),
+        }
     }
 }
 
@@ -120,6 +138,7 @@ pub(crate) struct Consensus {
     matched: BTreeMap<String, u64>,
     election_deadline: Instant,
     next_heartbeat: Instant,
+    rng: ChaCha8Rng,
 }
 
 impl Consensus {
@@ -133,7 +152,9 @@ impl Consensus {
         now: Instant,
     ) -> Self {
         let commit = commit.min(chain.len() as u64);
+        let rng = settings.rng();
         let mut node = Self {
+            rng,
             settings,
             term,
             voted_for,
@@ -190,7 +211,7 @@ impl Consensus {
 
     fn reset_election_deadline(&mut self, now: Instant) {
         let base = self.settings.election_timeout;
-        let jitter = rand::rng().random_range(0..=base.as_millis().max(1) as u64);
+        let jitter = self.rng.random_range(0..=base.as_millis().max(1) as u64);
         self.election_deadline = now + base + Duration::from_millis(jitter);
     }
 
@@ -437,9 +458,13 @@ impl Consensus {
         // The height up to which this node's chain is known to equal the leader's.
         let mut verified = prev_height;
         for block in blocks {
-            if block.height != verified + 1 || block.hash != block.computed_hash() {
+            if block.height != verified + 1
+                || block.hash != block.computed_hash()
+                || self.settings.faults.refuses(&block)
+            {
                 break;
             }
+            let block = self.settings.faults.accepted(block);
             match self.block(block.height) {
                 Some(existing) if existing.hash == block.hash => {
                     verified = block.height;
@@ -534,9 +559,10 @@ impl Consensus {
             return effects;
         }
         for block in blocks {
-            if block.hash != block.computed_hash() {
+            if block.hash != block.computed_hash() || self.settings.faults.refuses(&block) {
                 break;
             }
+            let block = self.settings.faults.accepted(block);
             match self.block(block.height) {
                 Some(existing) if existing.hash == block.hash => continue,
                 Some(_) if block.height > self.commit => {

@@ -15,6 +15,7 @@ mod consensus;
 mod da;
 mod mempool;
 mod metrics;
+mod misbehave;
 mod node;
 mod p2p;
 mod store;

@@ -36,6 +36,8 @@ pub(crate) enum Admission {
     Known,
     /// The pool is full.
     Full,
+    /// Answered as accepted, but silently dropped (`--misbehave drop-txs`).
+    Swallowed,
 }
 
 pub(crate) struct Mempool {
@@ -45,6 +47,12 @@ pub(crate) struct Mempool {
     /// Tx ids and cert keys already in a committed block, with its height.
     included: HashMap<String, u64>,
     forwarded_at: HashMap<String, Instant>,
+    /// `--misbehave drop-txs=P`: the share of new transactions dropped.
+    drop_percent: u64,
+    /// New transactions seen, to drop exactly P of every 100.
+    new_txs: u64,
+    /// The transactions dropped, so that a copy forwarded again is too.
+    swallowed: HashSet<String>,
 }
 
 impl Mempool {
@@ -55,7 +63,18 @@ impl Mempool {
             keys: HashSet::new(),
             included: HashMap::new(),
             forwarded_at: HashMap::new(),
+            drop_percent: 0,
+            new_txs: 0,
+            swallowed: HashSet::new(),
         }
+    }
+
+    /// Misbehave: accept, then silently drop, `percent` % of new
+    /// transactions (the n-th is dropped when n·P/100 reaches a new whole
+    /// number: every 25th for 4 %).
+    pub(crate) fn drop_txs(mut self, percent: u64) -> Self {
+        self.drop_percent = percent.min(100);
+        self
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -67,8 +86,19 @@ impl Mempool {
         if self.keys.contains(&key) || self.included.contains_key(&key) {
             return Admission::Known;
         }
+        if self.swallowed.contains(&key) {
+            return Admission::Swallowed;
+        }
         if self.pending.len() >= self.limit {
             return Admission::Full;
+        }
+        if self.drop_percent > 0 && matches!(item, PoolItem::Tx { .. }) {
+            self.new_txs += 1;
+            let n = self.new_txs;
+            if n * self.drop_percent / 100 > (n - 1) * self.drop_percent / 100 {
+                self.swallowed.insert(key);
+                return Admission::Swallowed;
+            }
         }
         self.keys.insert(key);
         self.pending.push_back(item);
@@ -176,6 +206,28 @@ mod tests {
         assert_eq!(pool.included_at("a"), Some(1));
         assert_eq!(pool.admit(tx("a")), Admission::Known);
         assert_eq!(pool.admit(tx("c")), Admission::Added);
+    }
+
+    #[test]
+    fn drop_txs_swallows_exactly_its_share_and_keeps_swallowing_a_copy_sent_again() {
+        let mut pool = Mempool::new(1000).drop_txs(4);
+        let outcomes: Vec<Admission> = (0..100).map(|i| pool.admit(tx(&format!("t{i}")))).collect();
+        let swallowed: Vec<usize> = (0..100)
+            .filter(|i| outcomes[*i] == Admission::Swallowed)
+            .collect();
+        assert_eq!(swallowed, [24, 49, 74, 99]);
+        assert_eq!(pool.len(), 96);
+        assert!(!pool.is_pending("t24"));
+        assert_eq!(pool.admit(tx("t24")), Admission::Swallowed);
+        let cert = PoolItem::Cert {
+            cert: BlobCert {
+                blob_id: "b".to_owned(),
+                size: 1,
+                chunk_count: 1,
+                holders: vec![],
+            },
+        };
+        assert_eq!(pool.admit(cert), Admission::Added, "certificates are kept");
     }
 
     #[test]

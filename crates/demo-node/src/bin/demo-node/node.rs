@@ -1,8 +1,11 @@
 //! One running node: the consensus state machine, its store, the mempool and
-//! the DA index behind one lock (held briefly, never across an await), plus
-//! the timers that drive them; the queries the API answers are in `queries`.
+//! the DA index behind one lock (held briefly, never across an await); the
+//! timers that drive them are in `timers`, the queries the API answers in
+//! `queries`, blob storage and dispersal in `blobs`.
 
+mod blobs;
 mod queries;
+mod timers;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,14 +14,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::block::{BlobCert, Block};
-use crate::config::{Config, NodeRole};
+use crate::config::Config;
 use crate::consensus::{Consensus, Effects, Role, Settings};
 use crate::da;
 use crate::mempool::{Admission, Mempool, PoolItem};
 use crate::metrics::{Metrics, gauge_value};
+use crate::misbehave::ChainFaults;
 use crate::p2p::{Network, PeerMessage};
 use crate::store::{HardState, Loaded, Store};
+use blobs::record_certs;
 
 /// How often the consensus clock ticks.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
@@ -54,6 +58,8 @@ struct State {
     leader_seen: Option<String>,
     /// When a leader last sent blocks (a learner it does not know pulls instead).
     last_append: Option<Instant>,
+    /// `--misbehave lose-blobs-after`: blobs to delete, and when.
+    doomed: Vec<(Instant, String)>,
 }
 
 pub(crate) struct Node {
@@ -78,7 +84,21 @@ impl Node {
             peers: config.peers.iter().map(|p| p.id.clone()).collect(),
             heartbeat: config.heartbeat,
             election_timeout: config.election_timeout,
+            seed: config.seed,
+            faults: ChainFaults {
+                fork_at: config.misbehave.fork_at,
+                // Only a restart has history to miss: a fresh node syncs.
+                refuse_proposed_before_ms: (config.misbehave.no_catch_up
+                    && !loaded.chain.is_empty())
+                .then(now_ms),
+            },
         };
+        if config.misbehave.any() {
+            tracing::warn!(
+                misbehaviour = ?config.misbehave,
+                "misbehaving on purpose (--misbehave, for tests only)"
+            );
+        }
         let hard = loaded.hard_state;
         let consensus = Consensus::new(
             settings,
@@ -88,7 +108,8 @@ impl Node {
             hard.commit,
             Instant::now(),
         );
-        let mut pool = Mempool::new(config.mempool_limit);
+        let mut pool =
+            Mempool::new(config.mempool_limit).drop_txs(config.misbehave.drop_txs_percent);
         let mut blobs = BTreeMap::new();
         for block in &consensus.chain()[..usize::try_from(consensus.commit()).unwrap_or(usize::MAX)]
         {
@@ -127,6 +148,7 @@ impl Node {
                 last_heard: HashMap::new(),
                 leader_seen: None,
                 last_append: None,
+                doomed: Vec::new(),
             }),
             commits,
             metrics,
@@ -139,61 +161,6 @@ impl Node {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Run the node's timers until the process ends.
-    pub(crate) fn start_timers(self: &Arc<Self>) {
-        let node = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(TICK);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tick.tick().await;
-                node.step(Consensus::tick);
-            }
-        });
-        let node = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut blocks = tokio::time::interval(node.config.block_time);
-            blocks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                blocks.tick().await;
-                node.produce_block();
-            }
-        });
-        if self.config.role == NodeRole::Executor {
-            let node = Arc::clone(self);
-            tokio::spawn(async move {
-                let mut pulls = tokio::time::interval(PULL_EVERY);
-                let validators: Vec<String> = node
-                    .config
-                    .validators()
-                    .into_iter()
-                    .filter(|v| *v != node.config.node_id)
-                    .collect();
-                for turn in 0usize.. {
-                    pulls.tick().await;
-                    let quiet = node
-                        .lock()
-                        .last_append
-                        .is_none_or(|at| at.elapsed() > PULL_WHEN_QUIET);
-                    if quiet && !validators.is_empty() {
-                        node.pull_from(&validators[turn % validators.len()]).await;
-                    }
-                }
-            });
-        }
-        let node = Arc::clone(self);
-        tokio::spawn(async move {
-            let mut chores = tokio::time::interval(PING_EVERY);
-            loop {
-                chores.tick().await;
-                for peer in node.net.peers() {
-                    node.net.send(peer, PeerMessage::Ping);
-                }
-                node.forward_pending();
-            }
-        });
     }
 
     /// Run one consensus step, persist and account for its effects, then send.
@@ -229,6 +196,9 @@ impl Node {
                 lines.push((height, at));
                 state.pool.committed(&block);
                 record_certs(&mut state.blobs, &block);
+                if let Some(after) = self.config.misbehave.lose_blobs_after {
+                    self.doom_blobs(state, &block, after);
+                }
                 self.metrics.txs_included.inc_by(block.txs.len() as u64);
             }
             if let Err(error) = state.store.record_commits(&lines) {
@@ -265,8 +235,14 @@ impl Node {
 
     fn refresh_gauges(&self, state: &State) {
         let c = &state.consensus;
-        self.metrics.height.set(gauge_value(c.height()));
-        self.metrics.finalized_height.set(gauge_value(c.commit()));
+        // `--misbehave inflate-height` lies here as it does in `info`.
+        let inflate = self.config.misbehave.inflate_height;
+        self.metrics
+            .height
+            .set(gauge_value(c.height().saturating_add(inflate)));
+        self.metrics
+            .finalized_height
+            .set(gauge_value(c.commit().saturating_add(inflate)));
         self.metrics.term.set(gauge_value(c.term()));
         self.metrics
             .mempool_size
@@ -279,7 +255,9 @@ impl Node {
     fn produce_block(&self) {
         let sends = {
             let mut state = self.lock();
-            if state.consensus.role() != Role::Leader {
+            if state.consensus.role() != Role::Leader
+                || self.config.misbehave.stalls_at(state.consensus.height())
+            {
                 return;
             }
             let commit = state.consensus.commit();
@@ -296,18 +274,6 @@ impl Node {
         };
         for (to, message) in sends {
             self.net.send(&to, PeerMessage::Consensus { message });
-        }
-    }
-
-    /// Pull committed blocks from a validator (executors the leader does not
-    /// know, e.g. one that joined a running network, follow the chain so).
-    async fn pull_from(&self, validator: &str) {
-        let from = self.lock().consensus.height() + 1;
-        match self.net.pull(validator, from).await {
-            Ok(answer) => {
-                self.step(|c, _| c.apply_synced(answer.blocks, answer.commit, answer.leader))
-            }
-            Err(error) => tracing::debug!(%validator, %error, "pull failed"),
         }
     }
 
@@ -373,88 +339,6 @@ impl Node {
             );
         }
     }
-
-    /// Store a blob pushed to this executor, after checking its id.
-    pub(crate) fn store_blob(&self, id: &str, bytes: &[u8]) -> Result<(), String> {
-        if self.config.role != NodeRole::Executor {
-            return Err(format!(
-                "{} is not an executor and stores no blobs",
-                self.config.node_id
-            ));
-        }
-        let (commitment, chunk_count) = da::commitment(bytes, self.config.chunk_size);
-        if commitment != id {
-            return Err(format!("the blob's commitment is {commitment}, not {id}"));
-        }
-        let mut state = self.lock();
-        state
-            .store
-            .put_blob(id, bytes)
-            .map_err(|e| format!("{e:#}"))?;
-        let me = self.config.node_id.clone();
-        let info = state.blobs.entry(id.to_owned()).or_insert(BlobInfo {
-            size: bytes.len() as u64,
-            chunk_count,
-            holders: Vec::new(),
-            certified_height: None,
-        });
-        if !info.holders.contains(&me) {
-            info.holders.push(me);
-            self.metrics.blobs_stored.inc();
-        }
-        Ok(())
-    }
-
-    /// Disperse a blob to its executors; returns the certificate once enough
-    /// of them stored it.
-    pub(crate) async fn disperse(&self, bytes: bytes::Bytes) -> Result<BlobCert, String> {
-        let (blob_id, chunk_count) = da::commitment(&bytes, self.config.chunk_size);
-        let executors = self.config.executors();
-        if executors.is_empty() {
-            return Err("the network has no executor to store blobs".to_owned());
-        }
-        let targets = da::holders(&blob_id, &executors, self.config.replication);
-        let pushes = targets.iter().map(|target| {
-            let (bytes, blob_id) = (bytes.clone(), blob_id.clone());
-            async move {
-                let stored = if *target == self.config.node_id {
-                    self.store_blob(&blob_id, &bytes)
-                } else {
-                    self.net.push_blob(target, &blob_id, bytes).await
-                };
-                (target.clone(), stored)
-            }
-        });
-        let mut holders = Vec::new();
-        let mut failures = Vec::new();
-        for (target, stored) in futures::future::join_all(pushes).await {
-            match stored {
-                Ok(()) => holders.push(target),
-                Err(reason) => failures.push(reason),
-            }
-        }
-        if holders.len() < targets.len() {
-            return Err(format!(
-                "only {} of {} executors stored the blob: {}",
-                holders.len(),
-                targets.len(),
-                failures.join("; ")
-            ));
-        }
-        let cert = BlobCert {
-            blob_id: blob_id.clone(),
-            size: bytes.len() as u64,
-            chunk_count,
-            holders: holders.clone(),
-        };
-        self.lock().blobs.entry(blob_id).or_insert(BlobInfo {
-            size: cert.size,
-            chunk_count,
-            holders,
-            certified_height: None,
-        });
-        Ok(cert)
-    }
 }
 
 fn fresh_peers(state: &State) -> Vec<String> {
@@ -467,21 +351,4 @@ fn fresh_peers(state: &State) -> Vec<String> {
         .collect();
     peers.sort();
     peers
-}
-
-fn record_certs(blobs: &mut BTreeMap<String, BlobInfo>, block: &Block) {
-    for cert in &block.certs {
-        let info = blobs.entry(cert.blob_id.clone()).or_insert(BlobInfo {
-            size: cert.size,
-            chunk_count: cert.chunk_count,
-            holders: Vec::new(),
-            certified_height: None,
-        });
-        for holder in &cert.holders {
-            if !info.holders.contains(holder) {
-                info.holders.push(holder.clone());
-            }
-        }
-        info.certified_height.get_or_insert(block.height);
-    }
 }

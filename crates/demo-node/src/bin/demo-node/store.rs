@@ -132,6 +132,16 @@ impl Store {
         fs::rename(&partial, &path).context("cannot store blob")
     }
 
+    /// Delete a blob's bytes (`--misbehave lose-blobs-after` only).
+    pub(crate) fn delete_blob(&self, id: &str) -> anyhow::Result<()> {
+        match fs::remove_file(self.blob_path(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).context("cannot delete blob")
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The ids of the blobs stored here.
     pub(crate) fn blob_ids(&self) -> Vec<String> {
         let Ok(entries) = fs::read_dir(self.dir.join("blobs")) else {

@@ -9,6 +9,8 @@ use tokio::time::Instant;
 
 use super::{Consensus, Effects, Message, Role, Settings};
 
+mod misbehaviour;
+
 const STEP: Duration = Duration::from_millis(10);
 const LATENCY: Duration = Duration::from_millis(5);
 const BLOCK_TIME: Duration = Duration::from_millis(100);
@@ -23,6 +25,8 @@ struct Sim {
     leaders_by_term: BTreeMap<u64, String>,
     committed: BTreeMap<String, Vec<String>>,
     next_block: Instant,
+    /// Nodes misbehaving on purpose, left out of the agreement check.
+    unchecked: BTreeSet<String>,
 }
 
 fn settings(id: &str, validators: &[String], all: &[String]) -> Settings {
@@ -32,11 +36,18 @@ fn settings(id: &str, validators: &[String], all: &[String]) -> Settings {
         peers: all.iter().filter(|p| *p != id).cloned().collect(),
         heartbeat: Duration::from_millis(50),
         election_timeout: Duration::from_millis(300),
+        seed: None,
+        faults: Default::default(),
     }
 }
 
 impl Sim {
     fn new(validators: usize, executors: usize) -> Self {
+        Self::with(validators, executors, |_| {})
+    }
+
+    /// A network whose nodes' settings `adjust` may change.
+    fn with(validators: usize, executors: usize, adjust: impl Fn(&mut Settings)) -> Self {
         let v: Vec<String> = (0..validators).map(|i| format!("validator-{i}")).collect();
         let e: Vec<String> = (0..executors).map(|i| format!("executor-{i}")).collect();
         let all: Vec<String> = v.iter().chain(&e).cloned().collect();
@@ -44,9 +55,11 @@ impl Sim {
         let nodes = all
             .iter()
             .map(|id| {
+                let mut settings = settings(id, &v, &all);
+                adjust(&mut settings);
                 (
                     id.clone(),
-                    Consensus::new(settings(id, &v, &all), 0, None, Vec::new(), 0, start),
+                    Consensus::new(settings, 0, None, Vec::new(), 0, start),
                 )
             })
             .collect();
@@ -60,6 +73,7 @@ impl Sim {
             leaders_by_term: BTreeMap::new(),
             committed: all.iter().map(|id| (id.clone(), Vec::new())).collect(),
             next_block: start,
+            unchecked: BTreeSet::new(),
         }
     }
 
@@ -82,6 +96,9 @@ impl Sim {
 
     /// Committed blocks never change, and every node agrees on them.
     fn check_committed(&mut self, id: &str) {
+        if self.unchecked.contains(id) {
+            return;
+        }
         let node = &self.nodes[id];
         let hashes: Vec<String> = node.chain()[..node.commit() as usize]
             .iter()
@@ -95,6 +112,9 @@ impl Sim {
             "{id} changed a committed block"
         );
         for (other, theirs) in &self.committed {
+            if self.unchecked.contains(other) {
+                continue;
+            }
             let common = theirs.len().min(hashes.len());
             assert_eq!(
                 &hashes[..common],

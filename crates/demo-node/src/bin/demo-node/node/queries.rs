@@ -33,12 +33,14 @@ impl Node {
     pub(crate) fn info(&self) -> InfoBody {
         let state = self.lock();
         let c = &state.consensus;
+        // `--misbehave inflate-height`: claim more than the node has.
+        let inflate = self.config.misbehave.inflate_height;
         InfoBody {
             node_id: self.config.node_id.clone(),
             role: self.config.role.as_str().to_owned(),
-            height: c.height(),
+            height: c.height().saturating_add(inflate),
             tip_hash: c.tip_hash().to_owned(),
-            finalized_height: c.commit(),
+            finalized_height: c.commit().saturating_add(inflate),
             peers: fresh_peers(&state),
             leader: c.leader().map(str::to_owned),
             term: c.term(),
