@@ -114,19 +114,26 @@ impl Drop for CleanupGuard {
             && !actions.is_empty()
         {
             let timeout = self.per_action_timeout;
-            let worker =
-                std::thread::spawn(move || block_on_fresh_runtime(run_all(actions, timeout)));
+            let (done, finished) = std::sync::mpsc::channel();
+            let worker = std::thread::spawn(move || {
+                block_on_fresh_runtime(run_all(actions, timeout));
+                let _ = done.send(());
+            });
             let current_thread = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
                 handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread
             });
             if current_thread {
-                // Blocking here would freeze the only thread of the runtime
-                // whose tasks (node supervisors, the network's tasks) the
-                // cleanup waits for: it would hang until every action timed
-                // out. The runtime goes on; the cleanup finishes beside it.
-                tracing::warn!(
-                    "the run was dropped on a current-thread runtime; cleaning up on a dedicated thread while the runtime goes on"
-                );
+                // Blocking here for good would freeze the only thread of the
+                // runtime whose tasks (node supervisors, the network's tasks)
+                // a cleanup may wait for: it would hang until every action
+                // timed out. So wait a little (what needs no such task is
+                // done by then), then let the runtime go on while the
+                // cleanup finishes beside it.
+                if finished.recv_timeout(CURRENT_THREAD_WAIT).is_err() {
+                    tracing::warn!(
+                        "the run was dropped on a current-thread runtime; its cleanup goes on on a dedicated thread while the runtime runs"
+                    );
+                }
                 return;
             }
             tracing::warn!("the run was dropped before cleanup; cleaned up on a dedicated thread");
@@ -136,6 +143,10 @@ impl Drop for CleanupGuard {
         }
     }
 }
+
+/// How long dropping a run on a current-thread runtime waits for its
+/// cleanup before letting the runtime go on.
+const CURRENT_THREAD_WAIT: Duration = Duration::from_secs(2);
 
 async fn run_all(mut actions: Vec<Registered>, timeout: Duration) -> Vec<CleanupOutcome> {
     let mut outcomes = Vec::with_capacity(actions.len());
