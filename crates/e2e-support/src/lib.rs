@@ -32,7 +32,7 @@ pub fn demo_node() -> DemoNode {
 pub const SEED: u64 = 1;
 
 /// The election timeout [`slow_elections`] gives: far above
-/// [`demo_node`]'s, so those nodes never campaign while a leader is heard.
+/// [`demo_node()`]'s, so those nodes never campaign while a leader is heard.
 pub const SLOW_ELECTION: Duration = Duration::from_secs(3);
 
 /// `topology` with `nodes` on [`SLOW_ELECTION`] timeouts: they will not be
@@ -46,7 +46,7 @@ pub fn slow_elections(mut topology: Topology, nodes: &[&str]) -> Topology {
     topology
 }
 
-/// `topology` where `leader` is the one validator on [`demo_node`]'s short
+/// `topology` where `leader` is the one validator on [`demo_node()`]'s short
 /// election timeout, so it leads first.
 pub fn leads_first(topology: Topology, leader: &str) -> Topology {
     let others: Vec<String> = topology
