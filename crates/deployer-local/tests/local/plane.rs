@@ -156,3 +156,27 @@ async fn the_link_proxy_fallback_refuses_software_that_needs_one_address_before_
         "nothing was started or written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_proxy_fallback_still_runs_nodes_and_faults_but_counts_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("proxies", 3, 0, 5, root.path())
+        .workload(IsolateFirst)
+        .expectation(crate::support::Agreement)
+        .build()
+        .unwrap();
+    let deployer = LocalDeployer::new().network(NetworkMode::LinkProxies);
+    let report = plan.run(&deployer).await.unwrap();
+
+    assert!(report.passed, "{report}");
+    assert_eq!(report.faults.len(), 1);
+    assert_eq!(report.faults[0].effect, None, "proxies count no packets");
+    assert!(
+        report
+            .events
+            .iter()
+            .any(|e| e.detail.contains("does not count packets")),
+        "{:#?}",
+        report.events
+    );
+}
