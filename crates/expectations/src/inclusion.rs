@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use scenario_core::ledger::{Ledger, TxRecord};
 use scenario_core::prelude::*;
-use scenario_core::{TxId, fault_windows};
+use scenario_core::{NodeId, TxId, fault_windows};
 
 use crate::quantile;
 
@@ -97,6 +97,22 @@ fn under_fault(windows: &[scenario_core::FaultWindow], sent_ms: u64) -> bool {
     })
 }
 
+/// Whether a transaction sent to `node` at `sent_ms` may have been lost with
+/// that node's mempool: sent while the node was down, or shortly before it
+/// went down (the stop is on the timeline once it is done, and a node
+/// accepts until it is gone). A fault caused that, not a silent drop.
+fn lost_with_its_node(windows: &[scenario_core::FaultWindow], node: &NodeId, sent_ms: u64) -> bool {
+    let before = u64::try_from(AFTER_FAULT.as_millis()).unwrap_or(u64::MAX);
+    windows.iter().any(|window| {
+        matches!(
+            window.disruption,
+            scenario_core::Disruption::NodeDown { .. }
+        ) && window.node() == Some(node)
+            && (window.from_ms.saturating_sub(before)..window.until_ms.unwrap_or(u64::MAX))
+                .contains(&sent_ms)
+    })
+}
+
 fn percentiles(sorted: &[u64]) -> [u64; 3] {
     [0.5, 0.95, 0.99].map(|q| quantile(sorted, q).unwrap_or(0))
 }
@@ -141,8 +157,15 @@ impl Expectation for TxInclusion {
         let sent_at = |record: &TxRecord| record.submitted_at_ms.saturating_sub(run_started_ms);
         let (mut latencies, mut calm, mut missing, mut points) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut lost_with_node = 0usize;
         for record in &judged {
             let Some(id) = &record.id else { continue };
+            if !committed.contains_key(id)
+                && lost_with_its_node(&windows, &record.node, sent_at(record))
+            {
+                lost_with_node += 1;
+                continue;
+            }
             match committed.get(id) {
                 Some(at) => {
                     let latency = at.saturating_sub(record.submitted_at_ms);
@@ -157,13 +180,15 @@ impl Expectation for TxInclusion {
         }
         latencies.sort_unstable();
         calm.sort_unstable();
-        let share = 100.0 * latencies.len() as f64 / judged.len() as f64;
+        let judged_count = judged.len() - lost_with_node;
+        let share = 100.0 * latencies.len() as f64 / judged_count.max(1) as f64;
         let [p50, p95, p99] = percentiles(&latencies);
         let [calm50, calm95, calm99] = percentiles(&calm);
         let figures = |v: Verdict| {
             v.series("inclusion latency (ms) by send time", points.clone())
                 .figure("accepted", accepted.len() as f64)
-                .figure("judged", judged.len() as f64)
+                .figure("judged", judged_count as f64)
+                .figure("lost_with_a_stopped_node", lost_with_node as f64)
                 .figure("included", latencies.len() as f64)
                 .figure("included_percent", share)
                 .figure("latency_p50_ms", p50 as f64)
@@ -190,7 +215,7 @@ impl Expectation for TxInclusion {
             return Ok(figures(Verdict::fail(format!(
                 "{} of {} accepted transactions that had time to settle were finalized ({share:.1} %), {wanted} must be{example}",
                 latencies.len(),
-                judged.len(),
+                judged_count,
             ))));
         }
         for (q, bound) in &self.bounds {
@@ -207,8 +232,14 @@ impl Expectation for TxInclusion {
             }
         }
         Ok(figures(Verdict::pass(format!(
-            "{share:.1} % of {} accepted transactions finalized; latency p50 {p50} ms, p95 {p95} ms, p99 {p99} ms (outside faults: p50 {calm50} ms, p99 {calm99} ms)",
-            judged.len(),
+            "{share:.1} % of {judged_count} accepted transactions finalized{}; latency p50 {p50} ms, p95 {p95} ms, p99 {p99} ms (outside faults: p50 {calm50} ms, p99 {calm99} ms)",
+            if lost_with_node > 0 {
+                format!(
+                    " ({lost_with_node} more were sent to a node just before or while it was down, not judged)"
+                )
+            } else {
+                String::new()
+            },
         ))))
     }
 }

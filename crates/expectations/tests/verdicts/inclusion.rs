@@ -172,3 +172,50 @@ async fn strict_inclusion_fails_on_one_silently_dropped_transaction() {
         "{message}"
     );
 }
+
+/// Writes the ledger (by hand, in the test) and stops validator-0 at once.
+struct StopsValidatorZero(Ledger);
+
+#[async_trait]
+impl Workload for StopsValidatorZero {
+    fn name(&self) -> &str {
+        "stops-validator-0"
+    }
+    fn requirements(&self) -> Requirements {
+        Requirements::none()
+            .writes(&self.0)
+            .capability(Capability::StopStart)
+    }
+    async fn run(&self, ctx: &RunContext, _: CancellationToken) -> Result<(), BoxError> {
+        let control = ctx.node_control().ok_or("no node control")?;
+        control.stop(&NodeId::new("validator-0")).await?;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transaction_lost_with_a_node_that_was_stopped_is_not_a_silent_drop() {
+    let ledger = Ledger::new();
+    for id in ["a", "lost"] {
+        accepted(&ledger, id, 400);
+    }
+    let plan = Scenario::builder("verdicts")
+        .topology(Topology::new().validators(2))
+        .node_kind(StubKind {
+            finalized: same,
+            forks: never,
+        })
+        .window(Duration::from_secs(1))
+        .workload(StopsValidatorZero(ledger.clone()))
+        .block_feed(StubFeed {
+            txs: vec!["a"],
+            blobs: vec![],
+        });
+    let (passed, message) = verdict_of(plan, TxInclusion::all(&ledger)).await;
+    assert!(passed, "{message}");
+    assert!(
+        message
+            .contains("(1 more were sent to a node just before or while it was down, not judged)"),
+        "{message}"
+    );
+}
