@@ -102,15 +102,7 @@ impl NetworkControl for SwitchControl {
     }
 
     fn effect(&self, fault: FaultId) -> Option<scenario_core::FaultEffect> {
-        let counters = self.fault_report(fault)?.counters;
-        Some(scenario_core::FaultEffect {
-            matched_packets: counters.matched_packets,
-            matched_bytes: counters.matched_bytes,
-            dropped_packets: counters.dropped_packets,
-            dropped_bytes: counters.dropped_bytes,
-            delayed_packets: counters.delayed_packets,
-            delayed_bytes: counters.delayed_bytes,
-        })
+        Some(self.fault_report(fault)?.counters)
     }
 
     async fn heal_all(&self) -> Result<(), ControlError> {

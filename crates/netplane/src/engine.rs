@@ -194,9 +194,9 @@ impl Engine {
                 }
             }
         };
-        count(&rule.matched_by, FaultCounters::matched);
+        count(&rule.matched_by, crate::fault::matched);
         if !rule.cut_by.is_empty() {
-            count(&rule.cut_by, FaultCounters::dropped);
+            count(&rule.cut_by, crate::fault::dropped);
             return Verdict::Drop(DropCause::Cut);
         }
         let shape = &rule.shape;
@@ -205,7 +205,7 @@ impl Engine {
             LinkRuntime::new(seed, &nodes[from.0 as usize], &nodes[to.0 as usize])
         });
         if shape.loss > 0.0 && link.lose(shape.loss) {
-            count(&rule.loss_by, FaultCounters::dropped);
+            count(&rule.loss_by, crate::fault::dropped);
             return Verdict::Drop(DropCause::Loss);
         }
         let epoch = *self.epoch.get_or_insert(now);
@@ -215,17 +215,17 @@ impl Engine {
             match link.admit(since, bytes, rate) {
                 Some(at) => departure = at,
                 None => {
-                    count(&rule.rate_by, FaultCounters::dropped);
+                    count(&rule.rate_by, crate::fault::dropped);
                     return Verdict::Drop(DropCause::QueueFull);
                 }
             }
             if departure > since {
-                count(&rule.rate_by, FaultCounters::delayed);
+                count(&rule.rate_by, crate::fault::delayed);
             }
         }
         let delay = shape.latency + link.jitter(shape.jitter);
         if !delay.is_zero() {
-            count(&rule.delay_by, FaultCounters::delayed);
+            count(&rule.delay_by, crate::fault::delayed);
         }
         let at = departure + delay;
         if at > since {

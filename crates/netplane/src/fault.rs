@@ -170,47 +170,30 @@ impl fmt::Display for Fault {
     }
 }
 
-/// What one fault did to the packets it matched. A packet on a link that
-/// several faults cover counts for each of them; a drop or a delay counts
-/// for the faults whose part of the shape caused it (every cutting fault
-/// for a cut, the faults holding the strongest loss, rate or delay).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaultCounters {
-    /// Packets on a link the fault covers, while it was active.
-    pub matched_packets: u64,
-    /// Their bytes (IP packets, headers included).
-    pub matched_bytes: u64,
-    /// Packets dropped (cut, loss or a full bandwidth queue).
-    pub dropped_packets: u64,
-    /// Their bytes.
-    pub dropped_bytes: u64,
-    /// Packets held back (latency, jitter or a bandwidth queue).
-    pub delayed_packets: u64,
-    /// Their bytes.
-    pub delayed_bytes: u64,
+/// What one fault did to the packets it matched: the core's
+/// [`FaultEffect`](scenario_core::FaultEffect), which the runner puts in the
+/// report. A packet on a link that several faults cover counts for each of
+/// them; a drop or a delay counts for the faults whose part of the shape
+/// caused it (every cutting fault for a cut, the faults holding the
+/// strongest loss, rate or delay).
+pub use scenario_core::FaultEffect as FaultCounters;
+
+/// Count one packet of `bytes` the fault matched.
+pub(crate) fn matched(counters: &mut FaultCounters, bytes: u64) {
+    counters.matched_packets += 1;
+    counters.matched_bytes += bytes;
 }
 
-impl FaultCounters {
-    /// Whether the fault matched no traffic at all: a partition of nodes
-    /// that never talked, or a fault on the wrong link. A report flags it.
-    pub fn touched_nothing(&self) -> bool {
-        self.matched_packets == 0
-    }
+/// Count one packet of `bytes` the fault dropped.
+pub(crate) fn dropped(counters: &mut FaultCounters, bytes: u64) {
+    counters.dropped_packets += 1;
+    counters.dropped_bytes += bytes;
+}
 
-    pub(crate) fn matched(&mut self, bytes: u64) {
-        self.matched_packets += 1;
-        self.matched_bytes += bytes;
-    }
-
-    pub(crate) fn dropped(&mut self, bytes: u64) {
-        self.dropped_packets += 1;
-        self.dropped_bytes += bytes;
-    }
-
-    pub(crate) fn delayed(&mut self, bytes: u64) {
-        self.delayed_packets += 1;
-        self.delayed_bytes += bytes;
-    }
+/// Count one packet of `bytes` the fault held back.
+pub(crate) fn delayed(counters: &mut FaultCounters, bytes: u64) {
+    counters.delayed_packets += 1;
+    counters.delayed_bytes += bytes;
 }
 
 /// One fault, applied at some point in the run, with what it did so far.
