@@ -2,15 +2,13 @@
 //! is named with its output, a missing binary is rejected before anything
 //! starts.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use deployer_local::LocalDeployer;
-use scenario_core::fake::FakeNodeClient;
 use scenario_core::prelude::*;
 use scenario_core::{Event, EventKind};
 
-use crate::support::{alive, scenario, started_pids};
+use crate::support::{ShellNode, alive, scenario, started_pids};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_exits_at_once_gives_a_readiness_error_naming_it_with_its_output() {
@@ -73,35 +71,12 @@ async fn a_missing_binary_is_rejected_before_anything_starts() {
     );
 }
 
-/// A node that ignores SIGTERM: a shell that traps it and idles.
-struct Stubborn;
-
-impl NodeKind for Stubborn {
-    fn name(&self) -> &str {
-        "stubborn"
-    }
-    fn ports(&self) -> Vec<PortSpec> {
-        vec![PortSpec::api("api", 1)]
-    }
-    fn render(&self, _node: &NodeView) -> Result<LaunchSpec, BoxError> {
-        Ok(LaunchSpec::program("/bin/sh")
-            .args(["-c", "trap '' TERM; echo up; while :; do sleep 1; done"])
-            .readiness(Readiness::log_line("up")))
-    }
-    fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-        Ok(Arc::new(FakeNodeClient::new(
-            node.id.clone(),
-            node.role.clone(),
-        )))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_at_cleanup_after_its_grace_is_reported() {
     let root = tempfile::tempdir().unwrap();
     let plan = Scenario::builder("stubborn")
         .topology(Topology::new().validators(1))
-        .node_kind(Stubborn)
+        .node_kind(ShellNode::ignoring_sigterm())
         .window(Duration::from_millis(200))
         .artifacts_root(root.path())
         .build()

@@ -7,11 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deployer_local::{LocalDeployer, NetworkMode};
-use scenario_core::fake::FakeNodeClient;
 use scenario_core::prelude::*;
 use scenario_core::{EventKind, NetworkFault, RunError};
 
-use crate::support::scenario;
+use crate::support::{ShellNode, scenario};
 
 /// Partitions validator-0 from everyone for two seconds, one second in.
 struct IsolateFirst;
@@ -68,35 +67,12 @@ async fn a_partition_reports_the_packets_it_dropped() {
     );
 }
 
-/// Nodes that never send a packet: a shell that prints and idles.
-struct Silent;
-
-impl NodeKind for Silent {
-    fn name(&self) -> &str {
-        "silent"
-    }
-    fn ports(&self) -> Vec<PortSpec> {
-        vec![PortSpec::api("api", 8080)]
-    }
-    fn render(&self, _node: &NodeView) -> Result<LaunchSpec, BoxError> {
-        Ok(LaunchSpec::program("/bin/sh")
-            .args(["-c", "echo up; while :; do sleep 1; done"])
-            .readiness(Readiness::log_line("up")))
-    }
-    fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-        Ok(Arc::new(FakeNodeClient::new(
-            node.id.clone(),
-            node.role.clone(),
-        )))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fault_that_matched_no_traffic_is_flagged_and_can_fail_the_run() {
     let root = tempfile::tempdir().unwrap();
     let plan = Scenario::builder("plane-untouched")
         .topology(Topology::new().validators(2))
-        .node_kind(Silent)
+        .node_kind(ShellNode::silent())
         .window(Duration::from_secs(4))
         .artifacts_root(root.path())
         .workload(IsolateFirst)

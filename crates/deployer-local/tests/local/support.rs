@@ -182,3 +182,39 @@ pub(crate) fn started_pids(report: &Report) -> Vec<i32> {
 pub(crate) fn alive(pid: i32) -> bool {
     deployer_local::ProcessRef::of(pid).is_some()
 }
+
+/// A node that is a shell script: it prints `up` (its readiness) and idles,
+/// sending no packet at all. Its client is a fake (nothing to query).
+pub(crate) struct ShellNode(&'static str);
+
+impl ShellNode {
+    /// Idles, and never sends a packet.
+    pub(crate) fn silent() -> Self {
+        Self("echo up; while :; do sleep 1; done")
+    }
+
+    /// Idles and ignores SIGTERM (only SIGKILL stops it).
+    pub(crate) fn ignoring_sigterm() -> Self {
+        Self("trap '' TERM; echo up; while :; do sleep 1; done")
+    }
+}
+
+impl NodeKind for ShellNode {
+    fn name(&self) -> &str {
+        "shell"
+    }
+    fn ports(&self) -> Vec<PortSpec> {
+        vec![PortSpec::api("api", 8080)]
+    }
+    fn render(&self, _node: &NodeView) -> Result<LaunchSpec, BoxError> {
+        Ok(LaunchSpec::program("/bin/sh")
+            .args(["-c", self.0])
+            .readiness(Readiness::log_line("up")))
+    }
+    fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
+        Ok(Arc::new(scenario_core::fake::FakeNodeClient::new(
+            node.id.clone(),
+            node.role.clone(),
+        )))
+    }
+}
