@@ -85,7 +85,7 @@ pub(crate) async fn deploy(
                 let address = if port.peer {
                     net.peer_address(&from.id, &to.id, at)?
                 } else {
-                    net.api_address(at)
+                    at.clone()
                 };
                 reaches.insert((&from.id, &to.id, &port.name), address);
             }

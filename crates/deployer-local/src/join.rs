@@ -59,7 +59,7 @@ impl Membership for LocalMembership {
                     net.peer_address(&id, &member.id, at)
                         .map_err(|e| failed(&id, e))?
                 } else {
-                    net.api_address(at)
+                    at.clone()
                 };
                 reaches.insert((&member.id, port.name.as_str()), address);
             }

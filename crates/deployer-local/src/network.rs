@@ -98,7 +98,8 @@ impl RunNetwork {
     }
 
     /// Where `from` reaches `to`'s peer port listening at `at`: the same
-    /// address for every viewer on the plane, a link proxy otherwise.
+    /// address for every viewer on the plane, a link proxy otherwise. (API
+    /// ports are reached where they listen, on either plane.)
     pub(crate) fn peer_address(
         &self,
         from: &NodeId,
@@ -109,11 +110,6 @@ impl RunNetwork {
             Self::Plane(_) => Ok(at.clone()),
             Self::Proxies(net) => net.link(from, to, at),
         }
-    }
-
-    /// Where `from` reaches `to`'s API port listening at `at`.
-    pub(crate) fn api_address(&self, at: &HostPort) -> HostPort {
-        at.clone()
     }
 
     /// Where the runner reaches `node`, which listens at `listen`.
