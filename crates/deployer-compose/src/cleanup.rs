@@ -82,6 +82,7 @@ struct Inner {
     nodes: Mutex<Vec<Arc<NodeContainer>>>,
     stop_proxies: CancellationToken,
     proxies: Mutex<Vec<JoinHandle<()>>>,
+    plane: Mutex<Option<Arc<netplane::RunPlane>>>,
     followers: Mutex<Vec<JoinHandle<()>>>,
     closing: CancellationToken,
     abort: CancellationToken,
@@ -100,6 +101,7 @@ impl Resources {
             nodes: Mutex::default(),
             stop_proxies: CancellationToken::new(),
             proxies: Mutex::default(),
+            plane: Mutex::default(),
             followers: Mutex::default(),
             closing: CancellationToken::new(),
             abort: CancellationToken::new(),
@@ -130,6 +132,15 @@ impl Resources {
         self.0.stop_proxies.clone()
     }
 
+    /// The run's network plane, closed at cleanup with the proxies.
+    pub(crate) fn plane(&self, run_plane: Arc<netplane::RunPlane>) {
+        *self
+            .0
+            .plane
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(run_plane);
+    }
+
     /// A proxy that serves until cleanup.
     pub(crate) fn proxy(&self, task: JoinHandle<()>) {
         self.0
@@ -152,10 +163,13 @@ pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
         remove_volumes_and_network(&removed.0.docker, &removed.0.run_id).await
     });
     let closed = resources.clone();
-    env.on_cleanup("close the link proxies", move || async move {
+    env.on_cleanup("close the network plane or link proxies", move || async move {
         closed.0.stop_proxies.cancel();
         for task in take(&closed.0.proxies) {
             let _ = task.await;
+        }
+        if let Some(run_plane) = take(&closed.0.plane) {
+            run_plane.close().await;
         }
         Ok(())
     });

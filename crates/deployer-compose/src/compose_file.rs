@@ -1,7 +1,8 @@
 //! The docker-compose file written into a run's artifacts: the same images,
 //! commands, environment, labels, published ports and volumes as the run,
 //! so a person can bring the topology up by hand. Peers address each other
-//! by service name there: the link proxies exist only while testbed runs.
+//! by service name there: the network plane's switch (or the fallback's
+//! link proxies) exists only while testbed runs.
 //!
 //! Every scalar is written as a double-quoted YAML string (JSON string
 //! syntax is valid YAML), so no value can change the document's shape.
@@ -36,7 +37,7 @@ pub(crate) fn render(run_id: &str, plans: &[NodePlan], ports: &[PortSpec]) -> St
     );
     let _ = writeln!(
         out,
-        "# went through testbed's link proxies, which is how it injected network faults."
+        "# crossed testbed's network plane (or its link proxies), where it injected faults."
     );
     out.push_str("services:\n");
     for plan in plans {

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bollard::Docker;
 use bollard::models::ContainerState;
 use bollard::query_parameters::InspectContainerOptions;
 use deploykit::proxy::Target;
+use netplane::RunPlane;
 use scenario_core::{FailureReporter, HostPort, NodeCause, NodeId, PortSpec, Readiness, Timeline};
 use tokio::sync::watch;
 
@@ -21,12 +22,26 @@ use crate::plan::port_key;
 /// Where one port is published now, and the proxy targets that follow it.
 type Following = (Option<SocketAddr>, Vec<Target>);
 
+/// Where a node's container sits on the run's network.
+pub(crate) enum Attachment {
+    /// On the network plane, in its holder's namespace (nothing published;
+    /// the runner reaches it through the plane).
+    Plane {
+        /// The holder container's name.
+        holder: String,
+        /// The run's plane (TCP probes go through it).
+        run_plane: Arc<RunPlane>,
+    },
+    /// On this bridge network, its ports published on 127.0.0.1.
+    Bridge(String),
+}
+
 /// A node's container and everything that follows it.
 pub(crate) struct NodeContainer {
     pub(crate) id: NodeId,
     /// The container's name in the engine.
     pub(crate) name: String,
-    pub(crate) network: String,
+    pub(crate) attachment: Attachment,
     pub(crate) readiness: Readiness,
     pub(crate) ports: Vec<PortSpec>,
     /// Where the runner reaches the node (stable fronts), per port name.
@@ -75,7 +90,7 @@ impl NodeContainer {
     pub(crate) fn new(
         id: NodeId,
         name: String,
-        network: String,
+        attachment: Attachment,
         readiness: Readiness,
         ports: Vec<PortSpec>,
         endpoints: BTreeMap<String, HostPort>,
@@ -87,7 +102,7 @@ impl NodeContainer {
         Self {
             id,
             name,
-            network,
+            attachment,
             readiness,
             ports,
             endpoints,
@@ -138,6 +153,9 @@ impl NodeContainer {
     /// Read the published ports and the container's address, and point
     /// every proxy target at the new ports.
     async fn follow_ports(&self) -> Result<()> {
+        let Attachment::Bridge(network) = &self.attachment else {
+            return Ok(());
+        };
         let inspected = self
             .docker
             .inspect_container(&self.name, None::<InspectContainerOptions>)
@@ -152,7 +170,7 @@ impl NodeContainer {
         let ip = settings
             .networks
             .as_ref()
-            .and_then(|networks| networks.get(&self.network))
+            .and_then(|networks| networks.get(network))
             .and_then(|endpoint| endpoint.ip_address.as_deref())
             .and_then(|ip| ip.parse().ok());
         *self

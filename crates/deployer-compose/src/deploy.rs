@@ -1,13 +1,17 @@
 //! The compose deployer's deploy: reach the engine and check every image
-//! before anything starts; then one labelled network, link proxies bound on
-//! its gateway, a volume and a container per node, all started at once and
-//! waited for; the docker-compose file written beside the report.
+//! (and, on the network plane, the machine) before anything starts; then
+//! the run's network (the plane's switch and a holder container per node,
+//! or the fallback's bridge network and link proxies), a volume and a
+//! container per node, all started at once and waited for; the
+//! docker-compose file written beside the report.
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use deploykit::proxy::Target;
 use deploykit::ready::{Starting, wait_all_ready};
-use scenario_core::{DeployEnv, Deployment, NodeId, Scenario};
+use scenario_core::{DeployEnv, Deployment, HostPort, NodeId, NodeKind, NodeSlot, Scenario};
 
 use crate::ComposeDeployer;
 use crate::cleanup::{self, Resources};
@@ -15,8 +19,8 @@ use crate::control::ComposeNodeControl;
 use crate::error::{Error, Result};
 use crate::image::image_exists;
 use crate::join::ComposeMembership;
-use crate::network::RunNetwork;
-use crate::plan;
+use crate::network::{Proxied, RunNetwork, Wiring};
+use crate::plan::{self, Addressing, NodePlan};
 use crate::readiness::PROBE_EVERY;
 use crate::{compose_file, engine};
 
@@ -69,7 +73,7 @@ pub(crate) async fn deploy(
 
     // Render once without proxies to learn and check the images: nothing
     // is created unless every image is there.
-    for plan in plan::render(kind, slots, &BTreeMap::new())? {
+    for plan in plan::render(kind, slots, &Addressing::Proxies(BTreeMap::new()))? {
         if !image_exists(&docker, &plan.image).await? {
             return Err(Error::ImageMissing {
                 hint: build_hint(&plan.image),
@@ -82,35 +86,25 @@ pub(crate) async fn deploy(
     let resources = Resources::new(docker.clone(), env.run_id(), deployer.grace);
     cleanup::register(env, &resources);
     let ids: Vec<NodeId> = slots.iter().map(|slot| slot.id.clone()).collect();
-    let net =
-        RunNetwork::create(docker, env, scenario.name(), ports.clone(), ids, resources).await?;
+    let net = RunNetwork::create(
+        docker,
+        env,
+        scenario.name(),
+        (ports.clone(), deployer.network),
+        ids,
+        resources,
+    )
+    .await?;
 
-    // A link proxy per directed peer link, a front per node port; each
-    // target follows the published port of the node it leads to.
-    let mut via = BTreeMap::new();
-    let mut follow = Vec::new();
-    for from in slots {
-        for to in slots.iter().filter(|to| to.id != from.id) {
-            for port in ports.iter().filter(|port| port.peer) {
-                let (target, address) = net.link(&from.id, &to.id).await?;
-                via.insert((from.id.clone(), to.id.clone(), port.name.clone()), address);
-                follow.push((to.id.clone(), port.name.clone(), target));
-            }
-        }
-    }
-    let mut endpoints: BTreeMap<NodeId, BTreeMap<String, _>> = BTreeMap::new();
-    for slot in slots {
-        for port in &ports {
-            let (target, address) = net.front(&slot.id).await?;
-            endpoints
-                .entry(slot.id.clone())
-                .or_default()
-                .insert(port.name.clone(), address);
-            follow.push((slot.id.clone(), port.name.clone(), target));
-        }
-    }
-
-    let plans = plan::render(kind, slots, &via)?;
+    let Wired {
+        plans,
+        mut endpoints,
+        follow,
+        addresses,
+    } = match &net.wiring {
+        Wiring::Plane(_) => wire_plane(&net, kind, slots).await?,
+        Wiring::Proxies(proxied) => wire_proxies(&net, proxied, kind, slots).await?,
+    };
     compose_file::write(env.artifacts_dir(), env.run_id(), &plans, &ports)?;
 
     // Volumes and containers, created and started all at once.
@@ -159,18 +153,93 @@ pub(crate) async fn deploy(
         grace: deployer.grace,
         ready_timeout: limit,
     });
-    let links = Arc::clone(&net.links);
+    let network_control = net.control();
     let membership = ComposeMembership {
         net,
         kind: Arc::clone(kind),
         members: tokio::sync::Mutex::new(slots.to_vec()),
+        addresses: tokio::sync::Mutex::new(addresses),
         control: Arc::clone(&control),
     };
     Ok(Deployment {
         clients,
         node_control: Some(control),
-        network_control: Some(links),
+        network_control: Some(network_control),
         membership: Some(Arc::new(membership)),
+    })
+}
+
+/// The nodes rendered for their network, where the runner reaches each,
+/// and which proxy targets must follow which node's published port.
+struct Wired {
+    plans: Vec<NodePlan>,
+    endpoints: BTreeMap<NodeId, BTreeMap<String, HostPort>>,
+    follow: Vec<(NodeId, String, Target)>,
+    /// Each node's one address (network plane only).
+    addresses: BTreeMap<NodeId, Ipv4Addr>,
+}
+
+/// On the plane: each node's holder started and adopted by the switch (its
+/// one address), fronts for the runner; nothing to follow.
+async fn wire_plane(
+    net: &RunNetwork,
+    kind: &Arc<dyn NodeKind>,
+    slots: &[NodeSlot],
+) -> Result<Wired> {
+    let Wiring::Plane(run_plane) = &net.wiring else {
+        unreachable!("wire_plane is called on the plane only")
+    };
+    let placed = slots.iter().map(|slot| net.place(run_plane, &slot.id));
+    let mut addresses = BTreeMap::new();
+    let mut endpoints = BTreeMap::new();
+    for (slot, placed) in slots.iter().zip(futures::future::join_all(placed).await) {
+        let (address, fronts) = placed?;
+        addresses.insert(slot.id.clone(), address);
+        endpoints.insert(slot.id.clone(), fronts);
+    }
+    Ok(Wired {
+        plans: plan::render(kind, slots, &Addressing::Plane(addresses.clone()))?,
+        endpoints,
+        follow: Vec::new(),
+        addresses,
+    })
+}
+
+/// On the fallback: a link proxy per directed peer link, a front per node
+/// port; each target follows the published port of the node it leads to.
+async fn wire_proxies(
+    net: &RunNetwork,
+    proxied: &Proxied,
+    kind: &Arc<dyn NodeKind>,
+    slots: &[NodeSlot],
+) -> Result<Wired> {
+    let mut via = BTreeMap::new();
+    let mut follow = Vec::new();
+    for from in slots {
+        for to in slots.iter().filter(|to| to.id != from.id) {
+            for port in net.ports.iter().filter(|port| port.peer) {
+                let (target, address) = net.link(proxied, &from.id, &to.id).await?;
+                via.insert((from.id.clone(), to.id.clone(), port.name.clone()), address);
+                follow.push((to.id.clone(), port.name.clone(), target));
+            }
+        }
+    }
+    let mut endpoints: BTreeMap<NodeId, BTreeMap<String, _>> = BTreeMap::new();
+    for slot in slots {
+        for port in &net.ports {
+            let (target, address) = net.front(proxied, &slot.id).await?;
+            endpoints
+                .entry(slot.id.clone())
+                .or_default()
+                .insert(port.name.clone(), address);
+            follow.push((slot.id.clone(), port.name.clone(), target));
+        }
+    }
+    Ok(Wired {
+        plans: plan::render(kind, slots, &Addressing::Proxies(via))?,
+        endpoints,
+        follow,
+        addresses: BTreeMap::new(),
     })
 }
 

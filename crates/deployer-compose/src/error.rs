@@ -67,6 +67,29 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The network plane could not be set up (or a node put on it); the
+    /// message names what is missing and the fix.
+    #[error("{}{source} (or run on the link-proxy fallback: ComposeDeployer::new().network(NetworkMode::LinkProxies))", .node.as_ref().map(|n| format!("{n}: ")).unwrap_or_default())]
+    NetworkPlane {
+        /// The node being placed, if any.
+        node: Option<NodeId>,
+        /// The plane's error.
+        #[source]
+        source: Box<netplane::Error>,
+    },
+    /// The namespace of a node's holder container could not be opened.
+    #[error(
+        "could not open the network namespace of {node}'s holder container at {path}: {source}; the network plane needs the Docker engine on this machine and a runner with root (or run on the link-proxy fallback: ComposeDeployer::new().network(NetworkMode::LinkProxies))"
+    )]
+    HolderNamespace {
+        /// The node.
+        node: NodeId,
+        /// The `/proc` path tried.
+        path: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
     /// Building an image failed.
     #[error("could not build image {tag}: {reason}")]
     ImageBuild {
@@ -90,4 +113,12 @@ pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Erro
 pub(crate) fn engine(action: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
     let action = action.into();
     move |source| Error::Engine { action, source }
+}
+
+/// Map a network-plane error to [`Error::NetworkPlane`] for `node`.
+pub(crate) fn plane(node: Option<&NodeId>) -> impl Fn(netplane::Error) -> Error + '_ {
+    move |source| Error::NetworkPlane {
+        node: node.cloned(),
+        source: Box::new(source),
+    }
 }

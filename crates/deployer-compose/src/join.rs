@@ -16,8 +16,8 @@ use crate::control::ComposeNodeControl;
 use crate::deploy::build_hint;
 use crate::error::Error;
 use crate::image::image_exists;
-use crate::network::RunNetwork;
-use crate::plan;
+use crate::network::{RunNetwork, Wiring};
+use crate::plan::{self, Addressing};
 use crate::readiness::PROBE_EVERY;
 
 pub(crate) struct ComposeMembership {
@@ -25,6 +25,8 @@ pub(crate) struct ComposeMembership {
     pub(crate) kind: Arc<dyn NodeKind>,
     /// Every node so far; joins are serialized here.
     pub(crate) members: tokio::sync::Mutex<Vec<NodeSlot>>,
+    /// Every node's one address (network plane only).
+    pub(crate) addresses: tokio::sync::Mutex<BTreeMap<NodeId, std::net::Ipv4Addr>>,
     pub(crate) control: Arc<ComposeNodeControl>,
 }
 
@@ -43,31 +45,48 @@ impl Membership for ComposeMembership {
         // The new node reaches every member through a link proxy. Members
         // were rendered before it existed; they learn of it the way the
         // node software lets them (demo-node: its inbound connections).
-        let mut via = BTreeMap::new();
-        for member in members.iter() {
-            for port in net.ports.iter().filter(|port| port.peer) {
-                let (target, address) = net
-                    .link(&id, &member.id)
-                    .await
-                    .map_err(|e| failed(&id, e))?;
-                self.control
-                    .node(&member.id)?
-                    .follow_with(&port.name, target);
-                via.insert((id.clone(), member.id.clone(), port.name.clone()), address);
-            }
-        }
-        let mut into_new = Vec::new();
-        let mut endpoints = BTreeMap::new();
-        for port in &net.ports {
-            let (target, address) = net.front(&id).await.map_err(|e| failed(&id, e))?;
-            endpoints.insert(port.name.clone(), address);
-            into_new.push((port.name.clone(), target));
-        }
-
         let mut slots = members.clone();
         slots.push(slot.clone());
-        let plan =
-            plan::render_node(&self.kind, &slot, &slots, &via).map_err(|e| failed(&id, e))?;
+        let mut into_new = Vec::new();
+        let mut endpoints = BTreeMap::new();
+        let addressing = match &net.wiring {
+            Wiring::Plane(run_plane) => {
+                let (address, fronts) = net
+                    .place(run_plane, &id)
+                    .await
+                    .map_err(|e| failed(&id, e))?;
+                endpoints = fronts;
+                let mut addresses = self.addresses.lock().await;
+                addresses.insert(id.clone(), address);
+                Addressing::Plane(addresses.clone())
+            }
+            Wiring::Proxies(proxied) => {
+                let mut via = BTreeMap::new();
+                for member in members.iter() {
+                    for port in net.ports.iter().filter(|port| port.peer) {
+                        let (target, address) = net
+                            .link(proxied, &id, &member.id)
+                            .await
+                            .map_err(|e| failed(&id, e))?;
+                        self.control
+                            .node(&member.id)?
+                            .follow_with(&port.name, target);
+                        via.insert((id.clone(), member.id.clone(), port.name.clone()), address);
+                    }
+                }
+                for port in &net.ports {
+                    let (target, address) = net
+                        .front(proxied, &id)
+                        .await
+                        .map_err(|e| failed(&id, e))?;
+                    endpoints.insert(port.name.clone(), address);
+                    into_new.push((port.name.clone(), target));
+                }
+                Addressing::Proxies(via)
+            }
+        };
+        let plan = plan::render_node(&self.kind, &slot, &slots, &addressing)
+            .map_err(|e| failed(&id, e))?;
         if !image_exists(&net.docker, &plan.image)
             .await
             .map_err(|e| failed(&id, e))?
@@ -93,7 +112,7 @@ impl Membership for ComposeMembership {
         wait_ready(node.as_ref(), self.control.ready_timeout, PROBE_EVERY)
             .await
             .map_err(|e| failed(&id, e))?;
-        net.links.add_node(id.clone());
+        net.admit(&id);
         self.control.add(Arc::clone(&node));
         let client = deploykit::plan::client(self.kind.as_ref(), &slot, node.endpoints.clone())
             .map_err(|e| failed(&id, e))?;

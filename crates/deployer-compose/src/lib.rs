@@ -70,6 +70,7 @@ pub mod labels;
 mod logs;
 mod network;
 mod plan;
+mod plane;
 mod readiness;
 mod reap;
 
@@ -82,9 +83,10 @@ use scenario_core::{
 pub use bollard;
 pub use cleanup::leftovers;
 pub use compose_file::COMPOSE_FILE;
-pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
+pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV, NetworkMode};
 pub use engine::{DOCKER_HOST_ENV, connect, engine_address};
 pub use error::{Error, Result};
+pub use plane::HOLDER_LABEL;
 pub use reap::{Reaped, reap};
 
 pub use deploykit::probe::READY_TIMEOUT_ENV;
@@ -95,6 +97,7 @@ pub struct ComposeDeployer {
     grace: Duration,
     ready_timeout: Option<Duration>,
     host: Option<String>,
+    network: NetworkMode,
 }
 
 impl Default for ComposeDeployer {
@@ -112,6 +115,7 @@ impl ComposeDeployer {
             grace: Duration::from_secs(5),
             ready_timeout: None,
             host: None,
+            network: NetworkMode::default(),
         }
     }
 
@@ -119,6 +123,14 @@ impl ComposeDeployer {
     /// of `DOCKER_HOST`.
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
+        self
+    }
+
+    /// Which network plane carries the run (default: the network plane,
+    /// one address per node; [`NetworkMode::LinkProxies`] is the documented
+    /// fallback for runners without root or an engine on another machine).
+    pub fn network(mut self, mode: NetworkMode) -> Self {
+        self.network = mode;
         self
     }
 
@@ -148,6 +160,10 @@ impl Deployer for ComposeDeployer {
     }
 
     fn capabilities(&self) -> Capabilities {
+        let plane = match self.network {
+            NetworkMode::Namespaces => Some(Capability::OneAddressPerNode),
+            NetworkMode::LinkProxies => None,
+        };
         [
             Capability::StopStart,
             Capability::Kill,
@@ -160,6 +176,7 @@ impl Deployer for ComposeDeployer {
             Capability::DynamicJoin,
         ]
         .into_iter()
+        .chain(plane)
         .collect()
     }
 

@@ -1,7 +1,8 @@
 //! A run's network and what hangs off it, shared by deploy and by nodes
-//! that join later: the labelled bridge network, link proxies on its
-//! gateway and fronts on 127.0.0.1 (each served until cleanup), and the
-//! volume and container of one node.
+//! that join later: on the network plane, the run's switch and each node's
+//! holder container; on the link-proxy fallback, the labelled bridge
+//! network, link proxies on its gateway and fronts on 127.0.0.1 (each
+//! served until cleanup); and the volume and container of one node.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -14,27 +15,46 @@ use bollard::models::{
     NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{CreateContainerOptionsBuilder, UploadToContainerOptionsBuilder};
+use deploykit::NetworkMode;
 use deploykit::proxy::{self, Links, Proxy, Target};
-use scenario_core::{DeployEnv, FailureReporter, HostPort, NodeFiles, NodeId, PortSpec, Timeline};
+use netplane::RunPlane;
+use scenario_core::{
+    DeployEnv, FailureReporter, HostPort, NetworkControl, NodeFiles, NodeId, PortSpec, Timeline,
+};
 
 use crate::cleanup::Resources;
-use crate::container::NodeContainer;
-use crate::error::{Error, Result, engine, io};
+use crate::container::{Attachment, NodeContainer};
+use crate::error::{Error, Result, engine, io, plane};
 use crate::labels::{NODE_LABEL, ROLE_LABEL, resource_name, run_labels};
 use crate::plan::{DATA_DIR, NodePlan, port_key};
+
+/// How the run's containers are wired.
+pub(crate) enum Wiring {
+    /// The network plane: one address per node, the switch in the runner.
+    Plane(Arc<RunPlane>),
+    /// The fallback: a bridge network without inter-container traffic,
+    /// link proxies on its gateway.
+    Proxies(Proxied),
+}
+
+/// The link-proxy fallback's pieces.
+pub(crate) struct Proxied {
+    /// The bridge network's name.
+    name: String,
+    gateway: IpAddr,
+    /// Faults on peer links: the run's `NetworkControl`.
+    pub(crate) links: Arc<Links>,
+    /// The runner's fronts; never faulted.
+    fronts: Arc<Links>,
+}
 
 /// The run's network and everything new nodes are wired with.
 pub(crate) struct RunNetwork {
     pub(crate) docker: Docker,
     pub(crate) run_id: String,
-    pub(crate) name: String,
-    gateway: IpAddr,
     labels: HashMap<String, String>,
     pub(crate) ports: Vec<PortSpec>,
-    /// Faults on peer links: the run's `NetworkControl`.
-    pub(crate) links: Arc<Links>,
-    /// The runner's fronts; never faulted.
-    fronts: Arc<Links>,
+    pub(crate) wiring: Wiring,
     pub(crate) resources: Resources,
     artifacts_dir: PathBuf,
     timeline: Timeline,
@@ -45,28 +65,44 @@ pub(crate) struct RunNetwork {
 const RUNNER: &str = "testbed-runner";
 
 impl RunNetwork {
-    /// Create the run's network (registered for cleanup through `resources`).
+    /// Create the run's network (registered for cleanup through
+    /// `resources`). On the plane, the switch is made first: a machine that
+    /// cannot run it is told why before any container exists.
     pub(crate) async fn create(
         docker: Docker,
         env: &DeployEnv,
         scenario: &str,
-        ports: Vec<PortSpec>,
+        (ports, mode): (Vec<PortSpec>, NetworkMode),
         nodes: Vec<NodeId>,
         resources: Resources,
     ) -> Result<Self> {
         let run_id = env.run_id().to_owned();
         let labels = run_labels(&run_id, scenario);
-        let name = resource_name(&run_id, None);
-        let gateway = create_network(&docker, &name, &labels).await?;
+        let wiring = match mode {
+            NetworkMode::Namespaces => {
+                let run_plane = RunPlane::create(env.seed()).await.map_err(plane(None))?;
+                crate::plane::ensure_holder_image(&docker).await?;
+                let run_plane = Arc::new(run_plane);
+                resources.plane(Arc::clone(&run_plane));
+                Wiring::Plane(run_plane)
+            }
+            NetworkMode::LinkProxies => {
+                let name = resource_name(&run_id, None);
+                let gateway = create_network(&docker, &name, &labels).await?;
+                Wiring::Proxies(Proxied {
+                    name,
+                    gateway,
+                    links: Links::new(nodes),
+                    fronts: Links::new(Vec::new()),
+                })
+            }
+        };
         Ok(Self {
             docker,
             run_id,
-            name,
-            gateway,
             labels,
             ports,
-            links: Links::new(nodes),
-            fronts: Links::new(Vec::new()),
+            wiring,
             resources,
             artifacts_dir: env.artifacts_dir().to_path_buf(),
             timeline: env.timeline().clone(),
@@ -102,16 +138,59 @@ impl RunNetwork {
 
     /// A link proxy for `from → to` on the gateway: where `from` reaches
     /// `to`, and the target that must follow `to`'s published port.
-    pub(crate) async fn link(&self, from: &NodeId, to: &NodeId) -> Result<(Target, HostPort)> {
-        self.serve(self.gateway, from, to, &self.links).await
+    pub(crate) async fn link(
+        &self,
+        proxied: &Proxied,
+        from: &NodeId,
+        to: &NodeId,
+    ) -> Result<(Target, HostPort)> {
+        self.serve(proxied.gateway, from, to, &proxied.links).await
     }
 
     /// A front on 127.0.0.1 for one of `node`'s ports: where the runner
     /// reaches it, and the target that must follow the published port.
-    pub(crate) async fn front(&self, node: &NodeId) -> Result<(Target, HostPort)> {
+    pub(crate) async fn front(&self, proxied: &Proxied, node: &NodeId) -> Result<(Target, HostPort)> {
         let runner = NodeId::new(RUNNER);
-        self.serve(IpAddr::V4(Ipv4Addr::LOCALHOST), &runner, node, &self.fronts)
+        self.serve(IpAddr::V4(Ipv4Addr::LOCALHOST), &runner, node, &proxied.fronts)
             .await
+    }
+
+    /// Put `node` on the plane: its holder container started, its namespace
+    /// adopted by the switch. Returns its one address and the fronts where
+    /// the runner reaches each of its ports.
+    pub(crate) async fn place(
+        &self,
+        run_plane: &RunPlane,
+        node: &NodeId,
+    ) -> Result<(Ipv4Addr, BTreeMap<String, HostPort>)> {
+        let container = resource_name(&self.run_id, Some(node.as_str()));
+        let netns =
+            crate::plane::start_holder(&self.docker, node, &container, &self.labels).await?;
+        let (namespace, _) = run_plane
+            .adopt(node, netns, &self.ports)
+            .await
+            .map_err(plane(Some(node)))?;
+        let fronts = run_plane
+            .fronts(node, &self.ports)
+            .await
+            .map_err(plane(Some(node)))?;
+        Ok((namespace.address(), fronts))
+    }
+
+    /// The run's `NetworkControl`.
+    pub(crate) fn control(&self) -> Arc<dyn NetworkControl> {
+        match &self.wiring {
+            Wiring::Plane(run_plane) => run_plane.control(),
+            Wiring::Proxies(proxied) => Arc::clone(&proxied.links) as Arc<dyn NetworkControl>,
+        }
+    }
+
+    /// A node joined: faults may name it from now on (the switch knows
+    /// every node it placed).
+    pub(crate) fn admit(&self, node: &NodeId) {
+        if let Wiring::Proxies(proxied) = &self.wiring {
+            proxied.links.add_node(node.clone());
+        }
     }
 
     /// Create a node's volume and container (not started), with its launch
@@ -136,7 +215,14 @@ impl RunNetwork {
             .await
             .map_err(engine(format!("create volume {volume}")))?;
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
-        let body = container_body(plan, &self.ports, &self.name, &volume, &self.labels);
+        let attachment = match &self.wiring {
+            Wiring::Plane(run_plane) => Attachment::Plane {
+                holder: crate::plane::holder_name(&name),
+                run_plane: Arc::clone(run_plane),
+            },
+            Wiring::Proxies(proxied) => Attachment::Bridge(proxied.name.clone()),
+        };
+        let body = container_body(plan, &self.ports, &attachment, &volume, &self.labels);
         docker
             .create_container(Some(options), body)
             .await
@@ -147,7 +233,7 @@ impl RunNetwork {
         let node = Arc::new(NodeContainer::new(
             id,
             name.clone(),
-            self.name.clone(),
+            attachment,
             plan.spec.readiness.clone(),
             self.ports.clone(),
             endpoints,
@@ -215,13 +301,38 @@ async fn create_network(
 fn container_body(
     plan: &NodePlan,
     ports: &[PortSpec],
-    network: &str,
+    attachment: &Attachment,
     volume: &str,
     labels: &HashMap<String, String>,
 ) -> ContainerCreateBody {
     let mut labels = labels.clone();
     labels.insert(NODE_LABEL.to_owned(), plan.slot.id.to_string());
     labels.insert(ROLE_LABEL.to_owned(), plan.slot.role.to_string());
+    let mount = Mount {
+        target: Some(DATA_DIR.to_owned()),
+        source: Some(volume.to_owned()),
+        typ: Some(MountType::VOLUME),
+        ..Default::default()
+    };
+    let network = match attachment {
+        Attachment::Plane { holder, .. } => {
+            // The holder's namespace: its one address, nothing published
+            // (the runner reaches the node through the plane's fronts).
+            return ContainerCreateBody {
+                image: Some(plan.image.clone()),
+                cmd: Some(plan.spec.args.clone()),
+                env: Some(environment(plan)),
+                labels: Some(labels),
+                host_config: Some(HostConfig {
+                    network_mode: Some(format!("container:{holder}")),
+                    mounts: Some(vec![mount]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+        }
+        Attachment::Bridge(network) => network,
+    };
     let bindings = ports
         .iter()
         .map(|port| {
@@ -238,24 +349,13 @@ fn container_body(
         image: Some(plan.image.clone()),
         hostname: Some(plan.slot.id.to_string()),
         cmd: Some(plan.spec.args.clone()),
-        env: Some(
-            plan.spec
-                .env
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect(),
-        ),
+        env: Some(environment(plan)),
         labels: Some(labels),
         exposed_ports: Some(ports.iter().map(port_key).collect()),
         host_config: Some(HostConfig {
             port_bindings: Some(bindings),
             network_mode: Some(network.to_owned()),
-            mounts: Some(vec![Mount {
-                target: Some(DATA_DIR.to_owned()),
-                source: Some(volume.to_owned()),
-                typ: Some(MountType::VOLUME),
-                ..Default::default()
-            }]),
+            mounts: Some(vec![mount]),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
@@ -269,6 +369,15 @@ fn container_body(
         }),
         ..Default::default()
     }
+}
+
+/// The launch's environment, as the engine takes it.
+fn environment(plan: &NodePlan) -> Vec<String> {
+    plan.spec
+        .env
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect()
 }
 
 /// The launch files as a tar archive rooted at the data directory.

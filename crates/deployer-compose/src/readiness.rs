@@ -9,7 +9,7 @@ use std::time::Duration;
 use deploykit::ready::{LOG_LINES, Starting, last_lines};
 use scenario_core::{BoxError, HostPort, NodeId, Readiness};
 
-use crate::container::{NodeContainer, describe_exit, is_up};
+use crate::container::{Attachment, NodeContainer, describe_exit, is_up};
 use crate::logs::engine_tail;
 
 /// How often the state and the probe are checked.
@@ -51,5 +51,15 @@ impl Starting for NodeContainer {
 
     fn supervise(&self) {
         NodeContainer::supervise(self);
+    }
+
+    async fn probe_tcp(&self, port: &str) -> Option<Result<(), String>> {
+        // On the plane a front accepts before the node listens: connect
+        // from the runner's namespace to the node's own address instead.
+        let Attachment::Plane { run_plane, .. } = &self.attachment else {
+            return None;
+        };
+        let number = self.ports.iter().find(|p| p.name == port)?.container_port;
+        Some(run_plane.tcp_probe(&self.id, number).await)
     }
 }

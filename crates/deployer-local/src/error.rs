@@ -34,9 +34,6 @@ pub enum Error {
         #[source]
         source: Box<netplane::Error>,
     },
-    /// The run's network was already closed (cleanup ran).
-    #[error("the run's network is already closed")]
-    NetworkClosed,
     /// No private loopback address could be claimed for the run.
     #[error("could not claim a private loopback address for the run: {0}")]
     LoopbackUnavailable(#[source] std::io::Error),

@@ -62,7 +62,6 @@ mod join;
 mod launcher;
 mod loopback;
 mod marker;
-mod namespaces;
 mod network;
 mod plan;
 mod process;
@@ -82,7 +81,7 @@ pub use deploykit::proxy;
 pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use error::{Error, Result};
 pub use marker::{MARKER_FILE, Marker, Reaped, reap, reap_registered};
-pub use network::NetworkMode;
+pub use deploykit::NetworkMode;
 
 pub use deploykit::probe::READY_TIMEOUT_ENV;
 

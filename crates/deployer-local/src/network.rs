@@ -9,31 +9,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use netplane::NodeNamespace;
+use deploykit::NetworkMode;
+use netplane::{NodeNamespace, RunPlane};
 use scenario_core::{HostPort, NetworkControl, NodeId, PortSpec};
 
-use crate::error::Result;
-use crate::namespaces::NamespaceNet;
+use crate::error::{Error, Result};
 use crate::proxies::{ProxyNet, Reserved};
-
-/// Which plane a local run uses.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NetworkMode {
-    /// Every node in its own network namespace with one address on the
-    /// run's subnet of 198.18.0.0/15; faults act on every packet (TCP, UDP,
-    /// anything IP). Needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) and
-    /// TUN; a machine without them is told so, with the fix, before
-    /// anything starts.
-    #[default]
-    Namespaces,
-    /// The fallback for machines without namespaces: every node on one
-    /// loopback address, peers reached through per-link TCP proxies. Faults
-    /// act only on TCP connections to configured peer ports, and each node
-    /// sees every peer at a different address, so node kinds that declare
-    /// `Capability::OneAddressPerNode` are refused.
-    LinkProxies,
-}
 
 /// A node put on the network, not started yet.
 pub(crate) struct Placed {
@@ -48,7 +29,7 @@ pub(crate) struct Placed {
 /// The run's network.
 pub(crate) enum RunNetwork {
     /// One address per node, the switch in the runner.
-    Plane(NamespaceNet),
+    Plane(RunPlane),
     /// One loopback address, link proxies.
     Proxies(ProxyNet),
 }
@@ -61,7 +42,9 @@ impl RunNetwork {
         seed: u64,
     ) -> Result<Arc<Self>> {
         Ok(Arc::new(match mode {
-            NetworkMode::Namespaces => Self::Plane(NamespaceNet::create(seed).await?),
+            NetworkMode::Namespaces => {
+                Self::Plane(RunPlane::create(seed).await.map_err(plane_failed(None))?)
+            }
             NetworkMode::LinkProxies => Self::Proxies(ProxyNet::claim(nodes)?),
         }))
     }
@@ -79,7 +62,8 @@ impl RunNetwork {
     pub(crate) async fn place(&self, node: &NodeId, ports: &[PortSpec]) -> Result<Placed> {
         match self {
             Self::Plane(net) => {
-                let (namespace, listen) = net.add(node, ports).await?;
+                let (namespace, listen) =
+                    net.add(node, ports).await.map_err(plane_failed(Some(node)))?;
                 Ok(Placed {
                     listen,
                     namespace: Some(namespace),
@@ -120,7 +104,10 @@ impl RunNetwork {
         listen: &BTreeMap<String, HostPort>,
     ) -> Result<BTreeMap<String, HostPort>> {
         match self {
-            Self::Plane(net) => net.fronts(node, ports).await,
+            Self::Plane(net) => net
+                .fronts(node, ports)
+                .await
+                .map_err(plane_failed(Some(node))),
             Self::Proxies(_) => Ok(listen.clone()),
         }
     }
@@ -177,5 +164,12 @@ impl RunNetwork {
         if let Self::Proxies(net) = self {
             net.release();
         }
+    }
+}
+
+fn plane_failed(node: Option<&NodeId>) -> impl Fn(netplane::Error) -> Error + '_ {
+    move |source| Error::NetworkPlane {
+        node: node.cloned(),
+        source: Box::new(source),
     }
 }

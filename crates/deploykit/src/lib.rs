@@ -7,6 +7,7 @@
 //! | [`ready`] | the readiness wait with a deadline, for any [`ready::Starting`] node; errors naming every node that failed |
 //! | [`probe`] | one readiness probe against a node's endpoints, and the deadline |
 //! | [`proxy`] | link proxies: partitions, one-way cuts, latency, loss and bandwidth limits without root |
+//! | [`NetworkMode`] | the network plane (one address per node) or the link-proxy fallback |
 //! | [`Keep`] | what a run keeps after cleanup (`TESTBED_KEEP*`) |
 //! | [`ProcessRef`] | a process identified beyond its pid, so leftovers of a killed runner can be told from a live one's |
 //!
@@ -17,6 +18,7 @@
 //! `NodeSlot::next_of`.
 
 mod keep;
+mod network_mode;
 pub mod plan;
 pub mod probe;
 mod process_ref;
@@ -24,4 +26,5 @@ pub mod proxy;
 pub mod ready;
 
 pub use keep::{KEEP_ENV, KEEP_LOGS_ENV, Keep};
+pub use network_mode::NetworkMode;
 pub use process_ref::ProcessRef;

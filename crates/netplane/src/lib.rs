@@ -31,6 +31,12 @@
 //!   ([`Switch::front`]): a listener on 127.0.0.1 forwarding into the plane,
 //!   so existing HTTP clients work unchanged.
 //! * [`Switch::control`] is the core's `NetworkControl`.
+//! * [`Switch::adopt_node`] puts a namespace that exists on the switch (a
+//!   container's, entered through `/proc/<pid>/ns/net`): the compose
+//!   deployer's nodes get their one address this way.
+//! * [`RunPlane`] is the switch as a deployer shares it between deploy,
+//!   joins and cleanup: nodes placed with their listen addresses, fronts,
+//!   TCP probes from inside the plane, one close.
 //! * Nothing is named or mounted in the kernel: namespaces and TUN devices
 //!   vanish with the last fd or process, so a SIGKILLed runner leaks no
 //!   kernel object once its node processes are gone.
@@ -45,7 +51,7 @@
 //! | [`engine`] | the pure fault engine: per-packet verdicts, stacking, seeded randomness, counters |
 //! | [`probe`] | whether this machine can run the plane, and the fix when not |
 //! | [`subnet`] | run subnets of 198.18.0.0/15 and their lock files |
-//! | crate root | [`Switch`], [`NodeNamespace`], [`Fault`], [`SwitchControl`], counters, [`Error`] |
+//! | crate root | [`Switch`], [`RunPlane`], [`NodeNamespace`], [`Fault`], [`SwitchControl`], counters, [`Error`] |
 //!
 //! # Example
 //!
@@ -108,6 +114,7 @@ mod front;
 mod netlink;
 mod netns;
 pub mod probe;
+mod run_plane;
 pub mod subnet;
 mod switch;
 
@@ -116,5 +123,6 @@ pub use counters::SwitchCounters;
 pub use error::{Error, Result};
 pub use fault::{Fault, FaultCounters, FaultReport, Peer};
 pub use netns::{DEVICE, NodeNamespace};
+pub use run_plane::RunPlane;
 pub use subnet::RunSubnet;
 pub use switch::Switch;

@@ -1,5 +1,6 @@
 //! A node's network namespace: made by a dedicated thread that calls
-//! `unshare(CLONE_NEWNET)`, brings `lo` up and creates the node's TUN device
+//! `unshare(CLONE_NEWNET)` (or adopted: the thread `setns`es into one that
+//! exists, a container's), brings `lo` up and creates the node's TUN device
 //! (`tb0`, its one address, the run's subnet and the default route through
 //! it). The namespace is kept by an open fd to `/proc/thread-self/ns/net`;
 //! later work (spawning a node process, opening a socket) runs on a fresh
@@ -42,11 +43,22 @@ struct Inner {
     inode: u64,
 }
 
-/// Make a namespace with its TUN device on a dedicated thread, without
-/// blocking the caller's runtime. The device is returned unregistered (the
-/// caller wraps it in its runtime).
+/// Where a node's namespace comes from.
+#[derive(Debug)]
+pub(crate) enum Origin {
+    /// A new one, made for the node.
+    New,
+    /// One that exists: an open `/proc/<pid>/ns/net` of a process inside
+    /// (a container's sandbox), which the plane configures but does not own.
+    Existing(File),
+}
+
+/// Make (or adopt) a namespace with its TUN device on a dedicated thread,
+/// without blocking the caller's runtime. The device is returned
+/// unregistered (the caller wraps it in its runtime).
 pub(crate) async fn create(
     name: String,
+    origin: Origin,
     address: Ipv4Addr,
     prefix: u8,
 ) -> Result<(NodeNamespace, tun_rs::SyncDevice)> {
@@ -62,7 +74,7 @@ pub(crate) async fn create(
         .spawn({
             let name = name.clone();
             move || {
-                let _ = done.send(build(name, address, prefix));
+                let _ = done.send(build(name, origin, address, prefix));
             }
         })
         .map_err(|source| setup_failed(&name, source))?;
@@ -71,9 +83,10 @@ pub(crate) async fn create(
     result.map_err(|_| setup_failed(&name, io::Error::other("the thread died")))?
 }
 
-/// On the dedicated thread: leave the caller's namespace for a new one.
+/// On the dedicated thread: leave the caller's namespace for the node's.
 fn build(
     name: String,
+    origin: Origin,
     address: Ipv4Addr,
     prefix: u8,
 ) -> Result<(NodeNamespace, tun_rs::SyncDevice)> {
@@ -81,9 +94,14 @@ fn build(
         let name = name.clone();
         move |source: io::Error| Error::NamespaceSetupFailed { name, step, source }
     };
-    unshare(CloneFlags::CLONE_NEWNET)
-        .map_err(io::Error::from)
-        .map_err(failed("unshare(CLONE_NEWNET)"))?;
+    match origin {
+        Origin::New => unshare(CloneFlags::CLONE_NEWNET)
+            .map_err(io::Error::from)
+            .map_err(failed("unshare(CLONE_NEWNET)"))?,
+        Origin::Existing(existing) => setns(&existing, CloneFlags::CLONE_NEWNET)
+            .map_err(io::Error::from)
+            .map_err(failed("setns into the existing namespace"))?,
+    }
     let fd =
         File::open("/proc/thread-self/ns/net").map_err(failed("open /proc/thread-self/ns/net"))?;
     let inode = fd.metadata().map_err(failed("stat the namespace"))?.ino();

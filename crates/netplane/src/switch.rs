@@ -24,7 +24,7 @@ use tun_rs::AsyncDevice;
 use crate::counters::{Counters, SwitchCounters};
 use crate::engine::{Engine, NodeIndex, Verdict};
 use crate::error::{Error, Result};
-use crate::netns::{self, NodeNamespace};
+use crate::netns::{self, NodeNamespace, Origin};
 use crate::subnet::RunSubnet;
 
 /// The host number of the runner's port in the run's subnet.
@@ -127,7 +127,9 @@ impl Switch {
         })?;
         *lock(&shared.subnet) = Some(subnet);
         let switch = Self { shared };
-        let runner = switch.attach("runner".to_owned(), None, address).await?;
+        let runner = switch
+            .attach("runner".to_owned(), Origin::New, None, address)
+            .await?;
         *lock(&switch.shared.runner) = Some(runner);
         let timer = Arc::clone(&switch.shared);
         switch.shared.tasks.spawn(release_delayed(timer, queue));
@@ -137,6 +139,20 @@ impl Switch {
     /// Put a node on the switch: its own namespace, its TUN device, the next
     /// free address of the subnet. Faults may name it from now on.
     pub async fn add_node(&self, id: NodeId) -> Result<NodeNamespace> {
+        self.place(id, Origin::New).await
+    }
+
+    /// Put a node whose network namespace already exists on the switch:
+    /// `netns` is an open `/proc/<pid>/ns/net` of a process inside it (a
+    /// container's sandbox, which must hold only `lo`). The switch adds its
+    /// TUN device with the next free address, the subnet route and a
+    /// default route; the namespace stays its owner's (it lives while any
+    /// process in it does, or while the switch holds the device).
+    pub async fn adopt_node(&self, id: NodeId, netns: std::fs::File) -> Result<NodeNamespace> {
+        self.place(id, Origin::Existing(netns)).await
+    }
+
+    async fn place(&self, id: NodeId, origin: Origin) -> Result<NodeNamespace> {
         if self.port(&id).is_some() {
             return Err(Error::DuplicateNode(id));
         }
@@ -153,20 +169,22 @@ impl Switch {
         let index = self
             .shared
             .with_engine(|engine| engine.add_node(id.clone()));
-        self.attach(id.to_string(), Some((id, index)), address)
+        self.attach(id.to_string(), origin, Some((id, index)), address)
             .await
     }
 
     async fn attach(
         &self,
         name: String,
+        origin: Origin,
         node: Option<(NodeId, NodeIndex)>,
         address: Ipv4Addr,
     ) -> Result<NodeNamespace> {
         if self.shared.stop.is_cancelled() {
             return Err(Error::SwitchStopped);
         }
-        let (ns, device) = netns::create(name.clone(), address, self.shared.network.1).await?;
+        let (ns, device) =
+            netns::create(name.clone(), origin, address, self.shared.network.1).await?;
         let device = AsyncDevice::new(device).map_err(|source| Error::NamespaceSetupFailed {
             name,
             step: "register the TUN device with the runtime",

@@ -66,3 +66,55 @@ async fn tcp_and_udp_pass_between_nodes_by_their_single_addresses() {
     assert_eq!(counters.dropped_by_faults, 0);
     switch.shutdown().await;
 }
+
+/// A namespace that exists before the switch knows it (as a container's
+/// does): made here by a `sleep` started in a fresh namespace of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adopted_namespace_gets_one_address_and_carries_traffic_both_ways() {
+    let Some((switch, nodes)) = switch_with(&["a"]).await else {
+        return;
+    };
+    let a = &nodes[0];
+    // The "sandbox": a process alone in a new network namespace (only lo).
+    let holder = std::thread::spawn(|| {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).expect("unshare");
+        std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep starts")
+    })
+    .join()
+    .unwrap();
+    let netns = std::fs::File::open(format!("/proc/{}/ns/net", holder.id())).unwrap();
+    let adopted = switch
+        .adopt_node(crate::support::id("b"), netns)
+        .await
+        .expect("the existing namespace is adopted");
+    assert_eq!(switch.address(&crate::support::id("b")), Some(adopted.address()));
+    // The holder's own view of its namespace now has the plane's device.
+    let held = std::fs::read_link(format!("/proc/{}/ns/net", holder.id())).unwrap();
+    assert_eq!(held.to_string_lossy(), format!("net:[{}]", adopted.inode()));
+    let mut names = adopted.interfaces().unwrap();
+    names.sort();
+    assert_eq!(names, ["lo", netplane::DEVICE]);
+
+    // a reaches b at its one address, and b sees a at a's.
+    let echo = tcp_echo(&adopted);
+    let mut stream = a.connect(echo).await.unwrap();
+    stream.write_all(b"ping").await.unwrap();
+    let mut back = [0u8; 4];
+    stream.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"ping");
+    let to_a = udp_echo(a);
+    let socket = adopted.udp_socket(0).unwrap();
+    assert!(
+        udp_round_trip(&socket, to_a, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+
+    let mut holder = holder;
+    let _ = holder.kill();
+    let _ = holder.wait();
+    switch.shutdown().await;
+}

@@ -1,20 +1,22 @@
-//! The network plane on local processes (the default): every node in its
-//! own network namespace with one address on the run's subnet, every packet
-//! between nodes through the runner's switch (where faults act, on any
-//! protocol, by source and destination), and a front on 127.0.0.1 per API
-//! port through which the runner reaches each node.
+//! A run's switch as a deployer holds it: shared by deploy, joins and
+//! cleanup, it places nodes (in namespaces it makes, or adopts: a
+//! container's), gives each node's ports their one address, serves the
+//! runner's fronts on 127.0.0.1, probes TCP readiness from inside the plane,
+//! and closes once. The local and compose deployers both run on it.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use netplane::{NodeNamespace, Switch, SwitchControl};
 use scenario_core::{HostPort, NodeId, PortSpec};
 
+use crate::control::SwitchControl;
 use crate::error::{Error, Result};
+use crate::netns::NodeNamespace;
+use crate::switch::Switch;
 
-/// The run's switch and the fronts it serves.
-pub(crate) struct NamespaceNet {
+/// A run's switch and the fronts it serves (see the module docs).
+pub struct RunPlane {
     /// Taken at close (shutdown needs it by value when no one else holds it).
     switch: Mutex<Option<Arc<Switch>>>,
     control: Arc<SwitchControl>,
@@ -22,18 +24,11 @@ pub(crate) struct NamespaceNet {
     subnet: String,
 }
 
-fn plane_failed(node: Option<&NodeId>) -> impl Fn(netplane::Error) -> Error + '_ {
-    move |source| Error::NetworkPlane {
-        node: node.cloned(),
-        source: Box::new(source),
-    }
-}
-
-impl NamespaceNet {
+impl RunPlane {
     /// A switch on a fresh run subnet; fails naming the missing piece and
     /// the fix when this machine cannot run the plane.
-    pub(crate) async fn create(seed: u64) -> Result<Self> {
-        let switch = Switch::new(seed).await.map_err(plane_failed(None))?;
+    pub async fn create(seed: u64) -> Result<Self> {
+        let switch = Switch::new(seed).await?;
         let (network, prefix) = switch.subnet();
         Ok(Self {
             control: switch.control(),
@@ -48,41 +43,41 @@ impl NamespaceNet {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-            .ok_or(Error::NetworkClosed)
+            .ok_or(Error::SwitchStopped)
     }
 
     /// The run's subnet, for messages and the run marker.
-    pub(crate) fn subnet(&self) -> &str {
+    pub fn subnet(&self) -> &str {
         &self.subnet
     }
 
-    /// Put `node` on the switch: its namespace, and where it listens (its
-    /// one address, each port at its container port).
-    pub(crate) async fn add(
+    /// Put `node` on the switch in a namespace of its own: the namespace,
+    /// and where it listens (its one address, each port at its container
+    /// port).
+    pub async fn add(
         &self,
         node: &NodeId,
         ports: &[PortSpec],
     ) -> Result<(NodeNamespace, BTreeMap<String, HostPort>)> {
-        let namespace = self
-            .switch()?
-            .add_node(node.clone())
-            .await
-            .map_err(plane_failed(Some(node)))?;
-        let address = namespace.address().to_string();
-        let listen = ports
-            .iter()
-            .map(|port| {
-                (
-                    port.name.clone(),
-                    HostPort::new(address.clone(), port.container_port),
-                )
-            })
-            .collect();
-        Ok((namespace, listen))
+        let namespace = self.switch()?.add_node(node.clone()).await?;
+        Ok(listening(namespace, ports))
+    }
+
+    /// Put `node` on the switch in a namespace that exists (`netns`: an
+    /// open `/proc/<pid>/ns/net`, see [`Switch::adopt_node`]); what
+    /// [`RunPlane::add`] returns.
+    pub async fn adopt(
+        &self,
+        node: &NodeId,
+        netns: std::fs::File,
+        ports: &[PortSpec],
+    ) -> Result<(NodeNamespace, BTreeMap<String, HostPort>)> {
+        let namespace = self.switch()?.adopt_node(node.clone(), netns).await?;
+        Ok(listening(namespace, ports))
     }
 
     /// Where the runner reaches `node` on each port: a front on 127.0.0.1.
-    pub(crate) async fn fronts(
+    pub async fn fronts(
         &self,
         node: &NodeId,
         ports: &[PortSpec],
@@ -90,10 +85,7 @@ impl NamespaceNet {
         let switch = self.switch()?;
         let mut reached = BTreeMap::new();
         for port in ports {
-            let front = switch
-                .front(node, port.container_port)
-                .await
-                .map_err(plane_failed(Some(node)))?;
+            let front = switch.front(node, port.container_port).await?;
             self.fronts
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -108,7 +100,7 @@ impl NamespaceNet {
 
     /// Whether `node` accepts TCP connections on `port`, tried from the
     /// runner's namespace (a front accepts before the node listens).
-    pub(crate) async fn tcp_probe(
+    pub async fn tcp_probe(
         &self,
         node: &NodeId,
         port: u16,
@@ -122,12 +114,12 @@ impl NamespaceNet {
     }
 
     /// The runner's handle on the faults.
-    pub(crate) fn control(&self) -> Arc<SwitchControl> {
+    pub fn control(&self) -> Arc<SwitchControl> {
         Arc::clone(&self.control)
     }
 
     /// Every front served so far (the leak audit checks they closed).
-    pub(crate) fn front_addresses(&self) -> Vec<SocketAddr> {
+    pub fn front_addresses(&self) -> Vec<SocketAddr> {
         self.fronts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -136,7 +128,7 @@ impl NamespaceNet {
 
     /// Stop the switch: its tasks, fronts and TUN devices; the subnet is
     /// given back. Node namespaces vanish with their processes.
-    pub(crate) async fn close(&self) {
+    pub async fn close(&self) {
         let taken = self
             .switch
             .lock()
@@ -151,4 +143,22 @@ impl NamespaceNet {
             }
         }
     }
+}
+
+/// `namespace`'s node listens on each port at its one address.
+fn listening(
+    namespace: NodeNamespace,
+    ports: &[PortSpec],
+) -> (NodeNamespace, BTreeMap<String, HostPort>) {
+    let address = namespace.address().to_string();
+    let listen = ports
+        .iter()
+        .map(|port| {
+            (
+                port.name.clone(),
+                HostPort::new(address.clone(), port.container_port),
+            )
+        })
+        .collect();
+    (namespace, listen)
 }
