@@ -85,6 +85,9 @@ async fn a_two_two_partition_halts_finalization_and_healing_resumes_it() {
         .unwrap();
     let report = plan.run(&ComposeDeployer::new()).await.unwrap();
     assert!(report.passed, "{report}");
+    // On the network plane the switch counts what the partition dropped.
+    let effect = report.faults[0].effect.expect("the plane counts packets");
+    assert!(effect.dropped_packets > 0, "{effect:?}");
 
     let (applied, healed) = fault_window(&report);
     // Commits in flight when the partition starts may still land.
