@@ -68,7 +68,8 @@ impl Membership {
 
     /// Members needed for a majority, this node included.
     fn majority(&self) -> usize {
-        (self.peers.len() + 1) / 2 + 1
+        let members = self.peers.len() + 1;
+        members / 2 + 1
     }
 
     /// Admit a request from `from` that carried `theirs`, or say why not.
@@ -79,14 +80,15 @@ impl Membership {
         if theirs == Some(mine) {
             if let Some(from) = from.filter(|f| self.peers.contains(*f)) {
                 let mut agreed = self.agreed.lock().unwrap_or_else(PoisonError::into_inner);
-                if agreed.insert(from.to_owned()) && agreed.len() + 1 >= self.majority() {
-                    if !self.confirmed.swap(true, Ordering::SeqCst) {
-                        tracing::info!(
-                            agree = agreed.len() + 1,
-                            members = self.peers.len() + 1,
-                            "membership confirmed by a majority"
-                        );
-                    }
+                if agreed.insert(from.to_owned())
+                    && agreed.len() + 1 >= self.majority()
+                    && !self.confirmed.swap(true, Ordering::SeqCst)
+                {
+                    tracing::info!(
+                        agree = agreed.len() + 1,
+                        members = self.peers.len() + 1,
+                        "membership confirmed by a majority"
+                    );
                 }
             }
             return Ok(());
