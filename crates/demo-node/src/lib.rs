@@ -9,6 +9,14 @@
 //! A partition that leaves no quorum halts finalization; healing resumes it;
 //! a restarted or lagging node catches up to the same hashes.
 //!
+//! The nodes also behave like real chains the network plane must handle:
+//! each sends UDP heartbeats to its peers on its p2p address (always on),
+//! [`DemoNode::discovery`] makes them learn each other's addresses at run
+//! time from one bootstrap node (libp2p/discv5-style), and
+//! [`DemoNode::strict_membership`] makes them refuse peers configured with
+//! other addresses (etcd-style). Both need one address per node
+//! ([`NodeKind::requires`] says so).
+//!
 //! Depend on this crate from tests, examples and tools that need a real
 //! network to run against; nothing in the framework itself depends on it.
 //!
@@ -41,8 +49,8 @@ use std::time::Duration;
 
 use node_http::NodeHttpClient;
 use scenario_core::{
-    BoxError, LaunchSpec, NodeClient, NodeEndpoint, NodeId, NodeKind, NodeView, PortSpec,
-    Readiness, Role,
+    BoxError, Capabilities, Capability, LaunchSpec, NodeClient, NodeEndpoint, NodeId, NodeKind,
+    NodeView, PeerView, PortSpec, Readiness, Role,
 };
 
 mod misbehaviour;
@@ -72,6 +80,8 @@ pub struct DemoNode {
     seed: Option<u64>,
     misbehaviours: Vec<(NodeId, Misbehaviour)>,
     extra_args: Vec<String>,
+    discovery: bool,
+    strict_membership: bool,
 }
 
 /// Why the demo-node binary could not be found. Its `Display` (and its
@@ -131,6 +141,8 @@ impl DemoNode {
             seed: None,
             misbehaviours: Vec::new(),
             extra_args: Vec::new(),
+            discovery: false,
+            strict_membership: false,
         }
     }
 
@@ -188,6 +200,29 @@ impl DemoNode {
     /// when the nodes are rendered, before anything starts.
     pub fn misbehave(mut self, node: impl Into<NodeId>, misbehaviour: Misbehaviour) -> Self {
         self.misbehaviours.push((node.into(), misbehaviour));
+        self
+    }
+
+    /// Let the nodes learn each other's addresses at run time, as
+    /// libp2p/discv5 nodes do: each is told the members (`--member=id=role`,
+    /// no addresses), its own address (`--advertise`, its p2p listen
+    /// address) and one node to start from (`--bootstrap`: validator-0's p2p
+    /// address, or validator-1's for validator-0), and no `--peer`. The
+    /// network then needs [`Capability::OneAddressPerNode`]: what a node
+    /// advertises must reach it from every peer.
+    pub fn discovery(mut self) -> Self {
+        self.discovery = true;
+        self
+    }
+
+    /// Run etcd-style strict membership: every node derives a cluster
+    /// fingerprint from every member's `id=role@address` (its own from
+    /// `--advertise`) and refuses peers whose fingerprint differs; a node is
+    /// ready only once a majority of members showed it the same one
+    /// (`--strict-membership`). Needs [`Capability::OneAddressPerNode`]:
+    /// with per-viewer addresses the members never agree.
+    pub fn strict_membership(mut self) -> Self {
+        self.strict_membership = true;
         self
     }
 
@@ -274,13 +309,28 @@ impl NodeKind for DemoNode {
         if let Some(timeout) = self.election_timeout {
             spec = spec.arg(format!("--election-timeout-ms={}", timeout.as_millis()));
         }
-        for peer in &node.peers {
-            spec = spec.arg(format!(
-                "--peer={}={}@{}",
-                peer.id,
-                role_flag(&peer.role)?,
-                peer.address("p2p")?
-            ));
+        if self.discovery {
+            spec = spec
+                .arg("--discover")
+                .arg(format!("--advertise={}", node.listen("p2p")?))
+                .arg(format!("--bootstrap={}", bootstrap(node)?));
+            for peer in &node.peers {
+                spec = spec.arg(format!("--member={}={}", peer.id, role_flag(&peer.role)?));
+            }
+        } else {
+            if self.strict_membership {
+                spec = spec
+                    .arg("--strict-membership")
+                    .arg(format!("--advertise={}", node.listen("p2p")?));
+            }
+            for peer in &node.peers {
+                spec = spec.arg(format!(
+                    "--peer={}={}@{}",
+                    peer.id,
+                    role_flag(&peer.role)?,
+                    peer.address("p2p")?
+                ));
+            }
         }
         if let Some(seed) = self.seed {
             spec = spec.arg(format!("--seed={seed}"));
@@ -300,6 +350,34 @@ impl NodeKind for DemoNode {
 
     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
         NodeHttpClient::for_node(node, "api")
+    }
+
+    fn requires(&self) -> Capabilities {
+        if self.discovery || self.strict_membership {
+            Capabilities::none().with(Capability::OneAddressPerNode)
+        } else {
+            Capabilities::none()
+        }
+    }
+}
+
+/// The p2p address a discovering node starts from: the first validator
+/// among its peers in index order (validator-0, or validator-1 for
+/// validator-0), else the first peer; a lone node starts from itself.
+fn bootstrap(node: &NodeView) -> Result<String, BoxError> {
+    let index = |peer: &PeerView| {
+        let number = peer.id.as_str().rsplit('-').next();
+        number
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    };
+    let first = node
+        .peers
+        .iter()
+        .min_by_key(|peer| (peer.role != Role::Validator, index(peer), peer.id.clone()));
+    match first {
+        Some(peer) => Ok(peer.address("p2p")?.to_string()),
+        None => Ok(node.listen("p2p")?.to_string()),
     }
 }
 

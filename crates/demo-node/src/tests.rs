@@ -1,5 +1,6 @@
 //! The node kind's tests: finding the binary, and what it renders for
-//! each node (the seed, misbehaviour switches).
+//! each node (the seed, misbehaviour switches, discovery and strict
+//! membership, and what they require of the deployer).
 
 use super::*;
 
@@ -63,6 +64,7 @@ fn the_binary_is_found_through_the_variable_the_target_dir_or_path() {
 fn view(id: &str, peers: &[&str]) -> NodeView {
     use scenario_core::{HostPort, NodeSlot, PeerView};
     let at = |port| HostPort::new("127.0.0.1".to_owned(), port);
+    let peer_port = |peer: &str| 3000 + peer.rsplit('-').next().unwrap().parse::<u16>().unwrap();
     NodeView {
         slot: NodeSlot {
             id: NodeId::new(id),
@@ -76,8 +78,12 @@ fn view(id: &str, peers: &[&str]) -> NodeView {
             .iter()
             .map(|peer| PeerView {
                 id: NodeId::new(*peer),
-                role: Role::Validator,
-                addresses: [("p2p".to_owned(), at(3))].into(),
+                role: if peer.starts_with("executor") {
+                    Role::Executor
+                } else {
+                    Role::Validator
+                },
+                addresses: [("p2p".to_owned(), at(peer_port(peer)))].into(),
             })
             .collect(),
     }
@@ -113,4 +119,82 @@ fn the_seed_goes_to_every_node_and_a_misbehaviour_to_its_node_only() {
         stray.to_string(),
         "DemoNode::misbehave names validator-9, which is not a node of this network"
     );
+}
+
+fn flags(args: &[String], prefix: &str) -> Vec<String> {
+    args.iter()
+        .filter(|a| a.starts_with(prefix))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn discovery_renders_members_one_bootstrap_and_the_own_address_but_no_peer() {
+    let kind = DemoNode::new("/bin/demo-node").discovery();
+    let args = |id, peers| kind.render(&view(id, peers)).unwrap().args;
+    let first = args(
+        "validator-0",
+        &["executor-0", "validator-2", "validator-1", "validator-10"],
+    );
+    assert!(first.contains(&"--discover".to_owned()));
+    assert_eq!(flags(&first, "--advertise="), ["--advertise=127.0.0.1:2"]);
+    assert_eq!(
+        flags(&first, "--bootstrap="),
+        ["--bootstrap=127.0.0.1:3001"],
+        "validator-0 starts from validator-1"
+    );
+    assert_eq!(
+        flags(&first, "--member="),
+        [
+            "--member=executor-0=executor",
+            "--member=validator-2=validator",
+            "--member=validator-1=validator",
+            "--member=validator-10=validator",
+        ]
+    );
+    assert!(flags(&first, "--peer").is_empty(), "{first:?}");
+    for id in ["validator-3", "executor-0"] {
+        let other = args(id, &["validator-1", "validator-0", "executor-1"]);
+        assert_eq!(
+            flags(&other, "--bootstrap="),
+            ["--bootstrap=127.0.0.1:3000"],
+            "{id} starts from validator-0"
+        );
+    }
+    assert_eq!(
+        flags(&args("validator-0", &[]), "--bootstrap="),
+        ["--bootstrap=127.0.0.1:2"],
+        "a lone node starts from itself"
+    );
+    assert!(
+        kind.requires().contains(Capability::OneAddressPerNode),
+        "learned addresses must reach the node from every peer"
+    );
+}
+
+#[test]
+fn strict_membership_renders_its_flag_the_own_address_and_every_peer() {
+    let kind = DemoNode::new("/bin/demo-node").strict_membership();
+    let args = kind
+        .render(&view("validator-1", &["validator-0", "executor-0"]))
+        .unwrap()
+        .args;
+    assert!(args.contains(&"--strict-membership".to_owned()));
+    assert_eq!(flags(&args, "--advertise="), ["--advertise=127.0.0.1:2"]);
+    assert_eq!(
+        flags(&args, "--peer="),
+        [
+            "--peer=validator-0=validator@127.0.0.1:3000",
+            "--peer=executor-0=executor@127.0.0.1:3000",
+        ]
+    );
+    assert!(flags(&args, "--discover").is_empty());
+    assert!(kind.requires().contains(Capability::OneAddressPerNode));
+    let plain = DemoNode::new("/bin/demo-node");
+    assert_eq!(plain.requires(), Capabilities::none());
+    let args = plain
+        .render(&view("validator-1", &["validator-0"]))
+        .unwrap()
+        .args;
+    assert!(flags(&args, "--advertise").is_empty() && flags(&args, "--strict").is_empty());
 }

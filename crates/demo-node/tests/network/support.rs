@@ -27,6 +27,19 @@ pub(crate) struct Network {
     pub(crate) clients: BTreeMap<String, NodeHttpClient>,
 }
 
+/// The kind the tests run: short block time and election timeout, and
+/// `extra` flags for every node.
+pub(crate) fn kind(extra: &[&str]) -> DemoNode {
+    let mut kind = DemoNode::locate()
+        .expect("cargo builds the demo-node binary for this package's tests")
+        .block_time(Duration::from_millis(100))
+        .election_timeout(Duration::from_millis(500));
+    for arg in extra {
+        kind = kind.arg(*arg);
+    }
+    kind
+}
+
 /// A loopback address of this network's own (Linux routes all of 127/8 to
 /// the loopback device), so concurrent tests never compete for ports.
 fn private_loopback() -> std::net::Ipv4Addr {
@@ -48,13 +61,22 @@ fn free_ports(ip: std::net::Ipv4Addr, count: usize) -> Vec<u16> {
 impl Network {
     /// Start `validators` + `executors` nodes and wait until each is ready.
     pub(crate) async fn start(validators: usize, executors: usize, extra: &[&str]) -> Self {
-        let mut kind = DemoNode::locate()
-            .expect("cargo builds the demo-node binary for this package's tests")
-            .block_time(Duration::from_millis(100))
-            .election_timeout(Duration::from_millis(500));
-        for arg in extra {
-            kind = kind.arg(*arg);
+        Self::start_kind(kind(extra), validators, executors).await
+    }
+
+    /// [`Network::start`] with a kind of the test's own (see [`kind`]).
+    pub(crate) async fn start_kind(kind: DemoNode, validators: usize, executors: usize) -> Self {
+        let mut network = Self::plan(kind, validators, executors);
+        network.spawn_all();
+        for id in network.views.keys() {
+            network.wait_ready(id).await;
         }
+        network
+    }
+
+    /// The network's views and clients, nothing started yet (a test may
+    /// change a view, then [`Network::spawn_all`]).
+    pub(crate) fn plan(kind: DemoNode, validators: usize, executors: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut slots = Vec::new();
         for (role, count) in [(Role::Validator, validators), (Role::Executor, executors)] {
@@ -118,21 +140,21 @@ impl Network {
                 )
             })
             .collect();
-        let mut network = Self {
+        Self {
             kind,
             dir,
             views,
             children: BTreeMap::new(),
             clients,
-        };
-        let ids: Vec<String> = network.views.keys().cloned().collect();
-        for id in &ids {
-            network.spawn(id);
         }
+    }
+
+    /// Start every node, without waiting for any.
+    pub(crate) fn spawn_all(&mut self) {
+        let ids: Vec<String> = self.views.keys().cloned().collect();
         for id in &ids {
-            network.wait_ready(id).await;
+            self.spawn(id);
         }
-        network
     }
 
     pub(crate) fn log_path(&self, id: &str) -> PathBuf {
@@ -179,6 +201,19 @@ impl Network {
 
     pub(crate) fn client(&self, id: &str) -> &NodeHttpClient {
         &self.clients[id]
+    }
+
+    /// The value of one sample of `id`'s metrics, e.g.
+    /// `demo_node_udp_received_total{peer="validator-1"}` (0 when absent or
+    /// unreachable).
+    pub(crate) async fn metric(&self, id: &str, sample: &str) -> f64 {
+        let text = self.client(id).metrics().await.unwrap_or_default();
+        text.lines()
+            .find_map(|line| {
+                let value = line.strip_prefix(sample)?.strip_prefix(' ')?;
+                value.trim().parse().ok()
+            })
+            .unwrap_or(0.0)
     }
 
     pub(crate) async fn finalized(&self, id: &str) -> u64 {

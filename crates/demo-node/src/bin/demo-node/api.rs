@@ -100,10 +100,13 @@ async fn live() -> Json<wire::StatusBody> {
 
 /// Ready once serving: the node loaded its state and bound both ports
 /// before this router started.
-async fn ready() -> Json<wire::StatusBody> {
-    Json(wire::StatusBody {
+async fn ready(State(node): State<Arc<Node>>) -> ApiResult<Json<wire::StatusBody>> {
+    node.membership
+        .readiness()
+        .map_err(|reason| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason))?;
+    Ok(Json(wire::StatusBody {
         status: "ready".to_owned(),
-    })
+    }))
 }
 
 async fn info(State(node): State<Arc<Node>>) -> Json<wire::InfoBody> {

@@ -6,9 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use serde::Deserialize;
 
 use crate::misbehave::Misbehaviour;
+
+mod flags;
+mod peers;
+
+use flags::{Cli, FileConfig};
+use peers::peer_setup;
 
 /// What a node does in the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +44,9 @@ impl NodeRole {
 pub(crate) struct Peer {
     pub(crate) id: String,
     pub(crate) role: NodeRole,
-    /// Its peer-to-peer address, `host:port`.
-    pub(crate) address: String,
+    /// Its peer-to-peer address, `host:port`; `None` with `--discover`
+    /// (a `--member`, whose address is learned at run time).
+    pub(crate) address: Option<String>,
 }
 
 /// The validated configuration.
@@ -65,6 +71,14 @@ pub(crate) struct Config {
     pub(crate) seed: Option<u64>,
     /// Test-only bugs planted on purpose (`--misbehave`).
     pub(crate) misbehave: Misbehaviour,
+    /// Between two UDP heartbeats to each known peer.
+    pub(crate) udp_interval: Duration,
+    /// `--advertise`: this node's own p2p address as its peers reach it.
+    pub(crate) advertise: Option<String>,
+    /// `--bootstrap`, given with `--discover`: where to learn the peers from.
+    pub(crate) bootstrap: Option<String>,
+    /// `--strict-membership`: refuse peers with another member list.
+    pub(crate) strict_membership: bool,
 }
 
 impl Config {
@@ -97,119 +111,6 @@ impl Config {
         ids.sort();
         ids
     }
-}
-
-/// demo-node: a validator or executor of testbed's reference chain.
-///
-/// Every flag can also be given in a JSON file passed with --config (same
-/// names, with underscores: {"node_id": "validator-0", "block_time_ms": 500,
-/// "peers": ["validator-1=validator@127.0.0.1:7001"]}); flags win over the file,
-/// and a flag given twice takes its last value.
-#[derive(Parser, Debug, Default)]
-#[command(name = "demo-node", version, args_override_self = true)]
-struct Cli {
-    /// A JSON config file; flags given on the command line override it.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// This node's id, e.g. validator-0.
-    #[arg(long)]
-    node_id: Option<String>,
-    /// validator or executor.
-    #[arg(long)]
-    role: Option<String>,
-    /// Where to serve the node testing API, e.g. 127.0.0.1:8080.
-    #[arg(long)]
-    api_listen: Option<String>,
-    /// Where to listen for peers, e.g. 127.0.0.1:9000.
-    #[arg(long)]
-    p2p_listen: Option<String>,
-    /// Another node, as id=role@host:port (repeat for each peer).
-    #[arg(long = "peer")]
-    peers: Vec<String>,
-    /// Where the node keeps its chain, consensus state and blobs.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Time between blocks, in milliseconds (default 500).
-    #[arg(long)]
-    block_time_ms: Option<u64>,
-    /// Leader heartbeat interval in milliseconds (default: min(block time, 100)).
-    #[arg(long)]
-    heartbeat_ms: Option<u64>,
-    /// Shortest election timeout in milliseconds; each is drawn from [t, 2t) (default 1000).
-    #[arg(long)]
-    election_timeout_ms: Option<u64>,
-    /// Most pending transactions and certificates held (default 10000).
-    #[arg(long)]
-    mempool_limit: Option<usize>,
-    /// Most transactions per block (default 2000).
-    #[arg(long)]
-    max_block_txs: Option<usize>,
-    /// Largest transaction payload in bytes (default 65536).
-    #[arg(long)]
-    max_tx_bytes: Option<usize>,
-    /// Largest blob in bytes (default 1048576).
-    #[arg(long)]
-    max_blob_bytes: Option<usize>,
-    /// DA chunk size in bytes (default 1024).
-    #[arg(long)]
-    chunk_size: Option<usize>,
-    /// How many executors store each blob (default 2, at most the executors present).
-    #[arg(long)]
-    replication: Option<usize>,
-    /// Seed of this node's randomness (election timeouts), mixed with --node-id so
-    /// that each node draws its own sequence; the same seed replays the same
-    /// timeouts (default: from the OS).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// TESTS ONLY: plant a bug on purpose (repeatable), so a test can prove its
-    /// judges catch it. KIND is one of the following.
-    ///
-    /// stall-proposals[=H]: as leader, propose no block once the chain is H
-    /// blocks high (no H: never propose); heartbeats go on, so no one else takes over.
-    ///
-    /// drop-txs=P: accept P % of new transactions (every 100/P-th) with 202,
-    /// then silently drop them: never pending, forwarded or included.
-    ///
-    /// fork-at=H: finalize a block of this node's own making at height H in
-    /// place of the leader's (a fork); the node cannot follow the chain past it.
-    ///
-    /// lose-blobs-after=T: delete each stored blob T seconds after the block
-    /// certifying it was finalized.
-    ///
-    /// no-catch-up: after a restart, never apply a block proposed before the
-    /// process started, so the blocks missed while down are never synced.
-    ///
-    /// inflate-height=K: report the height and finalized height K above what
-    /// the node has (the blocks there cannot be served).
-    ///
-    /// delay-proposals=N: as leader, wait N ms more before each proposal.
-    #[arg(long = "misbehave", value_name = "KIND")]
-    misbehave: Vec<String>,
-}
-
-/// The config file: the same settings as the flags.
-#[derive(Deserialize, Debug, Default)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    node_id: Option<String>,
-    role: Option<String>,
-    api_listen: Option<String>,
-    p2p_listen: Option<String>,
-    #[serde(default)]
-    peers: Vec<String>,
-    data_dir: Option<PathBuf>,
-    block_time_ms: Option<u64>,
-    heartbeat_ms: Option<u64>,
-    election_timeout_ms: Option<u64>,
-    mempool_limit: Option<usize>,
-    max_block_txs: Option<usize>,
-    max_tx_bytes: Option<usize>,
-    max_blob_bytes: Option<usize>,
-    chunk_size: Option<usize>,
-    replication: Option<usize>,
-    seed: Option<u64>,
-    #[serde(default)]
-    misbehave: Vec<String>,
 }
 
 /// Parse the command line (and the config file it names). Exits with clap's
@@ -251,26 +152,9 @@ fn address(text: &str, flag: &str) -> Result<SocketAddr, String> {
     })
 }
 
-fn peer(text: &str) -> Result<Peer, String> {
-    let invalid = || format!("--peer must look like id=role@host:port (got {text:?})");
-    let (id, rest) = text.split_once('=').ok_or_else(invalid)?;
-    let (role, address) = rest.split_once('@').ok_or_else(invalid)?;
-    let role = NodeRole::parse(role)
-        .ok_or_else(|| format!("--peer {text:?}: the role must be validator or executor"))?;
-    let port_ok = address
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-    if id.is_empty() || !port_ok {
-        return Err(invalid());
-    }
-    Ok(Peer {
-        id: id.to_owned(),
-        role,
-        address: address.to_owned(),
-    })
-}
-
 fn resolve(cli: Cli, file: FileConfig) -> Result<Config, String> {
+    let strict_membership = cli.strict_membership || file.strict_membership;
+    let (peers, advertise, bootstrap) = peer_setup(&cli, &file, strict_membership)?;
     let node_id = required(cli.node_id.or(file.node_id), "--node-id")?;
     if node_id.is_empty() || node_id.contains(['=', '@', ' ']) {
         return Err(format!(
@@ -288,17 +172,13 @@ fn resolve(cli: Cli, file: FileConfig) -> Result<Config, String> {
         &required(cli.p2p_listen.or(file.p2p_listen), "--p2p-listen")?,
         "--p2p-listen",
     )?;
-    let peer_texts = if cli.peers.is_empty() {
-        file.peers
-    } else {
-        cli.peers
-    };
-    let peers = peer_texts
-        .iter()
-        .map(|p| peer(p))
-        .collect::<Result<Vec<_>, _>>()?;
     if let Some(dup) = peers.iter().find(|p| p.id == node_id) {
-        return Err(format!("--peer {}: a node cannot be its own peer", dup.id));
+        let flag = if bootstrap.is_some() {
+            "--member"
+        } else {
+            "--peer"
+        };
+        return Err(format!("{flag} {}: a node cannot be its own peer", dup.id));
     }
     let data_dir = required(cli.data_dir.or(file.data_dir), "--data-dir")?;
     let block_time_ms = in_range(
@@ -372,6 +252,15 @@ fn resolve(cli: Cli, file: FileConfig) -> Result<Config, String> {
             "--replication",
         )?,
         seed: cli.seed.or(file.seed),
+        udp_interval: Duration::from_millis(in_range(
+            cli.udp_interval_ms.or(file.udp_interval_ms).unwrap_or(250),
+            10,
+            60_000,
+            "--udp-interval-ms",
+        )?),
+        advertise,
+        bootstrap,
+        strict_membership,
         misbehave: Misbehaviour::parse(if cli.misbehave.is_empty() {
             &file.misbehave
         } else {
@@ -379,7 +268,12 @@ fn resolve(cli: Cli, file: FileConfig) -> Result<Config, String> {
         })?,
     };
     if config.validators().is_empty() {
-        return Err("--peer: the network needs at least one validator".to_owned());
+        let flag = if config.bootstrap.is_some() {
+            "--member"
+        } else {
+            "--peer"
+        };
+        return Err(format!("{flag}: the network needs at least one validator"));
     }
     Ok(config)
 }

@@ -13,12 +13,15 @@ mod block;
 mod config;
 mod consensus;
 mod da;
+mod discovery;
+mod membership;
 mod mempool;
 mod metrics;
 mod misbehave;
 mod node;
 mod p2p;
 mod store;
+mod udp;
 
 use std::process::ExitCode;
 
@@ -66,6 +69,9 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
     let p2p_listener = TcpListener::bind(config.p2p_listen)
         .await
         .with_context(|| format!("cannot listen on --p2p-listen {}", config.p2p_listen))?;
+    let udp_socket = tokio::net::UdpSocket::bind(config.p2p_listen)
+        .await
+        .with_context(|| format!("cannot bind UDP on --p2p-listen {}", config.p2p_listen))?;
     tracing::info!(
         node = %config.node_id,
         role = config.role.as_str(),
@@ -75,6 +81,8 @@ async fn run(config: config::Config) -> anyhow::Result<()> {
     );
     let node = node::Node::new(config, store, loaded);
     node.start_timers();
+    udp::start(&node, udp_socket);
+    discovery::start(&node);
     let api = axum::serve(api_listener, api::router(node.clone()));
     let p2p = axum::serve(p2p_listener, p2p::router(node.clone()));
     tracing::info!(

@@ -4,6 +4,7 @@
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
@@ -17,7 +18,17 @@ pub(crate) struct Metrics {
     pub(crate) txs_included: Counter,
     pub(crate) leader_changes: Counter,
     pub(crate) blobs_stored: Counter,
+    /// Per peer (`peer="<id>"`), bounded by the member list.
+    pub(crate) udp_sent: PeerCounters,
+    pub(crate) udp_received: PeerCounters,
+    pub(crate) udp_send_errors: Counter,
+    pub(crate) udp_ignored: Counter,
+    pub(crate) known_peers: Gauge,
+    pub(crate) membership_refused: Counter,
 }
+
+/// Counters labelled by peer id.
+pub(crate) type PeerCounters = Family<Vec<(String, String)>, Counter>;
 
 impl Metrics {
     pub(crate) fn new() -> Self {
@@ -31,6 +42,12 @@ impl Metrics {
             txs_included: Counter::default(),
             leader_changes: Counter::default(),
             blobs_stored: Counter::default(),
+            udp_sent: PeerCounters::default(),
+            udp_received: PeerCounters::default(),
+            udp_send_errors: Counter::default(),
+            udp_ignored: Counter::default(),
+            known_peers: Gauge::default(),
+            membership_refused: Counter::default(),
             registry: Registry::default(),
         };
         registry.register("height", "Height of the node's tip", metrics.height.clone());
@@ -60,6 +77,36 @@ impl Metrics {
             "blobs_stored",
             "Blobs this node stored",
             metrics.blobs_stored.clone(),
+        );
+        registry.register(
+            "udp_sent",
+            "UDP heartbeats sent, by peer",
+            metrics.udp_sent.clone(),
+        );
+        registry.register(
+            "udp_received",
+            "UDP heartbeats received, by the peer named in them",
+            metrics.udp_received.clone(),
+        );
+        registry.register(
+            "udp_send_errors",
+            "UDP heartbeats that could not be sent",
+            metrics.udp_send_errors.clone(),
+        );
+        registry.register(
+            "udp_ignored",
+            "UDP datagrams received that are no heartbeat of a peer",
+            metrics.udp_ignored.clone(),
+        );
+        registry.register(
+            "known_peers",
+            "Peers whose address this node knows (configured or learned)",
+            metrics.known_peers.clone(),
+        );
+        registry.register(
+            "membership_refused",
+            "Peer requests refused because the sender's member list differs",
+            metrics.membership_refused.clone(),
         );
         Self {
             registry,

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 use crate::consensus::{Consensus, Effects, Role, Settings};
 use crate::da;
+use crate::membership::Membership;
 use crate::mempool::{Admission, Mempool, PoolItem};
 use crate::metrics::{Metrics, gauge_value};
 use crate::misbehave::ChainFaults;
@@ -67,7 +68,9 @@ pub(crate) struct Node {
     state: Mutex<State>,
     commits: watch::Sender<u64>,
     pub(crate) metrics: Metrics,
-    net: Network,
+    pub(crate) net: Network,
+    /// `--strict-membership`'s check and readiness (admits all otherwise).
+    pub(crate) membership: Membership,
 }
 
 fn now_ms() -> u64 {
@@ -130,14 +133,23 @@ impl Node {
                 }
             }
         }
-        let addresses = config
+        let addresses: HashMap<String, String> = config
             .peers
             .iter()
-            .map(|p| (p.id.clone(), p.address.clone()))
+            .filter_map(|p| Some((p.id.clone(), p.address.clone()?)))
             .collect();
-        let net = Network::start(config.node_id.clone(), addresses);
-        let (commits, _) = watch::channel(consensus.commit());
         let metrics = Metrics::new();
+        let membership = Membership::new(&config, metrics.membership_refused.clone());
+        if let Some(fingerprint) = membership.fingerprint() {
+            tracing::info!(%fingerprint, "strict membership: cluster fingerprint");
+        }
+        let peer_ids: Vec<String> = config.peers.iter().map(|p| p.id.clone()).collect();
+        let fingerprint = membership.fingerprint().map(str::to_owned);
+        let net = Network::start(config.node_id.clone(), fingerprint, &peer_ids, addresses);
+        metrics
+            .known_peers
+            .set(gauge_value(net.known().len() as u64));
+        let (commits, _) = watch::channel(consensus.commit());
         let node = Arc::new(Self {
             state: Mutex::new(State {
                 consensus,
@@ -153,6 +165,7 @@ impl Node {
             commits,
             metrics,
             net,
+            membership,
             config,
         });
         node.refresh_gauges(&node.lock());

@@ -114,3 +114,122 @@ fn misbehaviour_and_seed_come_from_flags_or_the_file_and_a_repeated_flag_takes_i
         "{error}"
     );
 }
+
+#[test]
+fn discovery_needs_members_a_bootstrap_and_an_advertised_address() {
+    let config = with(&[
+        "--discover",
+        "--member=validator-1=validator",
+        "--member",
+        "executor-0=executor",
+        "--bootstrap=node-1:9000",
+        "--advertise=10.0.0.1:9000",
+    ])
+    .unwrap();
+    assert_eq!(config.validators(), ["validator-0", "validator-1"]);
+    assert_eq!(config.executors(), ["executor-0"]);
+    assert!(config.peers.iter().all(|p| p.address.is_none()));
+    assert_eq!(config.bootstrap.as_deref(), Some("node-1:9000"));
+    assert_eq!(config.advertise.as_deref(), Some("10.0.0.1:9000"));
+    assert_eq!(config.udp_interval, Duration::from_millis(250));
+
+    let member = "--member=validator-1=validator";
+    let (boot, adv) = ("--bootstrap=h:1", "--advertise=h:2");
+    let cases: [(&[&str], &str); 9] = [
+        (&["--discover", member, adv], "--discover needs --bootstrap"),
+        (
+            &["--discover", member, boot],
+            "--discover needs --advertise",
+        ),
+        (&[member], "--member needs --discover"),
+        (&["--bootstrap=h:1"], "--bootstrap needs --discover"),
+        (
+            &["--discover", member, boot, adv, "--peer=v=validator@h:3"],
+            "--peer cannot be combined with --discover",
+        ),
+        (
+            &["--discover", "--member=v@x", boot, adv],
+            "--member must look like id=role",
+        ),
+        (
+            &["--discover", "--member=validator-0=validator", boot, adv],
+            "--member validator-0: a node cannot be its own peer",
+        ),
+        (
+            &["--discover", member, "--bootstrap=nowhere", adv],
+            "--bootstrap must be a host and port",
+        ),
+        (
+            &["--udp-interval-ms=0"],
+            "--udp-interval-ms must be between 10 and 60000",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let error = with(extra).unwrap_err();
+        assert!(
+            error.contains(expected),
+            "{extra:?}: {error:?} should contain {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn strict_membership_needs_an_advertised_address_and_configured_peers() {
+    let peer = "--peer=validator-1=validator@127.0.0.1:9";
+    let config = with(&["--strict-membership", "--advertise=127.0.0.1:2", peer]).unwrap();
+    assert!(config.strict_membership);
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--strict-membership", peer],
+            "--strict-membership needs --advertise",
+        ),
+        (
+            &["--strict-membership", "--advertise=h:2"],
+            "--strict-membership needs every other member's address",
+        ),
+        (
+            &[
+                "--strict-membership",
+                "--discover",
+                "--member=validator-1=validator",
+                "--bootstrap=h:1",
+                "--advertise=h:2",
+            ],
+            "--strict-membership cannot be combined with --discover",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let error = with(extra).unwrap_err();
+        assert!(
+            error.contains(expected),
+            "{extra:?}: {error:?} should contain {expected:?}"
+        );
+    }
+    let file: FileConfig = serde_json::from_str(
+        r#"{"discover": true, "members": ["validator-1=validator"],
+            "bootstrap": "h:1", "advertise": "h:2", "udp_interval_ms": 50}"#,
+    )
+    .unwrap();
+    let mut args = BASE.to_vec();
+    args.extend_from_slice(&["--data-dir", "/tmp/x"]);
+    let config = resolve(cli(&args), file).unwrap();
+    assert_eq!(config.bootstrap.as_deref(), Some("h:1"));
+    assert_eq!(config.udp_interval, Duration::from_millis(50));
+}
+
+#[test]
+fn the_fingerprint_depends_on_every_address_and_not_on_the_order() {
+    let a = "--peer=validator-1=validator@127.0.0.1:9";
+    let b = "--peer=validator-2=validator@127.0.0.1:10";
+    let print = |extra: &[&str]| {
+        let mut all = vec!["--strict-membership", "--advertise=127.0.0.1:2"];
+        all.extend_from_slice(extra);
+        crate::membership::fingerprint(&with(&all).unwrap()).unwrap()
+    };
+    assert_eq!(print(&[a, b]), print(&[b, a]));
+    assert_ne!(
+        print(&[a, b]),
+        print(&[a, "--peer=validator-2=validator@127.0.0.2:10"])
+    );
+    assert_eq!(print(&[a]).len(), 64);
+}
