@@ -73,6 +73,8 @@ pub(crate) struct Config {
     pub(crate) misbehave: Misbehaviour,
     /// Between two UDP heartbeats to each known peer.
     pub(crate) udp_interval: Duration,
+    /// Padding bytes in every heartbeat.
+    pub(crate) udp_padding: usize,
     /// `--advertise`: this node's own p2p address as its peers reach it.
     pub(crate) advertise: Option<String>,
     /// `--bootstrap`, given with `--discover`: where to learn the peers from.
@@ -258,6 +260,12 @@ fn resolve(cli: Cli, file: FileConfig) -> Result<Config, String> {
             60_000,
             "--udp-interval-ms",
         )?),
+        udp_padding: in_range(
+            cli.udp_padding.or(file.udp_padding).unwrap_or(0),
+            0,
+            1200,
+            "--udp-padding",
+        )?,
         advertise,
         bootstrap,
         strict_membership,

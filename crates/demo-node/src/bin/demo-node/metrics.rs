@@ -7,6 +7,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 pub(crate) struct Metrics {
     registry: Registry,
@@ -21,6 +22,8 @@ pub(crate) struct Metrics {
     /// Per peer (`peer="<id>"`), bounded by the member list.
     pub(crate) udp_sent: PeerCounters,
     pub(crate) udp_received: PeerCounters,
+    pub(crate) udp_received_bytes: PeerCounters,
+    pub(crate) udp_round_trip: PeerGauges,
     pub(crate) udp_send_errors: Counter,
     pub(crate) udp_ignored: Counter,
     pub(crate) known_peers: Gauge,
@@ -29,6 +32,9 @@ pub(crate) struct Metrics {
 
 /// Counters labelled by peer id.
 pub(crate) type PeerCounters = Family<Vec<(String, String)>, Counter>;
+
+/// Gauges of seconds labelled by peer id.
+pub(crate) type PeerGauges = Family<Vec<(String, String)>, Gauge<f64, AtomicU64>>;
 
 impl Metrics {
     pub(crate) fn new() -> Self {
@@ -44,6 +50,8 @@ impl Metrics {
             blobs_stored: Counter::default(),
             udp_sent: PeerCounters::default(),
             udp_received: PeerCounters::default(),
+            udp_received_bytes: PeerCounters::default(),
+            udp_round_trip: PeerGauges::default(),
             udp_send_errors: Counter::default(),
             udp_ignored: Counter::default(),
             known_peers: Gauge::default(),
@@ -87,6 +95,16 @@ impl Metrics {
             "udp_received",
             "UDP heartbeats received, by the peer named in them",
             metrics.udp_received.clone(),
+        );
+        registry.register(
+            "udp_received_bytes",
+            "Bytes of UDP heartbeats received, by the peer named in them",
+            metrics.udp_received_bytes.clone(),
+        );
+        registry.register(
+            "udp_round_trip_seconds",
+            "Round trip of the last UDP heartbeat answered, by peer",
+            metrics.udp_round_trip.clone(),
         );
         registry.register(
             "udp_send_errors",

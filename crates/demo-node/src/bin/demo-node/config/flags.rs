@@ -72,6 +72,10 @@ pub(super) struct Cli {
     /// (default 250). The node also receives them on its --p2p-listen address.
     #[arg(long)]
     pub(super) udp_interval_ms: Option<u64>,
+    /// Bytes of padding in every UDP heartbeat (default 0, at most 1200):
+    /// more load on each link, to see a bandwidth limit bite.
+    #[arg(long)]
+    pub(super) udp_padding: Option<usize>,
     /// Learn the peers' addresses at run time from --bootstrap instead of
     /// being given them with --peer; needs --member, --bootstrap and --advertise.
     #[arg(long)]
@@ -137,6 +141,7 @@ pub(super) struct FileConfig {
     pub(super) chunk_size: Option<usize>,
     pub(super) replication: Option<usize>,
     pub(super) udp_interval_ms: Option<u64>,
+    pub(super) udp_padding: Option<usize>,
     #[serde(default)]
     pub(super) discover: bool,
     #[serde(default)]
