@@ -9,14 +9,17 @@
 //!   a binary and the libraries it links (`cargo xtask image` does it for
 //!   demo-node). A missing image fails the deploy before anything starts,
 //!   naming the command that builds it.
-//! * **Per run**: one bridge network, one volume and one container per node,
-//!   all labelled with the run id, scenario, node id, role, runner process
-//!   and host ([`labels`]). Names derive from the run id, ports are chosen
-//!   by the engine, so concurrent runs never collide.
-//! * **Ports**: every node port is published on 127.0.0.1 at a host port the
-//!   engine picks, found by inspecting the container (again after every
-//!   start). The runner reaches each node through a stable front on
-//!   127.0.0.1 that follows those ports across restarts.
+//! * **Per run**: one volume, one container and one holder container per
+//!   node, all labelled with the run id, scenario, node id, role, runner
+//!   process and host ([`labels`]). Names derive from the run id, addresses
+//!   from the run's own subnet, so concurrent runs never collide.
+//! * **One address per node** (the default, [`NetworkMode::Namespaces`]):
+//!   the holder (`sleep infinity`, network mode `none`) keeps the node's
+//!   network namespace; the runner adds the network plane's device with
+//!   the node's one address there (through `/proc/<pid>/ns/net`, so the
+//!   runner needs root and the engine on the same machine), and the node's
+//!   container joins that namespace, keeping its address across restarts.
+//!   The runner reaches each node through a front on 127.0.0.1.
 //! * **Readiness**: the container must be running and the node must answer
 //!   its probe within the deadline (default 20 s plus 250 ms per node,
 //!   `TESTBED_READY_TIMEOUT_SECS` overrides); a container that stops fails at
@@ -24,18 +27,21 @@
 //! * **Logs**: each container's output streams into
 //!   `<run>/nodes/<id>/node.log`, kept when the run fails.
 //! * **Node faults**: stop, start, restart, signals, pause and unpause.
-//! * **Network faults**: containers cannot reach each other directly (the
-//!   network disables inter-container traffic); every directed peer link
-//!   goes through a link proxy the runner serves on the network's gateway.
-//!   So partitions, **one-way cuts**, latency, jitter, loss and bandwidth
-//!   limits all work with a `FROM scratch` image, without `tc` or root in
-//!   the container.
+//! * **Network faults**: every packet between nodes (TCP, UDP, anything IP)
+//!   crosses the runner's switch, which applies partitions, **one-way
+//!   cuts**, latency, jitter, loss and bandwidth limits by source and
+//!   destination and counts what each did; nothing is needed in the image.
+//!   [`NetworkMode::LinkProxies`] is the explicit fallback without root: a
+//!   bridge network without inter-container traffic, ports published on
+//!   127.0.0.1, a TCP proxy per directed peer link (TCP to configured peers
+//!   only, nothing counted, node kinds needing one address refused).
 //! * **Dynamic join**: `RunContext::add_node(role)` starts one more
 //!   container, wired like the others.
 //! * **Artifacts**: a `docker-compose.yml` equivalent to what was started,
 //!   peers addressed by service name, to bring the topology up by hand.
 //! * **Cleanup** on every exit path (including Ctrl-C and SIGTERM):
-//!   containers, volumes and the network removed, then a leak audit by the
+//!   containers (holders included), the plane (or proxies), volumes (and
+//!   the fallback's network) removed, then a leak audit by the
 //!   run's label fails the run if anything remains. Leftovers of a runner
 //!   killed with SIGKILL are removed by [`reap`] (`cargo xtask reap`).
 //!

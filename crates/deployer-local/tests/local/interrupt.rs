@@ -1,6 +1,8 @@
 //! Ctrl-C to the process running a scenario on local processes: it exits by
 //! that signal, leaves no node process alive, and keeps the logs. A runner
 //! killed by SIGKILL cannot clean up: reaping finds and kills what it left.
+//! Either way no network namespace of the run outlives it (and with them
+//! their TUN devices: the plane makes nothing else in the kernel).
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -46,6 +48,7 @@ fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
     let root = tempfile::tempdir().unwrap();
     let test = "interrupt::sigint_to_the_runner_stops_every_node_and_keeps_the_logs";
     let (mut child, dir, marker) = start_runner(test, root.path());
+    let namespaces = namespaces_of(&marker);
 
     kill(
         Pid::from_raw(i32::try_from(child.id()).unwrap()),
@@ -53,6 +56,7 @@ fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
     )
     .unwrap();
     let status = wait_exit(&mut child);
+    assert_namespaces_gone(&namespaces);
 
     assert_eq!(
         status.signal(),
@@ -73,6 +77,51 @@ fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
             "{id}'s log is kept"
         );
     }
+}
+
+/// The network namespace of each of the run's node processes (`net:[…]`),
+/// read while they run.
+fn namespaces_of(marker: &Marker) -> Vec<String> {
+    let namespaces: Vec<String> = marker
+        .nodes
+        .iter()
+        .map(|(id, process)| {
+            std::fs::read_link(format!("/proc/{}/ns/net", process.pid))
+                .unwrap_or_else(|e| panic!("{id}'s namespace: {e}"))
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    assert!(
+        namespaces.iter().all(|ns| *ns != host.to_string_lossy()),
+        "every node runs in a namespace of its own: {namespaces:?}"
+    );
+    namespaces
+}
+
+/// No process on this machine is in any of `namespaces`, and no open file
+/// holds one: the kernel has removed them, with their devices.
+fn assert_namespaces_gone(namespaces: &[String]) {
+    let mut holders = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let in_one = std::fs::read_link(entry.path().join("ns/net"))
+            .is_ok_and(|ns| namespaces.iter().any(|n| *n == ns.to_string_lossy()));
+        let holds_one = std::fs::read_dir(entry.path().join("fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| namespaces.iter().any(|n| *n == target.to_string_lossy()));
+        if in_one || holds_one {
+            holders.push(pid);
+        }
+    }
+    assert!(holders.is_empty(), "processes still in or holding the run's namespaces: {holders:?}");
 }
 
 /// `dir`'s run was reaped (by `reaped`, or by a local run that started
@@ -126,6 +175,7 @@ fn reaping_kills_what_a_sigkilled_runner_left_and_removes_its_marker() {
     let root = tempfile::tempdir().unwrap();
     let test = "interrupt::reaping_kills_what_a_sigkilled_runner_left_and_removes_its_marker";
     let (mut child, dir, marker) = start_runner(test, root.path());
+    let namespaces = namespaces_of(&marker);
 
     child.kill().unwrap();
     wait_exit(&mut child);
@@ -133,4 +183,5 @@ fn reaping_kills_what_a_sigkilled_runner_left_and_removes_its_marker() {
     // starting beside this test may already be reaping them).
     let reaped = deployer_local::reap(root.path()).unwrap();
     assert_reaped_once(&reaped, &dir, &marker);
+    assert_namespaces_gone(&namespaces);
 }
