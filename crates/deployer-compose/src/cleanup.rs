@@ -134,11 +134,7 @@ impl Resources {
 
     /// The run's network plane, closed at cleanup with the proxies.
     pub(crate) fn plane(&self, run_plane: Arc<netplane::RunPlane>) {
-        *self
-            .0
-            .plane
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(run_plane);
+        *self.0.plane.lock().unwrap_or_else(PoisonError::into_inner) = Some(run_plane);
     }
 
     /// A proxy that serves until cleanup.
@@ -163,16 +159,19 @@ pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
         remove_volumes_and_network(&removed.0.docker, &removed.0.run_id).await
     });
     let closed = resources.clone();
-    env.on_cleanup("close the network plane or link proxies", move || async move {
-        closed.0.stop_proxies.cancel();
-        for task in take(&closed.0.proxies) {
-            let _ = task.await;
-        }
-        if let Some(run_plane) = take(&closed.0.plane) {
-            run_plane.close().await;
-        }
-        Ok(())
-    });
+    env.on_cleanup(
+        "close the network plane or link proxies",
+        move || async move {
+            closed.0.stop_proxies.cancel();
+            for task in take(&closed.0.proxies) {
+                let _ = task.await;
+            }
+            if let Some(run_plane) = take(&closed.0.plane) {
+                run_plane.close().await;
+            }
+            Ok(())
+        },
+    );
     let stopped = resources.clone();
     let (nodes_dir, outcome) = (
         scenario_core::layout::nodes_dir(env.artifacts_dir()),

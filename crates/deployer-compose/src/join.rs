@@ -75,10 +75,8 @@ impl Membership for ComposeMembership {
                     }
                 }
                 for port in &net.ports {
-                    let (target, address) = net
-                        .front(proxied, &id)
-                        .await
-                        .map_err(|e| failed(&id, e))?;
+                    let (target, address) =
+                        net.front(proxied, &id).await.map_err(|e| failed(&id, e))?;
                     endpoints.insert(port.name.clone(), address);
                     into_new.push((port.name.clone(), target));
                 }

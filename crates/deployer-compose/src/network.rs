@@ -149,10 +149,19 @@ impl RunNetwork {
 
     /// A front on 127.0.0.1 for one of `node`'s ports: where the runner
     /// reaches it, and the target that must follow the published port.
-    pub(crate) async fn front(&self, proxied: &Proxied, node: &NodeId) -> Result<(Target, HostPort)> {
+    pub(crate) async fn front(
+        &self,
+        proxied: &Proxied,
+        node: &NodeId,
+    ) -> Result<(Target, HostPort)> {
         let runner = NodeId::new(RUNNER);
-        self.serve(IpAddr::V4(Ipv4Addr::LOCALHOST), &runner, node, &proxied.fronts)
-            .await
+        self.serve(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            &runner,
+            node,
+            &proxied.fronts,
+        )
+        .await
     }
 
     /// Put `node` on the plane: its holder container started, its namespace

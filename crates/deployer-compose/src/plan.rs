@@ -204,8 +204,17 @@ mod tests {
         );
         // Every viewer names validator-1 by the address it listens on.
         for plan in [&plans[0], &plans[2]] {
-            assert!(plan.spec.args.contains(&"--peer=198.18.4.3:9000".to_owned()));
+            assert!(
+                plan.spec
+                    .args
+                    .contains(&"--peer=198.18.4.3:9000".to_owned())
+            );
         }
-        assert!(plans[1].compose_spec.args.contains(&"--peer=validator-0:9000".to_owned()));
+        assert!(
+            plans[1]
+                .compose_spec
+                .args
+                .contains(&"--peer=validator-0:9000".to_owned())
+        );
     }
 }

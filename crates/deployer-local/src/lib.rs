@@ -75,13 +75,13 @@ use scenario_core::{
     BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario,
 };
 
+pub use deploykit::NetworkMode;
 pub use deploykit::ProcessRef;
 /// The link proxies peer traffic goes through (shared with other deployers).
 pub use deploykit::proxy;
 pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use error::{Error, Result};
 pub use marker::{MARKER_FILE, Marker, Reaped, reap, reap_registered};
-pub use deploykit::NetworkMode;
 
 pub use deploykit::probe::READY_TIMEOUT_ENV;
 

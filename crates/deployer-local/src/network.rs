@@ -62,8 +62,10 @@ impl RunNetwork {
     pub(crate) async fn place(&self, node: &NodeId, ports: &[PortSpec]) -> Result<Placed> {
         match self {
             Self::Plane(net) => {
-                let (namespace, listen) =
-                    net.add(node, ports).await.map_err(plane_failed(Some(node)))?;
+                let (namespace, listen) = net
+                    .add(node, ports)
+                    .await
+                    .map_err(plane_failed(Some(node)))?;
                 Ok(Placed {
                     listen,
                     namespace: Some(namespace),

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 /// Where this user's registry lives: `testbed-runs-<uid>` in the temporary
-/// directory.
+/// directory (the uid outside any user namespace the runner is in).
 pub(crate) fn dir() -> PathBuf {
-    std::env::temp_dir().join(format!("testbed-runs-{}", nix::unistd::getuid()))
+    std::env::temp_dir().join(format!("testbed-runs-{}", netplane::outer_uid()))
 }
 
 fn entry(run_dir: &Path) -> PathBuf {

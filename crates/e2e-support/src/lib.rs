@@ -146,3 +146,24 @@ pub fn assert_executor_joined(report: &Report) {
         .expect("a node_joined event");
     assert_eq!(joined.node.as_ref().map(NodeId::as_str), Some("executor-0"));
 }
+
+/// A node's finalized height at `at_ms`, from the report's height series
+/// (0 before its first sample).
+pub fn height_at(report: &Report, node: &str, at_ms: u64) -> u64 {
+    report.heights[&NodeId::new(node)]
+        .iter()
+        .take_while(|[ms, _]| *ms <= at_ms)
+        .last()
+        .map_or(0, |[_, height]| *height)
+}
+
+/// The last moment of the report's height series, in ms.
+pub fn last_height_ms(report: &Report) -> u64 {
+    report
+        .heights
+        .values()
+        .flatten()
+        .map(|[ms, _]| *ms)
+        .max()
+        .unwrap_or(0)
+}

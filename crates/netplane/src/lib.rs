@@ -117,6 +117,7 @@ pub mod probe;
 mod run_plane;
 pub mod subnet;
 mod switch;
+mod user;
 
 pub use control::SwitchControl;
 pub use counters::SwitchCounters;
@@ -126,3 +127,4 @@ pub use netns::{DEVICE, NodeNamespace};
 pub use run_plane::RunPlane;
 pub use subnet::RunSubnet;
 pub use switch::Switch;
+pub use user::outer_uid;

@@ -32,6 +32,9 @@ async fn index_of(handle: &Handle, name: &str) -> Result<u32, rtnetlink::Error> 
     }
 }
 
+/// Packets a TUN device holds for the switch.
+const TX_QUEUE_LEN: u32 = 4096;
+
 /// Bring `lo` up; give `device` its `address/prefix`, bring it up, and route
 /// everything not on `lo` through it (the subnet route comes with the
 /// address; the default route makes "which address would reach the
@@ -50,15 +53,35 @@ pub(crate) fn configure(device: &str, address: Ipv4Addr, prefix: u8) -> io::Resu
             .add(tun, address.into(), prefix)
             .execute()
             .await?;
+        // A long transmit queue: bursts wait for the switch instead of
+        // being dropped at the device. (Through netlink: the ioctl for it
+        // is refused inside a user namespace.)
         handle
             .link()
-            .set(LinkUnspec::new_with_index(tun).up().build())
+            .set(
+                LinkUnspec::new_with_index(tun)
+                    .txqueuelen(TX_QUEUE_LEN)
+                    .up()
+                    .build(),
+            )
             .execute()
             .await?;
         let default = RouteMessageBuilder::<Ipv4Addr>::new()
             .output_interface(tun)
             .build();
         handle.route().add(default).execute().await
+    })
+}
+
+/// Bring `lo` up in the calling thread's namespace (a no-op where it is up).
+pub(crate) fn loopback_up() -> io::Result<()> {
+    on_this_thread(async |handle: &Handle| {
+        let lo = index_of(handle, "lo").await?;
+        handle
+            .link()
+            .set(LinkUnspec::new_with_index(lo).up().build())
+            .execute()
+            .await
     })
 }
 

@@ -112,7 +112,6 @@ fn build(
     let device = tun_rs::DeviceBuilder::new()
         .name(DEVICE)
         .packet_information(false)
-        .tx_queue_len(4096)
         .build_sync()
         .map_err(failed("create the TUN device"))?;
     netlink::configure(DEVICE, address, prefix).map_err(failed("configure lo, tb0 and routes"))?;

@@ -36,13 +36,17 @@ impl Missing {
     pub fn fix(self) -> &'static str {
         match self {
             Self::Privileges => {
-                "run as root, or grant the test binary the capabilities \
-                 (`setcap cap_net_admin,cap_sys_admin+ep <binary>`; in a container \
-                 `--cap-add NET_ADMIN --cap-add SYS_ADMIN`)"
+                "run as root; or, without root where the kernel allows unprivileged user \
+                 namespaces, run the runner inside one where it is root, e.g. \
+                 `unshare --user --map-root-user --net -- cargo test` (local processes \
+                 only: Docker's namespaces belong to the real root); or grant the test \
+                 binary the capabilities (`setcap cap_net_admin,cap_sys_admin+ep <binary>`; \
+                 in a container `--cap-add NET_ADMIN --cap-add SYS_ADMIN`)"
             }
             Self::TunDevice => {
-                "load the tun module (`modprobe tun`); in a container pass the device \
-                 (`--device /dev/net/tun`)"
+                "load the tun module (`modprobe tun`) and let your user open it \
+                 (`chmod 0666 /dev/net/tun`, most distributions' default); in a container \
+                 pass the device (`--device /dev/net/tun`)"
             }
             Self::NetworkNamespaces => {
                 "use a kernel with network namespaces (CONFIG_NET_NS); in a container \

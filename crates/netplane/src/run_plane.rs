@@ -100,11 +100,7 @@ impl RunPlane {
 
     /// Whether `node` accepts TCP connections on `port`, tried from the
     /// runner's namespace (a front accepts before the node listens).
-    pub async fn tcp_probe(
-        &self,
-        node: &NodeId,
-        port: u16,
-    ) -> std::result::Result<(), String> {
+    pub async fn tcp_probe(&self, node: &NodeId, port: u16) -> std::result::Result<(), String> {
         let switch = self.switch().map_err(|e| e.to_string())?;
         switch
             .connect(node, port)

@@ -30,9 +30,14 @@ pub struct RunSubnet {
 }
 
 impl RunSubnet {
-    /// Claim a block no other live run holds, under the system temp dir.
+    /// Claim a block no other live run of this user holds, under the
+    /// system temp dir. (Runs of different users may hold the same block:
+    /// every run's nodes and runner port sit in namespaces of its own, so
+    /// equal addresses never meet; the claim keeps a user's runs apart in
+    /// logs and reports.)
     pub fn claim() -> Result<Self> {
-        Self::claim_in(&std::env::temp_dir().join("testbed-netplane"))
+        let dir = format!("testbed-netplane-{}", crate::user::outer_uid());
+        Self::claim_in(&std::env::temp_dir().join(dir))
     }
 
     /// Claim a block, keeping lock files in `dir` (tests use their own).

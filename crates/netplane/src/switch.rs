@@ -105,6 +105,16 @@ impl Switch {
     /// switch's tasks run on it).
     pub async fn with_subnet(subnet: RunSubnet, seed: u64) -> Result<Self> {
         crate::probe::probe()?;
+        // Fronts listen on 127.0.0.1 in the runner's own namespace, which
+        // may be a fresh one without `lo` up (`unshare --user --net`).
+        std::thread::spawn(crate::netlink::loopback_up)
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the thread died")))
+            .map_err(|source| Error::NamespaceSetupFailed {
+                name: "the runner's own".to_owned(),
+                step: "bring lo up",
+                source,
+            })?;
         let (delayed, queue) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             engine: Mutex::new(Engine::new(seed)),

@@ -8,7 +8,9 @@ use expectations::{Agreement, Liveness, Recovery};
 use scenario_core::{EventKind, Report};
 use workloads::{Chaos, Selector};
 
-use crate::support::{assert_nothing_left, engine_with_image, height_at, scenario};
+use e2e_support::height_at;
+
+use crate::support::{assert_nothing_left, engine_with_image, scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarted_containers_are_on_the_timeline_and_catch_up() {

@@ -49,12 +49,3 @@ pub(crate) async fn assert_nothing_left(docker: &Docker, report: &Report) {
         .expect("the engine lists resources");
     assert!(left.is_empty(), "run {} left {left:?}", report.run_id);
 }
-
-/// A node's finalized height at `at_ms`, from the report's height series.
-pub(crate) fn height_at(report: &Report, node: &str, at_ms: u64) -> u64 {
-    report.heights[&NodeId::new(node)]
-        .iter()
-        .take_while(|[ms, _]| *ms <= at_ms)
-        .last()
-        .map_or(0, |[_, height]| *height)
-}

@@ -121,7 +121,10 @@ fn assert_namespaces_gone(namespaces: &[String]) {
             holders.push(pid);
         }
     }
-    assert!(holders.is_empty(), "processes still in or holding the run's namespaces: {holders:?}");
+    assert!(
+        holders.is_empty(),
+        "processes still in or holding the run's namespaces: {holders:?}"
+    );
 }
 
 /// `dir`'s run was reaped (by `reaped`, or by a local run that started

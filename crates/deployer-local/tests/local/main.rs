@@ -7,5 +7,6 @@ mod faults;
 mod interrupt;
 mod join;
 mod plane;
+mod rootless;
 mod smoke;
 mod support;

@@ -13,7 +13,7 @@ use scenario_core::{EventKind, NetworkFault, RunError};
 use crate::support::{ShellNode, scenario};
 
 /// Partitions validator-0 from everyone for two seconds, one second in.
-struct IsolateFirst;
+pub(crate) struct IsolateFirst;
 
 #[async_trait]
 impl Workload for IsolateFirst {

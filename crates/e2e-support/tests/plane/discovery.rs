@@ -11,9 +11,9 @@ use expectations::{Agreement, Liveness};
 use scenario_core::EventKind;
 use workloads::{Chaos, ChaosAction};
 
-use crate::support::{
-    Backend, Snapshot, UDP_RECEIVED, grew, height_at, last_height_ms, on_both_backends,
-};
+use e2e_support::{height_at, last_height_ms};
+
+use crate::support::{Backend, Snapshot, UDP_RECEIVED, grew, on_both_backends};
 
 /// Snapshot moments (ms into the window): before the split, inside it
 /// (after it settled), and after the heal.
@@ -26,7 +26,8 @@ async fn a_split_cuts_learned_connections_and_udp(backend: Backend) {
         return;
     };
     let root = tempfile::tempdir().unwrap();
-    let (snapshots, taken) = Snapshot::at(&[BEFORE.0, BEFORE.1, DURING.0, DURING.1, AFTER.0, AFTER.1]);
+    let (snapshots, taken) =
+        Snapshot::at(&[BEFORE.0, BEFORE.1, DURING.0, DURING.1, AFTER.0, AFTER.1]);
     let split = ChaosAction::partition([
         ["validator-0", "validator-1"],
         ["validator-2", "validator-3"],
@@ -47,20 +48,32 @@ async fn a_split_cuts_learned_connections_and_udp(backend: Backend) {
     let report = plan.run(&*deployer).await.unwrap();
     assert!(report.passed, "{report}");
 
-    let sides = [["validator-0", "validator-1"], ["validator-2", "validator-3"]];
+    let sides = [
+        ["validator-0", "validator-1"],
+        ["validator-2", "validator-3"],
+    ];
     for (side, other) in [(sides[0], sides[1]), (sides[1], sides[0])] {
         for node in side {
             // Discovery formed the whole network before the split...
             for peer in side.iter().chain(&other).filter(|peer| **peer != node) {
                 let heard = grew(&taken, BEFORE, node, UDP_RECEIVED, peer);
-                assert!(heard > 0.0, "{node} heard nothing from {peer} before the split");
+                assert!(
+                    heard > 0.0,
+                    "{node} heard nothing from {peer} before the split"
+                );
                 let again = grew(&taken, AFTER, node, UDP_RECEIVED, peer);
-                assert!(again > 0.0, "{node} heard nothing from {peer} after the heal");
+                assert!(
+                    again > 0.0,
+                    "{node} heard nothing from {peer} after the heal"
+                );
             }
             // ...and during it, each node hears its own side only.
             let mate = side.iter().find(|peer| **peer != node).unwrap();
             let within = grew(&taken, DURING, node, UDP_RECEIVED, mate);
-            assert!(within > 0.0, "{node} stopped hearing {mate} on its own side");
+            assert!(
+                within > 0.0,
+                "{node} stopped hearing {mate} on its own side"
+            );
             for peer in other {
                 let across = grew(&taken, DURING, node, UDP_RECEIVED, peer);
                 assert_eq!(across, 0.0, "{node} heard {peer} across the split");
@@ -79,13 +92,26 @@ async fn a_split_cuts_learned_connections_and_udp(backend: Backend) {
     };
     let (applied, healed) = (at(EventKind::FaultApplied), at(EventKind::FaultHealed));
     let nodes = ["validator-0", "validator-1", "validator-2", "validator-3"];
-    let highest = |ms| nodes.iter().map(|n| height_at(&report, n, ms)).max().unwrap();
+    let highest = |ms| {
+        nodes
+            .iter()
+            .map(|n| height_at(&report, n, ms))
+            .max()
+            .unwrap()
+    };
     let halted = highest(applied + 1_500);
-    assert_eq!(halted, highest(healed), "nothing finalizes without a quorum");
+    assert_eq!(
+        halted,
+        highest(healed),
+        "nothing finalizes without a quorum"
+    );
     let end = last_height_ms(&report);
     for node in nodes {
         let after = height_at(&report, node, end);
-        assert!(after >= halted + 5, "{node} resumed only to {after} (halted at {halted})");
+        assert!(
+            after >= halted + 5,
+            "{node} resumed only to {after} (halted at {halted})"
+        );
     }
     let effect = report.faults[0].effect.expect("the plane counts packets");
     assert!(effect.dropped_packets > 0, "{effect:?}");

@@ -62,7 +62,10 @@ async fn a_one_way_cut_silences_one_direction_only(backend: Backend) {
         return;
     };
     assert_eq!(grew(&taken, DURING, TO, UDP_RECEIVED, FROM), 0.0);
-    assert!(grew(&taken, DURING, FROM, UDP_RECEIVED, TO) > 0.0, "the other way is open");
+    assert!(
+        grew(&taken, DURING, FROM, UDP_RECEIVED, TO) > 0.0,
+        "the other way is open"
+    );
     assert!(grew(&taken, DURING, TO, UDP_RECEIVED, "validator-2") > 0.0);
     assert!(grew(&taken, AFTER, TO, UDP_RECEIVED, FROM) > 0.0, "healed");
     let effect = report.faults[0].effect.expect("counted");
@@ -101,7 +104,9 @@ async fn latency_raises_the_round_trip_by_what_was_asked(backend: Backend) {
         let base = median_round_trip_ms(&taken, &before, node, peer);
         let slow = median_round_trip_ms(&taken, &during, node, peer);
         let added = slow - base;
-        eprintln!("{backend:?}: {node} → {peer} round trip {base:.1} ms, {slow:.1} ms with 150 ms asked");
+        eprintln!(
+            "{backend:?}: {node} → {peer} round trip {base:.1} ms, {slow:.1} ms with 150 ms asked"
+        );
         assert!(
             (120.0..=180.0).contains(&added),
             "{node}'s round trip to {peer} rose by {added:.1} ms ({base:.1} → {slow:.1}); 150 ms asked"
@@ -126,7 +131,10 @@ async fn loss_drops_the_share_asked(backend: Backend) {
     let share = arrived / sent;
     eprintln!("{backend:?}: {arrived} of {sent} heartbeats arrived ({share:.3}) with loss 0.5");
     assert!(sent > 200.0, "only {sent} heartbeats sent");
-    assert!((0.38..=0.62).contains(&share), "{share:.3} arrived with loss 0.5");
+    assert!(
+        (0.38..=0.62).contains(&share),
+        "{share:.3} arrived with loss 0.5"
+    );
     let effect = report.faults[0].effect.expect("counted");
     assert!(effect.dropped_packets > 0, "{effect:?}");
 }
@@ -145,7 +153,13 @@ async fn a_bandwidth_cap_holds_what_arrives_under_it(backend: Backend) {
         return;
     };
     let rate = |(from, to): (u64, u64)| {
-        let bytes = grew(&taken, (from, to), TO, "demo_node_udp_received_bytes_total", FROM);
+        let bytes = grew(
+            &taken,
+            (from, to),
+            TO,
+            "demo_node_udp_received_bytes_total",
+            FROM,
+        );
         #[allow(clippy::cast_precision_loss)] // Milliseconds of a test window.
         let seconds = (to - from) as f64 / 1e3;
         bytes / seconds
@@ -154,11 +168,23 @@ async fn a_bandwidth_cap_holds_what_arrives_under_it(backend: Backend) {
     eprintln!("{backend:?}: {free:.0} B/s arrived before, {capped:.0} B/s under a {cap} B/s cap");
     #[allow(clippy::cast_precision_loss)]
     let cap = cap as f64;
-    assert!(free > 3.0 * cap, "the load ({free:.0} B/s) would not feel the cap");
-    assert!(capped <= 1.1 * cap, "{capped:.0} B/s arrived under a {cap} B/s cap");
-    assert!(capped >= 0.3 * cap, "only {capped:.0} B/s arrived under a {cap} B/s cap");
+    assert!(
+        free > 3.0 * cap,
+        "the load ({free:.0} B/s) would not feel the cap"
+    );
+    assert!(
+        capped <= 1.1 * cap,
+        "{capped:.0} B/s arrived under a {cap} B/s cap"
+    );
+    assert!(
+        capped >= 0.3 * cap,
+        "only {capped:.0} B/s arrived under a {cap} B/s cap"
+    );
     let effect = report.faults[0].effect.expect("counted");
-    assert!(effect.delayed_packets + effect.dropped_packets > 0, "{effect:?}");
+    assert!(
+        effect.delayed_packets + effect.dropped_packets > 0,
+        "{effect:?}"
+    );
 }
 
 on_both_backends!(

@@ -164,23 +164,3 @@ pub(crate) const UDP_RECEIVED: &str = "demo_node_udp_received_total";
 
 /// UDP heartbeats `node` sent to `peer`.
 pub(crate) const UDP_SENT: &str = "demo_node_udp_sent_total";
-
-/// A node's finalized height at `at_ms`, from the report's height series.
-pub(crate) fn height_at(report: &Report, node: &str, at_ms: u64) -> u64 {
-    report.heights[&NodeId::new(node)]
-        .iter()
-        .take_while(|[ms, _]| *ms <= at_ms)
-        .last()
-        .map_or(0, |[_, height]| *height)
-}
-
-/// The last moment of the report's height series.
-pub(crate) fn last_height_ms(report: &Report) -> u64 {
-    report
-        .heights
-        .values()
-        .flatten()
-        .map(|[ms, _]| *ms)
-        .max()
-        .unwrap_or(0)
-}

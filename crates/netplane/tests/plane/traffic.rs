@@ -90,7 +90,10 @@ async fn an_adopted_namespace_gets_one_address_and_carries_traffic_both_ways() {
         .adopt_node(crate::support::id("b"), netns)
         .await
         .expect("the existing namespace is adopted");
-    assert_eq!(switch.address(&crate::support::id("b")), Some(adopted.address()));
+    assert_eq!(
+        switch.address(&crate::support::id("b")),
+        Some(adopted.address())
+    );
     // The holder's own view of its namespace now has the plane's device.
     let held = std::fs::read_link(format!("/proc/{}/ns/net", holder.id())).unwrap();
     assert_eq!(held.to_string_lossy(), format!("net:[{}]", adopted.inode()));

@@ -36,7 +36,9 @@ enum Datagram<'a> {
 fn parse(datagram: &[u8]) -> Option<Datagram<'_>> {
     let text = std::str::from_utf8(datagram).ok()?;
     let mut words = text.strip_prefix(MAGIC)?.split(' ');
-    let from = words.next().filter(|id| !id.is_empty() && id.len() <= 128)?;
+    let from = words
+        .next()
+        .filter(|id| !id.is_empty() && id.len() <= 128)?;
     let kind = words.next()?;
     let stamp = words.next()?.parse().ok()?;
     match kind {
@@ -115,7 +117,10 @@ async fn received(
             if let Some(round_trip) = now.checked_sub(stamp) {
                 #[allow(clippy::cast_precision_loss)] // Microseconds: exact far past any run.
                 let seconds = round_trip as f64 / 1e6;
-                metrics.udp_round_trip.get_or_create(&label(from)).set(seconds);
+                metrics
+                    .udp_round_trip
+                    .get_or_create(&label(from))
+                    .set(seconds);
             }
         }
         _ => {
