@@ -133,8 +133,18 @@ impl Resources {
     }
 
     /// The run's network plane, closed at cleanup with the proxies.
-    pub(crate) fn plane(&self, run_plane: Arc<netplane::RunPlane>) {
+    pub(crate) fn set_plane(&self, run_plane: Arc<netplane::RunPlane>) {
         *self.0.plane.lock().unwrap_or_else(PoisonError::into_inner) = Some(run_plane);
+    }
+
+    /// The run's network plane, if it runs on one (kept after its close,
+    /// for the audit).
+    fn plane(&self) -> Option<Arc<netplane::RunPlane>> {
+        self.0
+            .plane
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// A proxy that serves until cleanup.
@@ -152,7 +162,11 @@ impl Resources {
 pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
     let audited = resources.clone();
     env.on_cleanup("leak audit by label", move || async move {
-        audit(&audited.0.docker, &audited.0.run_id).await
+        let namespaces = audited
+            .plane()
+            .map(|plane| plane.leftover_namespaces())
+            .unwrap_or_default();
+        audit(&audited.0.docker, &audited.0.run_id, namespaces).await
     });
     let removed = resources.clone();
     env.on_cleanup("remove the run's volumes and network", move || async move {
@@ -166,7 +180,7 @@ pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
             for task in take(&closed.0.proxies) {
                 let _ = task.await;
             }
-            if let Some(run_plane) = take(&closed.0.plane) {
+            if let Some(run_plane) = closed.plane() {
                 run_plane.close().await;
             }
             Ok(())
@@ -287,12 +301,19 @@ pub async fn leftovers(docker: &Docker, run_id: &str) -> Result<Vec<String>, Box
     Ok(containers.chain(networks).chain(volumes).collect())
 }
 
-async fn audit(docker: &Docker, run_id: &str) -> Result<(), BoxError> {
+/// After cleanup: nothing labelled with the run in the engine, and no
+/// process in or holding one of its namespaces (`namespaces`: what is).
+async fn audit(docker: &Docker, run_id: &str, namespaces: Vec<String>) -> Result<(), BoxError> {
     let found = leftovers(docker, run_id).await?;
-    if found.is_empty() {
+    let mut leaks = Vec::new();
+    if !found.is_empty() {
+        leaks.push(format!("still in the engine: {}", found.join("; ")));
+    }
+    leaks.extend(namespaces);
+    if leaks.is_empty() {
         Ok(())
     } else {
-        Err(format!("leak audit: still in the engine: {}", found.join("; ")).into())
+        Err(format!("leak audit: {}", leaks.join("; ")).into())
     }
 }
 

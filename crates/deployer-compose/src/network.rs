@@ -83,7 +83,7 @@ impl RunNetwork {
                 let run_plane = RunPlane::create(env.seed()).await.map_err(plane(None))?;
                 crate::plane::ensure_holder_image(&docker).await?;
                 let run_plane = Arc::new(run_plane);
-                resources.plane(Arc::clone(&run_plane));
+                resources.set_plane(Arc::clone(&run_plane));
                 Wiring::Plane(run_plane)
             }
             NetworkMode::LinkProxies => {

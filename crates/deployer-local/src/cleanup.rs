@@ -2,8 +2,9 @@
 //! network released and its empty `nodes/` directory removed, every node
 //! stopped at once (data removed unless kept, logs kept when the run failed),
 //! the network closed (switch, fronts and TUN devices, or the link
-//! proxies), then a leak audit that no node process survived and nothing
-//! the runner served still accepts connections.
+//! proxies), then a leak audit that no node process survived, nothing the
+//! runner served still accepts connections, and no namespace of the run is
+//! left.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
@@ -34,7 +35,8 @@ pub(crate) fn register_network(env: &DeployEnv, net: &Arc<RunNetwork>, marker: &
     );
     let (audited, proxies) = (Arc::clone(marker), Arc::clone(net));
     env.on_cleanup("leak audit", move || async move {
-        audit(&audited, &proxies.served_addresses()).await
+        let namespaces = proxies.leftover_namespaces();
+        audit(&audited, &proxies.served_addresses(), namespaces).await
     });
     let closing = Arc::clone(net);
     env.on_cleanup("close the run's network", move || async move {
@@ -86,8 +88,13 @@ pub(crate) fn register_nodes(env: &DeployEnv, grace: Duration) -> Started {
     started
 }
 
-/// After cleanup: every node process gone and every proxy port closed.
-async fn audit(marker: &MarkerFile, proxies: &[SocketAddr]) -> Result<(), BoxError> {
+/// After cleanup: every node process gone, every proxy port closed, and no
+/// process in or holding a namespace of the run (`namespaces`: what is).
+async fn audit(
+    marker: &MarkerFile,
+    proxies: &[SocketAddr],
+    namespaces: Vec<String>,
+) -> Result<(), BoxError> {
     let mut leaks: Vec<String> = marker
         .nodes()
         .into_iter()
@@ -109,6 +116,7 @@ async fn audit(marker: &MarkerFile, proxies: &[SocketAddr]) -> Result<(), BoxErr
             .into_iter()
             .flatten(),
     );
+    leaks.extend(namespaces);
     if leaks.is_empty() {
         Ok(())
     } else {

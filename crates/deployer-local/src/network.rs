@@ -153,6 +153,15 @@ impl RunNetwork {
         }
     }
 
+    /// The run's namespaces that are still there, one line per process in
+    /// or holding one (the leak audit; the fallback makes none).
+    pub(crate) fn leftover_namespaces(&self) -> Vec<String> {
+        match self {
+            Self::Plane(net) => net.leftover_namespaces(),
+            Self::Proxies(_) => Vec::new(),
+        }
+    }
+
     /// Stop serving: the proxies, or the switch with its fronts and devices.
     pub(crate) async fn close(&self) {
         match self {

@@ -49,6 +49,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`engine`] | the pure fault engine: per-packet verdicts, stacking, seeded randomness, counters |
+//! | [`audit`] | whether a run's namespaces are gone after cleanup |
 //! | [`probe`] | whether this machine can run the plane, and the fix when not |
 //! | [`subnet`] | run subnets of 198.18.0.0/15 and their lock files |
 //! | crate root | [`Switch`], [`RunPlane`], [`NodeNamespace`], [`Fault`], [`SwitchControl`], counters, [`Error`] |
@@ -105,6 +106,7 @@
 //! # }
 //! ```
 
+pub mod audit;
 mod control;
 mod counters;
 pub mod engine;

@@ -21,6 +21,9 @@ pub struct RunPlane {
     switch: Mutex<Option<Arc<Switch>>>,
     control: Arc<SwitchControl>,
     fronts: Mutex<Vec<SocketAddr>>,
+    /// Every namespace placed (and the runner's), by name: the leak audit
+    /// checks each is gone after close.
+    namespaces: Mutex<Vec<(String, u64)>>,
     subnet: String,
 }
 
@@ -30,7 +33,9 @@ impl RunPlane {
     pub async fn create(seed: u64) -> Result<Self> {
         let switch = Switch::new(seed).await?;
         let (network, prefix) = switch.subnet();
+        let runner = ("runner".to_owned(), switch.runner()?.inode());
         Ok(Self {
+            namespaces: Mutex::new(vec![runner]),
             control: switch.control(),
             switch: Mutex::new(Some(Arc::new(switch))),
             fronts: Mutex::default(),
@@ -60,6 +65,7 @@ impl RunPlane {
         ports: &[PortSpec],
     ) -> Result<(NodeNamespace, BTreeMap<String, HostPort>)> {
         let namespace = self.switch()?.add_node(node.clone()).await?;
+        self.placed(node, &namespace);
         Ok(listening(namespace, ports))
     }
 
@@ -73,7 +79,41 @@ impl RunPlane {
         ports: &[PortSpec],
     ) -> Result<(NodeNamespace, BTreeMap<String, HostPort>)> {
         let namespace = self.switch()?.adopt_node(node.clone(), netns).await?;
+        self.placed(node, &namespace);
         Ok(listening(namespace, ports))
+    }
+
+    fn placed(&self, node: &NodeId, namespace: &NodeNamespace) {
+        self.namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((node.to_string(), namespace.inode()));
+    }
+
+    /// What of the run's namespaces is still there: one line per process
+    /// that runs in or holds one (empty once the nodes are gone and the
+    /// plane is closed).
+    pub fn leftover_namespaces(&self) -> Vec<String> {
+        let namespaces = self
+            .namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let inodes: Vec<u64> = namespaces.iter().map(|(_, inode)| *inode).collect();
+        crate::audit::namespace_holders(&inodes)
+            .into_iter()
+            .map(|holder| {
+                let name = namespaces
+                    .iter()
+                    .find(|(_, inode)| *inode == holder.inode)
+                    .map_or("?", |(name, _)| name.as_str());
+                let how = if holder.inside { "runs in" } else { "holds" };
+                format!(
+                    "pid {} {how} the network namespace of {name} (net:[{}])",
+                    holder.pid, holder.inode
+                )
+            })
+            .collect()
     }
 
     /// Where the runner reaches `node` on each port: a front on 127.0.0.1.

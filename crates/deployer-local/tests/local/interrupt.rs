@@ -4,6 +4,7 @@
 //! Either way no network namespace of the run outlives it (and with them
 //! their TUN devices: the plane makes nothing else in the kernel).
 
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -79,22 +80,22 @@ fn sigint_to_the_runner_stops_every_node_and_keeps_the_logs() {
     }
 }
 
-/// The network namespace of each of the run's node processes (`net:[…]`),
-/// read while they run.
-fn namespaces_of(marker: &Marker) -> Vec<String> {
-    let namespaces: Vec<String> = marker
+/// The network namespace of each of the run's node processes, read while
+/// they run.
+fn namespaces_of(marker: &Marker) -> Vec<u64> {
+    let namespaces: Vec<u64> = marker
         .nodes
         .iter()
         .map(|(id, process)| {
-            std::fs::read_link(format!("/proc/{}/ns/net", process.pid))
+            let path = format!("/proc/{}/ns/net", process.pid);
+            std::fs::metadata(&path)
                 .unwrap_or_else(|e| panic!("{id}'s namespace: {e}"))
-                .to_string_lossy()
-                .into_owned()
+                .ino()
         })
         .collect();
-    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let host = std::fs::metadata("/proc/self/ns/net").unwrap().ino();
     assert!(
-        namespaces.iter().all(|ns| *ns != host.to_string_lossy()),
+        namespaces.iter().all(|ns| *ns != host),
         "every node runs in a namespace of its own: {namespaces:?}"
     );
     namespaces
@@ -102,28 +103,11 @@ fn namespaces_of(marker: &Marker) -> Vec<String> {
 
 /// No process on this machine is in any of `namespaces`, and no open file
 /// holds one: the kernel has removed them, with their devices.
-fn assert_namespaces_gone(namespaces: &[String]) {
-    let mut holders = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let pid = entry.file_name().to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let in_one = std::fs::read_link(entry.path().join("ns/net"))
-            .is_ok_and(|ns| namespaces.iter().any(|n| *n == ns.to_string_lossy()));
-        let holds_one = std::fs::read_dir(entry.path().join("fd"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .any(|target| namespaces.iter().any(|n| *n == target.to_string_lossy()));
-        if in_one || holds_one {
-            holders.push(pid);
-        }
-    }
+fn assert_namespaces_gone(namespaces: &[u64]) {
+    let holders = netplane::audit::namespace_holders(namespaces);
     assert!(
         holders.is_empty(),
-        "processes still in or holding the run's namespaces: {holders:?}"
+        "the run's namespaces are still held: {holders:?}"
     );
 }
 

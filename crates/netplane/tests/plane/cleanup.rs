@@ -8,49 +8,9 @@ use netplane::NodeNamespace;
 
 use crate::support::{eventually, id, switch_with};
 
-/// Every process fd and thread that refers to one of these namespaces.
-fn references(inodes: &[u64]) -> Vec<String> {
-    let wanted: Vec<String> = inodes
-        .iter()
-        .map(|inode| format!("net:[{inode}]"))
-        .collect();
-    let mut found = Vec::new();
-    let Ok(processes) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for process in processes.flatten() {
-        let path = process.path();
-        if !process
-            .file_name()
-            .to_string_lossy()
-            .chars()
-            .all(|c| c.is_ascii_digit())
-        {
-            continue;
-        }
-        let mut links = Vec::new();
-        for dir in ["fd", "task"] {
-            for entry in std::fs::read_dir(path.join(dir))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                links.push(if dir == "task" {
-                    entry.path().join("ns/net")
-                } else {
-                    entry.path()
-                });
-            }
-        }
-        for link in links {
-            if let Ok(target) = std::fs::read_link(&link)
-                && wanted.contains(&target.to_string_lossy().into_owned())
-            {
-                found.push(format!("{} -> {}", link.display(), target.display()));
-            }
-        }
-    }
-    found
+/// Every process with a thread in, or an fd on, one of these namespaces.
+fn references(inodes: &[u64]) -> Vec<netplane::audit::NamespaceHolder> {
+    netplane::audit::namespace_holders(inodes)
 }
 
 fn inodes(namespaces: &[&NodeNamespace]) -> Vec<u64> {
@@ -89,7 +49,7 @@ async fn after_shutdown_no_tun_device_namespace_or_process_remains() {
         "the TUN device is gone"
     );
     drop((nodes, runner, held));
-    assert_eq!(references(&all), Vec::<String>::new());
+    assert_eq!(references(&all), Vec::new());
     assert!(
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "the node process is gone"
