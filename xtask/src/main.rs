@@ -8,6 +8,7 @@ mod ci;
 mod demo;
 mod image;
 mod reap;
+mod soak;
 mod tidy;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,14 @@ enum Task {
     /// --executors, --seed, --tx-rate).
     Demo {
         /// Passed to the demo as they are.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// A long run of the demo network under repeated chaos, judged on the
+    /// runner's own footprint too (flags: --duration 1h, --on local|compose,
+    /// --seed, --tx-rate).
+    Soak {
+        /// Passed to the soak as they are.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -76,5 +85,6 @@ fn main() -> anyhow::Result<()> {
         Task::Image { release, tag } => image::run(release, tag),
         Task::Reap => reap::run(),
         Task::Demo { args } => demo::run(&args),
+        Task::Soak { args } => soak::run(&args),
     }
 }

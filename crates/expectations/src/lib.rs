@@ -13,6 +13,8 @@
 //! * [`MetricAtLeast`]: a Prometheus metric of every node (or of a role)
 //!   reaches a value;
 //! * [`LogLines`]: node logs must, or must not, contain a text;
+//! * [`RunnerResources`]: the runner itself stayed bounded (resident memory,
+//!   open descriptors; CPU reported), for soaks;
 //! * [`check`]: a custom expectation from one closure.
 //!
 //! Inclusion and availability read the [`Ledger`](scenario_core::ledger::Ledger)
@@ -26,6 +28,7 @@ mod liveness;
 mod logs;
 mod metrics;
 mod recovery;
+mod resources;
 
 pub use agreement::Agreement;
 pub use availability::DaAvailability;
@@ -35,6 +38,7 @@ pub use liveness::Liveness;
 pub use logs::LogLines;
 pub use metrics::MetricAtLeast;
 pub use recovery::Recovery;
+pub use resources::{RESOURCES_FILE, RunnerResources};
 
 /// The nodes an expectation looks at: every node, or those of `role`.
 pub(crate) fn selected(

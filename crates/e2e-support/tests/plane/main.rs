@@ -11,6 +11,7 @@
 // A skipped test says why, and measured figures are shown, on stderr.
 #![allow(clippy::print_stderr)]
 
+mod descriptors;
 mod discovery;
 mod links;
 mod membership;
