@@ -7,6 +7,7 @@ mod bench;
 mod ci;
 mod demo;
 mod image;
+mod k8s;
 mod reap;
 mod soak;
 mod tidy;
@@ -62,6 +63,12 @@ enum Task {
     /// Remove what runs killed by SIGKILL left behind (local processes, and
     /// Docker resources when an engine answers), and only that.
     Reap,
+    /// A real single-node Kubernetes 1.20 on 127.0.0.1 (built once per
+    /// machine from Debian's source package): up, down or status.
+    K8s {
+        #[command(subcommand)]
+        action: k8s::Action,
+    },
     /// Benchmarks, each reported as a ratio to a floor measured in the same run.
     Bench {
         /// What to measure.
@@ -85,6 +92,7 @@ fn main() -> anyhow::Result<()> {
         Task::Image { release, tag } => image::run(release, tag),
         Task::Reap => reap::run(),
         Task::Demo { args } => demo::run(&args),
+        Task::K8s { action } => k8s::run(&action),
         Task::Soak { args } => soak::run(&args),
     }
 }
