@@ -226,7 +226,8 @@ fn status(state: &State) -> anyhow::Result<()> {
         }
     }
     if !all_up {
-        bail!("the cluster is not (fully) up");
+        println!("\nk8s: the cluster is not (fully) up");
+        std::process::exit(1);
     }
     println!("\nKUBECONFIG={}", state.kubeconfig().display());
     Ok(())

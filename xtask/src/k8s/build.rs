@@ -15,7 +15,8 @@ use anyhow::{Context, bail};
 use super::{CACHE_DIR, checked, tail};
 
 /// What the cluster needs at run time.
-const RUN_PACKAGES: [&str; 3] = ["etcd-server", "curl", "openssl"];
+/// (dockershim's port-forward runs `socat` on the host.)
+const RUN_PACKAGES: [&str; 4] = ["etcd-server", "curl", "openssl", "socat"];
 
 /// What building needs: the source package's Build-Depends (Go as Debian's
 /// 1.19, which builds 1.20 in GOPATH mode), dpkg-source, a C compiler with
