@@ -42,11 +42,29 @@ impl Membership for ComposeMembership {
         let id = slot.id.clone();
         let net = &self.net;
 
-        // The new node reaches every member through a link proxy. Members
-        // were rendered before it existed; they learn of it the way the
-        // node software lets them (demo-node: its inbound connections).
+        // The new node reaches every member at its one address (or through
+        // a link proxy). Members were rendered before it existed; they learn
+        // of it the way the node software lets them (demo-node: its inbound
+        // connections). Its image is checked before anything is made.
         let mut slots = members.clone();
         slots.push(slot.clone());
+        let unwired = Addressing::Proxies(BTreeMap::new());
+        let image = plan::render_node(&self.kind, &slot, &slots, &unwired)
+            .map_err(|e| failed(&id, e))?
+            .image;
+        if !image_exists(&net.docker, &image)
+            .await
+            .map_err(|e| failed(&id, e))?
+        {
+            return Err(failed(
+                &id,
+                Error::ImageMissing {
+                    hint: build_hint(&image),
+                    image,
+                    node: id.clone(),
+                },
+            ));
+        }
         let mut into_new = Vec::new();
         let mut endpoints = BTreeMap::new();
         let addressing = match &net.wiring {
@@ -85,19 +103,6 @@ impl Membership for ComposeMembership {
         };
         let plan = plan::render_node(&self.kind, &slot, &slots, &addressing)
             .map_err(|e| failed(&id, e))?;
-        if !image_exists(&net.docker, &plan.image)
-            .await
-            .map_err(|e| failed(&id, e))?
-        {
-            return Err(failed(
-                &id,
-                Error::ImageMissing {
-                    hint: build_hint(&plan.image),
-                    image: plan.image,
-                    node: id.clone(),
-                },
-            ));
-        }
         let node = net
             .create_node(&plan, endpoints)
             .await

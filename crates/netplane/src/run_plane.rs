@@ -92,7 +92,10 @@ impl RunPlane {
 
     /// What of the run's namespaces is still there: one line per process
     /// that runs in or holds one (empty once the nodes are gone and the
-    /// plane is closed).
+    /// plane is closed). The runner's own fds on them do not count: the
+    /// deployer's handles (kept to restart nodes) close when the run's
+    /// deployment is dropped, right after cleanup; a thread of the runner
+    /// inside one does count.
     pub fn leftover_namespaces(&self) -> Vec<String> {
         let namespaces = self
             .namespaces
@@ -102,6 +105,7 @@ impl RunPlane {
         let inodes: Vec<u64> = namespaces.iter().map(|(_, inode)| *inode).collect();
         crate::audit::namespace_holders(&inodes)
             .into_iter()
+            .filter(|holder| holder.inside || holder.pid != std::process::id())
             .map(|holder| {
                 let name = namespaces
                     .iter()
