@@ -41,12 +41,7 @@ const TX_QUEUE_LEN: u32 = 4096;
 /// internet" lookups answer with the node's own address).
 pub(crate) fn configure(device: &str, address: Ipv4Addr, prefix: u8) -> io::Result<()> {
     on_this_thread(async |handle: &Handle| {
-        let lo = index_of(handle, "lo").await?;
-        handle
-            .link()
-            .set(LinkUnspec::new_with_index(lo).up().build())
-            .execute()
-            .await?;
+        lo_up(handle).await?;
         let tun = index_of(handle, device).await?;
         handle
             .address()
@@ -75,14 +70,16 @@ pub(crate) fn configure(device: &str, address: Ipv4Addr, prefix: u8) -> io::Resu
 
 /// Bring `lo` up in the calling thread's namespace (a no-op where it is up).
 pub(crate) fn loopback_up() -> io::Result<()> {
-    on_this_thread(async |handle: &Handle| {
-        let lo = index_of(handle, "lo").await?;
-        handle
-            .link()
-            .set(LinkUnspec::new_with_index(lo).up().build())
-            .execute()
-            .await
-    })
+    on_this_thread(async |handle: &Handle| lo_up(handle).await)
+}
+
+async fn lo_up(handle: &Handle) -> Result<(), rtnetlink::Error> {
+    let lo = index_of(handle, "lo").await?;
+    handle
+        .link()
+        .set(LinkUnspec::new_with_index(lo).up().build())
+        .execute()
+        .await
 }
 
 /// The names of the links in the calling thread's namespace.
