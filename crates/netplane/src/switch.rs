@@ -281,7 +281,8 @@ impl Switch {
                 .write()
                 .unwrap_or_else(PoisonError::into_inner),
         );
-        drop(ports);
+        drop(ports.by_id);
+        close_in_parallel(ports.by_address.into_values().collect());
         lock(&self.shared.runner).take();
         lock(&self.shared.subnet).take();
     }
@@ -293,6 +294,23 @@ impl Drop for Switch {
         self.shared.stop.cancel();
         self.teardown();
     }
+}
+
+/// Close ports (their TUN devices) from several threads at once: the kernel
+/// spends a grace period on every device it removes, and grace periods of
+/// devices closed together overlap, where one after the other they add up
+/// (about 25 ms a node).
+fn close_in_parallel(ports: Vec<Arc<Port>>) {
+    const THREADS: usize = 8;
+    let mut shares: Vec<Vec<Arc<Port>>> = (0..THREADS).map(|_| Vec::new()).collect();
+    for (index, port) in ports.into_iter().enumerate() {
+        shares[index % THREADS].push(port);
+    }
+    std::thread::scope(|scope| {
+        for share in shares.into_iter().filter(|share| !share.is_empty()) {
+            scope.spawn(move || drop(share));
+        }
+    });
 }
 
 /// Take packets off one port until the switch stops.
