@@ -432,13 +432,18 @@ impl Consensus {
         now: Instant,
         effects: &mut Effects,
     ) {
+        // A refusal names the highest height the leader may retry from: this
+        // node's commit height (committed blocks are in every later
+        // leader's chain), so a follower that proposed a long uncommitted
+        // suffix as a deposed leader is repaired in one round trip, not one
+        // height per round trip.
         let reject = |node: &Self, effects: &mut Effects| {
             effects.send.push((
                 from.to_owned(),
                 Message::AppendReply {
                     term: node.term,
                     success: false,
-                    height: node.height().min(prev_height.saturating_sub(1)),
+                    height: node.commit.min(prev_height.saturating_sub(1)),
                 },
             ));
         };

@@ -305,6 +305,38 @@ fn a_minority_catches_up_to_identical_hashes_after_a_partition_heals() {
 }
 
 #[test]
+fn a_deposed_leader_with_a_long_uncommitted_chain_is_repaired_at_once() {
+    let mut sim = Sim::new(4, 0);
+    sim.run_for(Duration::from_secs(2));
+    let old = sim.nodes["validator-0"]
+        .leader()
+        .expect("a leader after two seconds")
+        .to_owned();
+    let others: Vec<String> = sim.nodes.keys().filter(|id| **id != old).cloned().collect();
+    let majority: Vec<&str> = others.iter().map(String::as_str).collect();
+    sim.partition(&[&majority, &[old.as_str()]]);
+    sim.run_for(Duration::from_secs(5));
+    // Alone, the old leader kept proposing blocks that can never commit.
+    assert!(sim.nodes[&old].height() > sim.commit(&old) + 20);
+    sim.heal();
+    // The majority's leader restarts: whoever leads next starts out
+    // knowing nothing of where the old leader's chain parts from its own.
+    let current = sim.nodes[others[0].as_str()]
+        .leader()
+        .expect("the majority has a leader")
+        .to_owned();
+    sim.restart(&current);
+    // An election and a few round trips, not one round trip per height of
+    // the old leader's uncommitted suffix.
+    sim.run_for(Duration::from_millis(1200));
+    let (behind, ahead) = (sim.commit(&old), sim.commit(others[0].as_str()));
+    assert!(
+        behind + 3 >= ahead,
+        "{old} at {behind}, the majority at {ahead}"
+    );
+}
+
+#[test]
 fn a_restarted_node_resumes_from_its_state_and_catches_up() {
     let mut sim = Sim::new(4, 1);
     sim.run_for(Duration::from_secs(2));
