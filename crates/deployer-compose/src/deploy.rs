@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use deploykit::proxy::Target;
 use deploykit::ready::{Starting, wait_all_ready};
+use netplane::RunPlane;
 use scenario_core::{DeployEnv, Deployment, HostPort, NodeId, NodeKind, NodeSlot, Scenario};
 
 use crate::ComposeDeployer;
@@ -102,7 +103,7 @@ pub(crate) async fn deploy(
         follow,
         addresses,
     } = match &net.wiring {
-        Wiring::Plane(_) => wire_plane(&net, kind, slots).await?,
+        Wiring::Plane(run_plane) => wire_plane(&net, run_plane, kind, slots).await?,
         Wiring::Proxies(proxied) => wire_proxies(&net, proxied, kind, slots).await?,
     };
     compose_file::write(env.artifacts_dir(), env.run_id(), &plans, &ports)?;
@@ -183,12 +184,10 @@ struct Wired {
 /// one address), fronts for the runner; nothing to follow.
 async fn wire_plane(
     net: &RunNetwork,
+    run_plane: &RunPlane,
     kind: &Arc<dyn NodeKind>,
     slots: &[NodeSlot],
 ) -> Result<Wired> {
-    let Wiring::Plane(run_plane) = &net.wiring else {
-        unreachable!("wire_plane is called on the plane only")
-    };
     let placed = slots.iter().map(|slot| net.place(run_plane, &slot.id));
     let mut addresses = BTreeMap::new();
     let mut endpoints = BTreeMap::new();
