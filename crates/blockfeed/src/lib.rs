@@ -19,6 +19,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use scenario_core::feed::FeedStart;
+use scenario_core::thinned::Thinned;
 use scenario_core::{
     BlockFeed, BlockFeedFactory, BoxError, ClientError, FeedEvent, NodeClient, NodeId,
     ObservedBlock, Timeline,
@@ -66,11 +67,33 @@ impl Feed {
     }
 }
 
+/// How long the feed holds a finalized block in memory after it saw it
+/// (every block is in the history file).
+const HOLD_BLOCKS_MS: u64 = 120_000;
+
+/// How many of the newest heights the feed holds however old they are.
+const HOLD_AT_LEAST: usize = 64;
+
+/// Height changes kept per node for the report's plot.
+const SERIES_POINTS: usize = 2048;
+
 #[derive(Default)]
 struct Seen {
     heights: BTreeMap<NodeId, u64>,
-    series: BTreeMap<NodeId, Vec<[u64; 2]>>,
+    series: BTreeMap<NodeId, Thinned<[u64; 2]>>,
     blocks: BTreeMap<u64, ObservedBlock>,
+}
+
+impl Seen {
+    /// Forget blocks older than the hold time, keeping the newest few.
+    fn forget_old(&mut self, now_ms: u64) {
+        while self.blocks.len() > HOLD_AT_LEAST
+            && let Some(entry) = self.blocks.first_entry()
+            && entry.get().observed_at_ms.saturating_add(HOLD_BLOCKS_MS) < now_ms
+        {
+            entry.remove();
+        }
+    }
 }
 
 /// A running feed.
@@ -100,11 +123,19 @@ impl LiveFeed {
             if observed.block.height > *height {
                 *height = observed.block.height;
                 let point = [observed.observed_at_ms, observed.block.height];
-                seen.series.entry(node.clone()).or_default().push(point);
+                seen.series
+                    .entry(node.clone())
+                    .or_insert_with(|| Thinned::new(SERIES_POINTS))
+                    .push(point);
             }
-            seen.blocks
-                .entry(observed.block.height)
-                .or_insert_with(|| observed.clone());
+            let fresh = seen
+                .blocks
+                .last_key_value()
+                .is_none_or(|(top, _)| observed.block.height > *top);
+            if fresh {
+                seen.blocks.insert(observed.block.height, observed.clone());
+                seen.forget_old(observed.observed_at_ms);
+            }
         }
         if let Some(file) = self
             .history
@@ -151,12 +182,14 @@ impl BlockFeed for LiveFeed {
             .clone()
     }
 
-    fn finalized_blocks(&self) -> BTreeMap<u64, ObservedBlock> {
+    fn finalized_blocks_from(&self, height: u64) -> Vec<ObservedBlock> {
         self.seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .blocks
-            .clone()
+            .range(height..)
+            .map(|(_, block)| block.clone())
+            .collect()
     }
 
     fn height_series(&self) -> BTreeMap<NodeId, Vec<[u64; 2]>> {
@@ -164,7 +197,9 @@ impl BlockFeed for LiveFeed {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .series
-            .clone()
+            .iter()
+            .map(|(node, series)| (node.clone(), series.points()))
+            .collect()
     }
 
     fn add_node(&self, node: NodeId, client: Arc<dyn NodeClient>) {

@@ -8,10 +8,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use scenario_core::fake::FakeNodeClient;
 use scenario_core::feed::FeedStart;
-use scenario_core::{BlockFeedFactory, FeedEvent, NodeClient, NodeId, Role, Timeline};
+use scenario_core::{
+    BlockFeedFactory, FeedEvent, NodeClient, NodeId, ObservedBlock, Role, Timeline,
+};
 use tokio_util::sync::CancellationToken;
 
-use super::{Feed, HISTORY_FILE};
+use super::{Feed, HISTORY_FILE, HOLD_AT_LEAST, Seen};
 
 #[tokio::test(start_paused = true)]
 async fn polling_observes_every_finalized_height_in_order_and_keeps_history() {
@@ -54,7 +56,12 @@ async fn polling_observes_every_finalized_height_in_order_and_keeps_history() {
         let expected: Vec<u64> = (1..=heights.len() as u64).collect();
         assert_eq!(heights, &expected, "{node} saw every height once, in order");
     }
-    assert!(feed.finalized_blocks().contains_key(&1));
+    let held = feed.finalized_blocks_from(1);
+    assert_eq!(held.first().map(|b| b.block.height), Some(1));
+    assert!(
+        held.windows(2)
+            .all(|w| w[1].block.height == w[0].block.height + 1)
+    );
     let history = std::fs::read_to_string(dir.join(HISTORY_FILE)).unwrap();
     assert!(history.lines().count() >= 10);
     let _ = std::fs::remove_dir_all(&dir);
@@ -149,4 +156,34 @@ async fn a_broken_subscription_resumes_from_the_next_height_without_gaps() {
         "it resubscribed"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_feed_forgets_blocks_after_the_hold_time_but_keeps_the_newest() {
+    let mut seen = Seen::default();
+    let block = |height: u64, at: u64| ObservedBlock {
+        node: NodeId::new("validator-0"),
+        block: scenario_core::Block {
+            height,
+            hash: format!("h{height}"),
+            parent: String::new(),
+            proposer: NodeId::new("validator-0"),
+            committed_at_ms: at,
+            finalized: true,
+            txs: Vec::new(),
+            blobs: Vec::new(),
+        },
+        observed_at_ms: at,
+    };
+    // 200 blocks, one a second.
+    for height in 1..=200u64 {
+        seen.blocks.insert(height, block(height, height * 1000));
+    }
+    seen.forget_old(200_000);
+    let oldest = *seen.blocks.keys().next().unwrap();
+    assert_eq!(oldest, 80, "blocks seen within the last 120 s are held");
+    // Long after the chain stopped, the newest heights are still held.
+    seen.forget_old(10_000_000);
+    assert_eq!(seen.blocks.len(), HOLD_AT_LEAST);
+    assert_eq!(seen.blocks.keys().last(), Some(&200));
 }

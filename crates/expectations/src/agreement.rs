@@ -6,12 +6,17 @@
 
 use std::collections::BTreeMap;
 
+use futures::StreamExt as _;
+
 use scenario_core::prelude::*;
 
 /// How far a node's claimed finalized height may run ahead of what the block
 /// feed saw from it before the claim counts as false (the feed follows each
 /// node with a short lag).
 const FEED_LAG_BLOCKS: u64 = 10;
+
+/// Heights fetched at once.
+const HEIGHTS_AT_ONCE: usize = 8;
 
 /// No two nodes finalized different blocks at one height.
 #[derive(Clone, Debug, Default)]
@@ -35,19 +40,33 @@ impl Expectation for Agreement {
         // The highest height at least two nodes finalized.
         let shared = by_height.iter().rev().nth(1).copied().unwrap_or(0);
         let lowest = by_height.first().copied().unwrap_or(0);
-        for height in 1..=shared {
-            let mut hashes: BTreeMap<String, Vec<&NodeId>> = BTreeMap::new();
-            for (id, client) in &clients {
-                if claimed[id] < height {
-                    continue;
+        // Several heights at once, every node's block of a height at once,
+        // judged in height order: a long run has thousands of heights.
+        let mut heights = futures::stream::iter(1..=shared)
+            .map(|height| {
+                let (clients, claimed) = (&clients, &claimed);
+                async move {
+                    let asks = clients
+                        .iter()
+                        .filter(|(id, _)| claimed[id] >= height)
+                        .map(|(id, client)| async move {
+                            let block = client.block(height).await.map_err(|e| {
+                                format!(
+                                    "{id} claims finalized height {} but cannot serve block {height}: {e}",
+                                    claimed[id]
+                                )
+                            })?;
+                            Ok::<_, String>((id, block.hash))
+                        });
+                    (height, futures::future::join_all(asks).await)
                 }
-                let block = client.block(height).await.map_err(|e| {
-                    format!(
-                        "{id} claims finalized height {} but cannot serve block {height}: {e}",
-                        claimed[id]
-                    )
-                })?;
-                hashes.entry(block.hash).or_default().push(id);
+            })
+            .buffered(HEIGHTS_AT_ONCE);
+        while let Some((height, answers)) = heights.next().await {
+            let mut hashes: BTreeMap<String, Vec<&NodeId>> = BTreeMap::new();
+            for answer in answers {
+                let (id, hash) = answer?;
+                hashes.entry(hash).or_default().push(id);
             }
             if hashes.len() > 1 {
                 let sides: Vec<String> = hashes

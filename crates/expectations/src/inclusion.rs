@@ -4,29 +4,20 @@
 //! for transactions sent while no fault was in force, so a partition does
 //! not hide a regression of the healthy path.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use scenario_core::ledger::{Ledger, TxRecord};
+use scenario_core::ledger::Ledger;
 use scenario_core::prelude::*;
-use scenario_core::{NodeId, TxId, fault_windows};
 
-use crate::quantile;
+use crate::follow::{Follower, not_followed};
 
-/// Finalized blocks by what they carry, from the block feed.
-pub(crate) fn finalized(ctx: &RunContext) -> Result<Vec<scenario_core::ObservedBlock>, BoxError> {
-    let feed = ctx
-        .block_feed()
-        .ok_or("this expectation needs a block feed: add .block_feed(blockfeed::Feed::new())")?;
-    Ok(feed.finalized_blocks().into_values().collect())
-}
+mod tally;
+
+use tally::InclusionTally;
 
 /// How long a transaction sent before evaluation may still be on its way
 /// and not count as missing, by default.
 const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
-
-/// How long after a fault ends transactions still count as sent under it.
-const AFTER_FAULT: Duration = Duration::from_secs(2);
 
 /// Accepted transactions finalized: all of them by default.
 pub struct TxInclusion {
@@ -34,6 +25,7 @@ pub struct TxInclusion {
     percent: f64,
     settle: Duration,
     bounds: Vec<(f64, Duration)>,
+    follower: Follower<InclusionTally>,
 }
 
 impl TxInclusion {
@@ -45,6 +37,7 @@ impl TxInclusion {
             percent: 100.0,
             settle: DEFAULT_SETTLE,
             bounds: Vec::new(),
+            follower: Follower::new(),
         }
     }
 
@@ -85,38 +78,6 @@ impl TxInclusion {
     }
 }
 
-/// Whether a transaction sent `sent_ms` into the run was sent under a fault
-/// (or shortly after one healed).
-fn under_fault(windows: &[scenario_core::FaultWindow], sent_ms: u64) -> bool {
-    let after = u64::try_from(AFTER_FAULT.as_millis()).unwrap_or(u64::MAX);
-    windows.iter().any(|window| {
-        let until = window
-            .until_ms
-            .map_or(u64::MAX, |u| u.saturating_add(after));
-        (window.from_ms..until).contains(&sent_ms)
-    })
-}
-
-/// Whether a transaction sent to `node` at `sent_ms` may have been lost with
-/// that node's mempool: sent while the node was down, or shortly before it
-/// went down (the stop is on the timeline once it is done, and a node
-/// accepts until it is gone). A fault caused that, not a silent drop.
-fn lost_with_its_node(windows: &[scenario_core::FaultWindow], node: &NodeId, sent_ms: u64) -> bool {
-    let before = u64::try_from(AFTER_FAULT.as_millis()).unwrap_or(u64::MAX);
-    windows.iter().any(|window| {
-        matches!(
-            window.disruption,
-            scenario_core::Disruption::NodeDown { .. }
-        ) && window.node() == Some(node)
-            && (window.from_ms.saturating_sub(before)..window.until_ms.unwrap_or(u64::MAX))
-                .contains(&sent_ms)
-    })
-}
-
-fn percentiles(sorted: &[u64]) -> [u64; 3] {
-    [0.5, 0.95, 0.99].map(|q| quantile(sorted, q).unwrap_or(0))
-}
-
 #[async_trait]
 impl Expectation for TxInclusion {
     fn name(&self) -> &str {
@@ -127,69 +88,43 @@ impl Expectation for TxInclusion {
         Requirements::none().block_feed().reads(&self.ledger)
     }
 
-    async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
-        let mut committed: BTreeMap<TxId, u64> = BTreeMap::new();
-        for observed in finalized(ctx)? {
-            for tx in &observed.block.txs {
-                committed
-                    .entry(tx.clone())
-                    .or_insert(observed.block.committed_at_ms);
-            }
-        }
-        let now_ms = scenario_core::ledger::unix_ms();
-        let run_started_ms = now_ms.saturating_sub(ctx.timeline().elapsed_ms());
-        let settle_ms = u64::try_from(self.settle.as_millis()).unwrap_or(u64::MAX);
-        let txs = self.ledger.txs();
-        let accepted: Vec<&TxRecord> = txs.iter().filter(|t| t.id.is_some()).collect();
-        let judged: Vec<&TxRecord> = accepted
-            .iter()
-            .copied()
-            .filter(|t| t.submitted_at_ms.saturating_add(settle_ms) <= now_ms)
-            .collect();
-        if judged.is_empty() {
+    async fn capture(&self, ctx: &RunContext) -> Result<(), BoxError> {
+        self.follower
+            .start(ctx, &self.ledger, InclusionTally::new(self.settle))
+    }
+
+    async fn evaluate(&self, _ctx: &RunContext) -> Result<Verdict, BoxError> {
+        let followed = self
+            .follower
+            .finish()
+            .ok_or_else(|| not_followed(self.name()))?;
+        let (mut tally, now) = (followed.tally, followed.now);
+        let (missing, lost_with_node) = tally.missing(&now);
+        let (accepted, included) = (tally.accepted, tally.all.len());
+        let judged_count = usize::try_from(included).unwrap_or(usize::MAX) + missing.len();
+        if judged_count == 0 {
             return Ok(Verdict::fail(format!(
-                "no transaction was accepted early enough to judge ({} submitted, {} accepted)",
-                txs.len(),
-                accepted.len()
+                "no transaction was accepted early enough to judge ({} submitted, {accepted} accepted)",
+                tally.submitted,
             )));
         }
-        let windows = fault_windows(&ctx.timeline().events());
-        let sent_at = |record: &TxRecord| record.submitted_at_ms.saturating_sub(run_started_ms);
-        let (mut latencies, mut calm, mut missing, mut points) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut lost_with_node = 0usize;
-        for record in &judged {
-            let Some(id) = &record.id else { continue };
-            if !committed.contains_key(id)
-                && lost_with_its_node(&windows, &record.node, sent_at(record))
-            {
-                lost_with_node += 1;
-                continue;
-            }
-            match committed.get(id) {
-                Some(at) => {
-                    let latency = at.saturating_sub(record.submitted_at_ms);
-                    latencies.push(latency);
-                    if !under_fault(&windows, sent_at(record)) {
-                        calm.push(latency);
-                    }
-                    points.push([sent_at(record) as f64 / 1000.0, latency as f64]);
-                }
-                None => missing.push(*record),
-            }
+        if followed.missed_heights > 0 {
+            return Ok(Verdict::fail(format!(
+                "the judge fell behind the block feed and missed {} finalized heights (the runner was starved for minutes), so it cannot tell which transactions were included",
+                followed.missed_heights
+            ))
+            .figure("missed_heights", followed.missed_heights as f64));
         }
-        latencies.sort_unstable();
-        calm.sort_unstable();
-        let judged_count = judged.len() - lost_with_node;
-        let share = 100.0 * latencies.len() as f64 / judged_count.max(1) as f64;
-        let [p50, p95, p99] = percentiles(&latencies);
-        let [calm50, calm95, calm99] = percentiles(&calm);
+        let share = 100.0 * included as f64 / judged_count as f64;
+        let [p50, p95, p99] = percentiles(&tally.all);
+        let [calm50, calm95, calm99] = percentiles(&tally.calm);
+        let points = tally.points.points();
         let figures = |v: Verdict| {
             v.series("inclusion latency (ms) by send time", points.clone())
-                .figure("accepted", accepted.len() as f64)
+                .figure("accepted", accepted as f64)
                 .figure("judged", judged_count as f64)
                 .figure("lost_with_a_stopped_node", lost_with_node as f64)
-                .figure("included", latencies.len() as f64)
+                .figure("included", included as f64)
                 .figure("included_percent", share)
                 .figure("latency_p50_ms", p50 as f64)
                 .figure("latency_p95_ms", p95 as f64)
@@ -204,7 +139,7 @@ impl Expectation for TxInclusion {
                     "; e.g. {} submitted to {} at {:.1} s never appeared",
                     record.id.as_ref().map_or("?", |id| id.0.as_str()),
                     record.node,
-                    sent_at(record) as f64 / 1000.0
+                    now.in_run(record.submitted_at_ms) as f64 / 1000.0
                 )
             });
             let wanted = if self.percent >= 100.0 {
@@ -213,21 +148,20 @@ impl Expectation for TxInclusion {
                 format!("at least {} %", self.percent)
             };
             return Ok(figures(Verdict::fail(format!(
-                "{} of {} accepted transactions that had time to settle were finalized ({share:.1} %), {wanted} must be{example}",
-                latencies.len(),
-                judged_count,
+                "{included} of {judged_count} accepted transactions that had time to settle were finalized ({share:.1} %), {wanted} must be{example}",
             ))));
         }
         for (q, bound) in &self.bounds {
-            let Some(value) = quantile(&calm, *q) else {
+            if tally.calm.is_empty() {
                 continue;
-            };
+            }
+            let value = tally.calm.value_at_quantile(*q);
             if Duration::from_millis(value) > *bound {
                 return Ok(figures(Verdict::fail(format!(
                     "inclusion latency p{:.0} outside fault windows is {value} ms, above the bound of {} ms ({} transactions sent outside faults)",
                     q * 100.0,
                     bound.as_millis(),
-                    calm.len()
+                    tally.calm.len()
                 ))));
             }
         }
@@ -242,4 +176,12 @@ impl Expectation for TxInclusion {
             },
         ))))
     }
+}
+
+/// The 50th, 95th and 99th percentiles, 0 for no values.
+fn percentiles(histogram: &hdrhistogram::Histogram<u64>) -> [u64; 3] {
+    if histogram.is_empty() {
+        return [0; 3];
+    }
+    [0.5, 0.95, 0.99].map(|q| histogram.value_at_quantile(q))
 }

@@ -18,11 +18,13 @@
 //! * [`check`]: a custom expectation from one closure.
 //!
 //! Inclusion and availability read the [`Ledger`](scenario_core::ledger::Ledger)
-//! the workloads wrote and the blocks the block feed saw.
+//! the workloads wrote and the blocks the block feed saw, while the run goes,
+//! and keep bounded summaries: their memory does not grow with the run.
 
 mod agreement;
 mod availability;
 mod custom;
+mod follow;
 mod inclusion;
 mod liveness;
 mod logs;
@@ -49,13 +51,4 @@ pub(crate) fn selected(
         .into_iter()
         .filter(|slot| role.is_none_or(|role| &slot.role == role))
         .collect()
-}
-
-/// The `q`-quantile of sorted values (nearest rank).
-pub(crate) fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
 }

@@ -4,13 +4,14 @@
 //! plotted in `report.html` on the faults' time axis. It holds when the
 //! runner stayed bounded: descriptors never above a multiple of the first
 //! minute's peak, and resident memory growing less than a share from a
-//! settling point (5 minutes in) to the end.
+//! settling point (5 minutes in) to the end of the run (the start of
+//! evaluation: judging is not the run).
 
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use scenario_core::{BoxError, Expectation, RunContext, Verdict, async_trait};
+use scenario_core::{BoxError, EventKind, Expectation, RunContext, Verdict, async_trait};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken as Token;
 
@@ -167,8 +168,18 @@ impl Expectation for RunnerResources {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if let Some(last) = read_self(ctx.timeline().elapsed_ms()) {
-            samples.push(last);
+        // The footprint of the run, not of judging it: other expectations
+        // evaluated before this one may have grown the heap for a moment.
+        let evaluation_began = ctx
+            .timeline()
+            .events()
+            .iter()
+            .rev()
+            .find(|e| e.kind == EventKind::PhaseStarted && e.detail == "evaluate")
+            .map(|e| e.at_ms);
+        match evaluation_began {
+            Some(began) => samples.retain(|s| s.at_ms <= began),
+            None => samples.extend(read_self(ctx.timeline().elapsed_ms())),
         }
         Ok(judge(self, &samples))
     }

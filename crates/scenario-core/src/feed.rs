@@ -44,12 +44,15 @@ pub trait BlockFeed: Send + Sync {
     /// The highest finalized height each node reported so far.
     fn finalized_heights(&self) -> BTreeMap<NodeId, u64>;
 
-    /// Every finalized block observed so far, by height (the first node's
-    /// report of each height).
-    fn finalized_blocks(&self) -> BTreeMap<u64, ObservedBlock>;
+    /// The finalized blocks from `height` up, lowest first (the first
+    /// node's report of each height), as far as the feed still holds them:
+    /// a feed holds recent blocks only (at least those of the last two
+    /// minutes) and writes all of them to the run's artifacts. A reader that
+    /// asks for more than the feed holds gets a first block above `height`.
+    fn finalized_blocks_from(&self, height: u64) -> Vec<ObservedBlock>;
 
-    /// Each node's finalized height over time: `[ms since start, height]`
-    /// at every change the feed saw.
+    /// Each node's finalized height over time, `[ms since start, height]`:
+    /// every change the feed saw, thinned evenly on long runs.
     fn height_series(&self) -> BTreeMap<NodeId, Vec<[u64; 2]>> {
         BTreeMap::new()
     }

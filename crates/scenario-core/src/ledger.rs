@@ -1,7 +1,12 @@
 //! What workloads did, for expectations to judge: every transaction and blob
-//! submitted, with when, where and how it went. A workload writes to a
-//! ledger; an expectation built with the same ledger reads it. Cheap to clone.
+//! submitted, with when, where and how it went, and every sample taken of a
+//! blob. A workload writes entries to a ledger; an expectation built with
+//! the same ledger reads them through a [`LedgerReader`], which it opens
+//! before the workloads start. An entry is held until every open reader has
+//! read it, so a long run costs memory only for what is not yet read; a
+//! ledger nobody reads keeps everything. Cheap to clone.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -33,10 +38,23 @@ pub struct BlobRecord {
     pub dispersed_at_ms: u64,
     /// Why it was refused, when it was.
     pub error: Option<String>,
-    /// Samples whose proof verified.
-    pub samples_verified: u32,
-    /// Samples that failed or did not verify, with why.
-    pub sample_failures: Vec<String>,
+}
+
+/// One thing a workload recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LedgerEntry {
+    /// A transaction was submitted.
+    Tx(TxRecord),
+    /// A blob was dispersed.
+    Blob(BlobRecord),
+    /// A dispersed blob was sampled: `Ok` when the sample's proof verified,
+    /// otherwise why not.
+    Sampled {
+        /// The blob.
+        blob: BlobId,
+        /// How it went.
+        outcome: Result<(), String>,
+    },
 }
 
 /// The transactions and blobs of a run.
@@ -47,8 +65,28 @@ pub struct Ledger {
 
 #[derive(Debug, Default)]
 struct Entries {
-    txs: Vec<TxRecord>,
-    blobs: Vec<BlobRecord>,
+    /// Entries not yet read by every reader; the first has number `first`.
+    held: VecDeque<LedgerEntry>,
+    first: u64,
+    /// The next entry number each open reader will read.
+    readers: BTreeMap<u64, u64>,
+    next_reader: u64,
+}
+
+impl Entries {
+    fn push(&mut self, entry: LedgerEntry) {
+        self.held.push_back(entry);
+    }
+
+    /// Drop the entries every reader has read (none while no reader is open).
+    fn forget_read(&mut self) {
+        let Some(oldest) = self.readers.values().min().copied() else {
+            return;
+        };
+        while self.first < oldest && self.held.pop_front().is_some() {
+            self.first += 1;
+        }
+    }
 }
 
 /// Which ledger a workload writes or an expectation reads: the same for
@@ -73,34 +111,64 @@ impl Ledger {
 
     /// Record a submitted transaction.
     pub fn tx(&self, record: TxRecord) {
-        self.entries().txs.push(record);
+        self.entries().push(LedgerEntry::Tx(record));
     }
 
-    /// Record a dispersed blob; returns its index for later samples.
-    pub fn blob(&self, record: BlobRecord) -> usize {
+    /// Record a dispersed blob.
+    pub fn blob(&self, record: BlobRecord) {
+        self.entries().push(LedgerEntry::Blob(record));
+    }
+
+    /// Record the outcome of sampling `blob`.
+    pub fn sampled(&self, blob: &BlobId, outcome: Result<(), String>) {
+        self.entries().push(LedgerEntry::Sampled {
+            blob: blob.clone(),
+            outcome,
+        });
+    }
+
+    /// A reader starting at the oldest entry still held: the ledger's first
+    /// entry, unless other readers have read and released earlier ones.
+    pub fn reader(&self) -> LedgerReader {
         let mut entries = self.entries();
-        entries.blobs.push(record);
-        entries.blobs.len() - 1
-    }
-
-    /// Record the outcome of sampling blob `index`.
-    pub fn sampled(&self, index: usize, outcome: Result<(), String>) {
-        if let Some(blob) = self.entries().blobs.get_mut(index) {
-            match outcome {
-                Ok(()) => blob.samples_verified += 1,
-                Err(why) => blob.sample_failures.push(why),
-            }
+        let id = entries.next_reader;
+        entries.next_reader += 1;
+        let first = entries.first;
+        entries.readers.insert(id, first);
+        LedgerReader {
+            ledger: self.clone(),
+            id,
         }
     }
+}
 
-    /// Every transaction so far.
-    pub fn txs(&self) -> Vec<TxRecord> {
-        self.entries().txs.clone()
+/// Reads a ledger's entries in order, each once; see the module docs.
+#[derive(Debug)]
+pub struct LedgerReader {
+    ledger: Ledger,
+    id: u64,
+}
+
+impl LedgerReader {
+    /// The entries recorded since the last read (all held ones, the first
+    /// time), oldest first.
+    pub fn read(&mut self) -> Vec<LedgerEntry> {
+        let mut entries = self.ledger.entries();
+        let from = entries.readers.get(&self.id).copied().unwrap_or(0);
+        let end = entries.first + entries.held.len() as u64;
+        let skip = usize::try_from(from.saturating_sub(entries.first)).unwrap_or(usize::MAX);
+        let new: Vec<LedgerEntry> = entries.held.iter().skip(skip).cloned().collect();
+        entries.readers.insert(self.id, end);
+        entries.forget_read();
+        new
     }
+}
 
-    /// Every blob so far.
-    pub fn blobs(&self) -> Vec<BlobRecord> {
-        self.entries().blobs.clone()
+impl Drop for LedgerReader {
+    fn drop(&mut self) {
+        let mut entries = self.ledger.entries();
+        entries.readers.remove(&self.id);
+        entries.forget_read();
     }
 }
 
@@ -112,13 +180,64 @@ pub fn unix_ms() -> u64 {
 }
 
 #[cfg(test)]
-mod id_tests {
+mod tests {
     use super::*;
+
+    fn tx(n: u64) -> TxRecord {
+        TxRecord {
+            id: Some(TxId(format!("tx-{n}"))),
+            node: NodeId::new("validator-0"),
+            submitted_at_ms: n,
+            error: None,
+        }
+    }
+
+    fn held(ledger: &Ledger) -> usize {
+        ledger.entries().held.len()
+    }
 
     #[test]
     fn clones_share_an_id_and_other_ledgers_do_not() {
         let ledger = Ledger::new();
         assert_eq!(ledger.id(), ledger.clone().id());
         assert_ne!(ledger.id(), Ledger::new().id());
+    }
+
+    #[test]
+    fn every_reader_reads_every_entry_once_and_read_entries_are_released() {
+        let ledger = Ledger::new();
+        ledger.tx(tx(0));
+        let (mut fast, mut slow) = (ledger.reader(), ledger.reader());
+        ledger.tx(tx(1));
+        assert_eq!(
+            fast.read(),
+            vec![LedgerEntry::Tx(tx(0)), LedgerEntry::Tx(tx(1))]
+        );
+        assert_eq!(held(&ledger), 2, "the slow reader has read nothing yet");
+        ledger.tx(tx(2));
+        assert_eq!(slow.read().len(), 3);
+        assert_eq!(
+            held(&ledger),
+            1,
+            "only the entry the fast reader hasn't read"
+        );
+        assert_eq!(fast.read(), vec![LedgerEntry::Tx(tx(2))]);
+        assert_eq!(held(&ledger), 0);
+        assert!(fast.read().is_empty());
+        ledger.tx(tx(3));
+        drop(slow);
+        assert_eq!(fast.read(), vec![LedgerEntry::Tx(tx(3))]);
+        assert_eq!(held(&ledger), 0);
+    }
+
+    #[test]
+    fn a_ledger_nobody_reads_keeps_everything() {
+        let ledger = Ledger::new();
+        for n in 0..10 {
+            ledger.tx(tx(n));
+        }
+        drop(ledger.reader());
+        assert_eq!(held(&ledger), 10);
+        assert_eq!(ledger.reader().read().len(), 10);
     }
 }

@@ -81,6 +81,7 @@ pub mod ledger;
 pub mod output;
 pub mod report;
 pub mod scenario;
+pub mod thinned;
 pub mod timeline;
 pub mod topology;
 pub mod workload;

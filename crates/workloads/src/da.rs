@@ -3,6 +3,7 @@
 //! feed), `samples` chunks are sampled from its holders and each proof is
 //! verified against the blob's commitment.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -12,6 +13,9 @@ use scenario_core::prelude::*;
 use scenario_core::{BlobId, ClientError, NodeSlot};
 
 use crate::rate::{MAX_BLOB_RATE, check_rate};
+
+/// How long a blob seen certified waits for its dispersal's answer.
+const CERTIFIED_FOR_MS: u64 = 120_000;
 
 /// Blobs at a fixed rate, with verified samples.
 pub struct DaLoad {
@@ -45,13 +49,7 @@ impl DaLoad {
     }
 
     /// Sample chunk 0 (which tells the chunk count), then random chunks.
-    async fn sample(
-        &self,
-        ctx: &RunContext,
-        index: usize,
-        blob: &BlobId,
-        rng: &mut rand_chacha::ChaCha8Rng,
-    ) {
+    async fn sample(&self, ctx: &RunContext, blob: &BlobId, rng: &mut rand_chacha::ChaCha8Rng) {
         let executors = ctx.nodes_with_role(&Role::Executor);
         let mut chunk_count = 1;
         for round in 0..self.samples {
@@ -81,7 +79,7 @@ impl DaLoad {
                     Err(error) => outcome = Err(error.to_string()),
                 }
             }
-            self.ledger.sampled(index, outcome);
+            self.ledger.sampled(blob, outcome);
         }
     }
 }
@@ -109,7 +107,12 @@ impl Workload for DaLoad {
         let mut rng = ctx.rng("da-load");
         let period = Duration::from_secs_f64(1.0 / self.rate.max(0.001));
         let start = tokio::time::Instant::now();
-        let mut pending: Vec<(usize, BlobId)> = Vec::new();
+        // Accepted blobs not yet seen certified; blobs seen certified
+        // recently (a block can come before the answer to the dispersal),
+        // with when; the next height to read from the feed.
+        let mut pending: Vec<BlobId> = Vec::new();
+        let mut certified: HashMap<BlobId, u64> = HashMap::new();
+        let mut next_height = 1;
         for n in 0u64.. {
             let due = start + period.mul_f64(n as f64);
             tokio::select! {
@@ -129,14 +132,12 @@ impl Workload for DaLoad {
                 node: node.clone(),
                 dispersed_at_ms,
                 error,
-                samples_verified: 0,
-                sample_failures: Vec::new(),
             };
             match client.disperse_blob(&blob).await {
                 Ok(id) => {
                     self.accepted.fetch_add(1, Ordering::Relaxed);
-                    let index = self.ledger.blob(record(Some(id.clone()), None));
-                    pending.push((index, id));
+                    self.ledger.blob(record(Some(id.clone()), None));
+                    pending.push(id);
                 }
                 Err(error) => {
                     self.failed.fetch_add(1, Ordering::Relaxed);
@@ -144,21 +145,22 @@ impl Workload for DaLoad {
                 }
             }
             // Sample the blobs that are certified by now.
-            let certified: std::collections::BTreeSet<BlobId> = ctx
-                .block_feed()
-                .map(|feed| {
-                    feed.finalized_blocks()
-                        .values()
-                        .flat_map(|b| b.block.blobs.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let now = unix_ms();
+            if let Some(feed) = ctx.block_feed() {
+                for observed in feed.finalized_blocks_from(next_height) {
+                    next_height = observed.block.height + 1;
+                    for blob in observed.block.blobs {
+                        certified.entry(blob).or_insert(now);
+                    }
+                }
+            }
             let (ready, waiting): (Vec<_>, Vec<_>) = pending
                 .drain(..)
-                .partition(|(_, id)| certified.contains(id));
+                .partition(|id| certified.remove(id).is_some());
             pending = waiting;
-            for (index, id) in ready {
-                self.sample(ctx, index, &id, &mut rng).await;
+            certified.retain(|_, seen| seen.saturating_add(CERTIFIED_FOR_MS) > now);
+            for id in ready {
+                self.sample(ctx, &id, &mut rng).await;
             }
         }
         Ok(())

@@ -160,8 +160,8 @@ impl scenario_core::BlockFeed for SawTwo {
             .map(|id| (NodeId::new(id), 2))
             .collect()
     }
-    fn finalized_blocks(&self) -> std::collections::BTreeMap<u64, scenario_core::ObservedBlock> {
-        Default::default()
+    fn finalized_blocks_from(&self, _height: u64) -> Vec<scenario_core::ObservedBlock> {
+        Vec::new()
     }
     fn add_node(&self, _node: NodeId, _client: Arc<dyn NodeClient>) {}
 }

@@ -28,14 +28,19 @@ fn inclusion_without_a_block_feed_or_a_workload_writing_its_ledger_is_refused_at
 
 #[tokio::test(start_paused = true)]
 async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_latency_bound() {
-    let ledger = Ledger::new();
-    for id in ["a", "b", "c", "d"] {
-        accepted(&ledger, id, 400);
-    }
+    // A ledger is read once: each run gets its own, filled alike.
+    let filled = || {
+        let ledger = Ledger::new();
+        for id in ["a", "b", "c", "d"] {
+            accepted(&ledger, id, 400);
+        }
+        ledger
+    };
     let feed = || StubFeed {
         txs: vec!["a"],
         blobs: vec![],
     };
+    let ledger = filled();
     let (passed, message) =
         judge_with_feed(feed(), &ledger, TxInclusion::at_least(90.0, &ledger)).await;
     assert!(!passed);
@@ -46,6 +51,7 @@ async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_l
         "{message}"
     );
 
+    let ledger = filled();
     let (passed, message) = judge_with_feed(
         feed(),
         &ledger,
@@ -57,6 +63,7 @@ async fn inclusion_fails_below_its_share_naming_a_missing_transaction_and_on_a_l
         message,
         "inclusion latency p50 outside fault windows is 600 ms, above the bound of 100 ms (1 transactions sent outside faults)"
     );
+    let ledger = filled();
     let (passed, message) =
         judge_with_feed(feed(), &ledger, TxInclusion::at_least(20.0, &ledger)).await;
     assert!(passed, "{message}");
@@ -71,11 +78,9 @@ async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
         node: NodeId::new("executor-0"),
         dispersed_at_ms: 0,
         error: None,
-        samples_verified: 0,
-        sample_failures: Vec::new(),
     };
     ledger.blob(blob("x"));
-    let index = ledger.blob(blob("y"));
+    ledger.blob(blob("y"));
     let (passed, message) = judge_with_feed(
         StubFeed {
             txs: vec![],
@@ -91,8 +96,12 @@ async fn da_availability_fails_on_uncertified_blobs_and_on_a_bad_sample() {
         "50.0 % of 2 accepted blobs were certified, below 90 %"
     );
 
+    // A ledger is read once: the second run gets its own.
+    let ledger = Ledger::new();
+    ledger.blob(blob("x"));
+    ledger.blob(blob("y"));
     ledger.sampled(
-        index,
+        &BlobId("y".to_owned()),
         Err("executor-0's proof for chunk 3 of y does not verify".to_owned()),
     );
     let (passed, message) = judge_with_feed(
@@ -121,8 +130,6 @@ async fn a_blob_that_disappears_after_certification_fails_at_evaluation() {
             node: NodeId::new("executor-0"),
             dispersed_at_ms: 0,
             error: None,
-            samples_verified: 3,
-            sample_failures: Vec::new(),
         });
     }
     let feed = |blobs| StubFeed { txs: vec![], blobs };
@@ -135,7 +142,7 @@ async fn a_blob_that_disappears_after_certification_fails_at_evaluation() {
     assert!(!passed);
     assert_eq!(
         message,
-        "1 of 2 certified blobs could no longer be sampled at evaluation; the first: blob gone-1 (certified at height 1): no executor holds it any more"
+        "1 of 2 certified blobs sampled at evaluation could no longer be sampled; the first: blob gone-1 (certified at height 1): no executor holds it any more"
     );
     let only_kept = Ledger::new();
     only_kept.blob(BlobRecord {
@@ -143,8 +150,6 @@ async fn a_blob_that_disappears_after_certification_fails_at_evaluation() {
         node: NodeId::new("executor-0"),
         dispersed_at_ms: 0,
         error: None,
-        samples_verified: 3,
-        sample_failures: Vec::new(),
     });
     let (passed, message) = judge_with_feed(
         feed(vec!["kept"]),

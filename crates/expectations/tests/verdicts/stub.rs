@@ -163,7 +163,7 @@ impl scenario_core::BlockFeed for StubFeed {
     fn finalized_heights(&self) -> std::collections::BTreeMap<NodeId, u64> {
         Default::default()
     }
-    fn finalized_blocks(&self) -> std::collections::BTreeMap<u64, scenario_core::ObservedBlock> {
+    fn finalized_blocks_from(&self, height: u64) -> Vec<scenario_core::ObservedBlock> {
         let block = Block {
             height: 1,
             hash: "h1".to_owned(),
@@ -174,15 +174,16 @@ impl scenario_core::BlockFeed for StubFeed {
             txs: self.txs.iter().map(|t| TxId((*t).to_owned())).collect(),
             blobs: self.blobs.iter().map(|b| BlobId((*b).to_owned())).collect(),
         };
-        [(
-            1,
-            scenario_core::ObservedBlock {
-                node: NodeId::new("validator-0"),
-                block,
-                observed_at_ms: 5,
-            },
-        )]
-        .into()
+        let observed = scenario_core::ObservedBlock {
+            node: NodeId::new("validator-0"),
+            block,
+            observed_at_ms: 5,
+        };
+        if height <= 1 {
+            vec![observed]
+        } else {
+            Vec::new()
+        }
     }
     fn add_node(&self, _node: NodeId, _client: Arc<dyn NodeClient>) {}
 }
