@@ -1,0 +1,36 @@
+//! The subcommands, one file each.
+
+pub(crate) mod check;
+pub(crate) mod run;
+pub(crate) mod schema;
+
+use std::path::Path;
+
+use testbed::Scenario;
+use testbed::workloads::Chaos;
+use testbed_cli::file;
+
+use crate::exit;
+
+/// The file read and its plan built, or the exit code after printing why not.
+pub(crate) fn plan(path: &Path, seed: Option<u64>) -> Result<(Scenario, Option<Chaos>), u8> {
+    let scenario = file::load(path).map_err(|error| {
+        eprintln!("testbed: {error}");
+        exit::BAD_PLAN
+    })?;
+    let (mut builder, chaos) = file::build::builder(&scenario).map_err(|error| {
+        eprintln!("testbed: {}: {error}", path.display());
+        exit::BAD_PLAN
+    })?;
+    if let Some(seed) = seed {
+        builder = builder.seed(seed);
+    }
+    let plan = builder.build().map_err(|error| {
+        eprintln!(
+            "testbed: {}: the plan is not valid: {error}",
+            path.display()
+        );
+        exit::BAD_PLAN
+    })?;
+    Ok((plan, chaos))
+}

@@ -1,0 +1,65 @@
+//! `testbed run FILE --on local|compose`: run a scenario file and print its
+//! verdicts and where its reports are; the exit code says how it went.
+
+use std::path::Path;
+
+use testbed::Report;
+
+use crate::{Backend, exit};
+
+pub(crate) fn run(path: &Path, on: Backend, seed: Option<u64>) -> u8 {
+    let (plan, _) = match super::plan(path, seed) {
+        Ok(built) => built,
+        Err(code) => return code,
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("testbed: cannot start the async runtime: {error}");
+            return exit::ENVIRONMENT;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match on {
+            Backend::Local => plan.run(&testbed::local::LocalDeployer::new()).await,
+            Backend::Compose => plan.run(&testbed::compose::ComposeDeployer::new()).await,
+        }
+    });
+    match outcome {
+        Ok(report) => {
+            print_verdicts(&report);
+            if report.passed {
+                exit::PASSED
+            } else {
+                exit::FAILED
+            }
+        }
+        Err(error) => {
+            eprintln!("testbed: the run could not go ahead: {error}");
+            exit::ENVIRONMENT
+        }
+    }
+}
+
+fn print_verdicts(report: &Report) {
+    for verdict in &report.expectations {
+        let mark = if verdict.passed { "pass" } else { "FAIL" };
+        println!("{mark}  {}: {}", verdict.name, verdict.message);
+    }
+    println!(
+        "{} on {} in run {} (seed {}): {}",
+        report.scenario,
+        report.deployer,
+        report.run_id,
+        report.seed,
+        if report.passed { "passed" } else { "FAILED" }
+    );
+    println!("report.json: {}", report.path().display());
+    println!(
+        "report.html: {}",
+        report
+            .artifacts_dir
+            .join(testbed::report::HTML_FILE)
+            .display()
+    );
+}

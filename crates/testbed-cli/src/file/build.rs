@@ -1,0 +1,170 @@
+//! A scenario file into the very builder the Rust API uses: each table
+//! becomes the same calls a test would make, so the file and the Rust API
+//! cannot drift apart.
+
+use std::time::Duration;
+
+use demo_node::DemoNode;
+use testbed::ScenarioBuilder;
+use testbed::blockfeed::Feed;
+use testbed::expectations::{
+    Agreement, DaAvailability, Liveness, LogLines, MetricAtLeast, Recovery, TxInclusion,
+};
+use testbed::ledger::Ledger;
+use testbed::prelude::*;
+use testbed::workloads::{Chaos, DaLoad, Selector, TxLoad};
+
+use super::model::{ChaosEntry, ExpectTable, NodeTable, ScenarioFile, Who};
+
+impl Who {
+    fn selector(&self) -> Selector {
+        match self {
+            Self::AnyValidator => Selector::AnyOf(Role::Validator),
+            Self::AnyExecutor => Selector::AnyOf(Role::Executor),
+            Self::Any => Selector::Any,
+            Self::Minority => Selector::Minority,
+            Self::Majority => Selector::Majority,
+            Self::Halves => Selector::Halves,
+        }
+    }
+}
+
+/// The builder for this file, and the chaos schedule it plays (to print).
+pub fn builder(file: &ScenarioFile) -> Result<(ScenarioBuilder, Option<Chaos>), String> {
+    let ledger = Ledger::new();
+    let mut plan = Scenario::builder(file.name.clone())
+        .topology(
+            Topology::new()
+                .validators(file.topology.validators)
+                .executors(file.topology.executors),
+        )
+        .window(file.window)
+        .block_feed(Feed::new());
+    if let Some(seed) = file.seed {
+        plan = plan.seed(seed);
+    }
+    if let Some(cooldown) = file.cooldown {
+        plan = plan.cooldown(cooldown);
+    }
+    if let Some(deadline) = file.deadline {
+        plan = plan.deadline(deadline);
+    }
+    plan = match &file.node {
+        NodeTable::DemoNode {
+            program,
+            image,
+            block_time,
+        } => {
+            let mut node = match program {
+                Some(program) => DemoNode::new(program),
+                None => DemoNode::locate().map_err(|error| error.to_string())?,
+            };
+            if let Some(image) = image {
+                node = node.image(image.clone());
+            }
+            if let Some(block_time) = block_time {
+                node = node.block_time(*block_time);
+            }
+            plan.node_kind(node)
+        }
+    };
+    if let Some(rate) = file.load.tx_rate {
+        plan = plan.workload(TxLoad::new(rate, &ledger));
+    }
+    if let Some(rate) = file.load.blob_rate {
+        plan = plan.workload(DaLoad::new(
+            rate,
+            file.load.blob_size.unwrap_or(4096),
+            &ledger,
+        ));
+    }
+    // Built twice, alike: one plays in the run, one is shown by `check`.
+    if let Some(chaos) = chaos(&file.chaos) {
+        plan = plan.workload(chaos);
+    }
+    let shown = chaos(&file.chaos).map(|chaos| chaos.window(file.window));
+    Ok((expectations(plan, &file.expect, &ledger), shown))
+}
+
+/// The `[[chaos]]` entries as one schedule, or none.
+fn chaos(entries: &[ChaosEntry]) -> Option<Chaos> {
+    if entries.is_empty() {
+        return None;
+    }
+    let mut chaos = Chaos::new();
+    for entry in entries {
+        chaos = match entry {
+            ChaosEntry::Restart { at, who, down_for } => {
+                let chaos = chaos.restart_at(*at, who.selector());
+                match down_for {
+                    Some(down) => chaos.down_for(*down),
+                    None => chaos,
+                }
+            }
+            ChaosEntry::Restarts {
+                every_min,
+                every_max,
+                who,
+                down_for,
+            } => {
+                let chaos = chaos.restarts(*every_min, *every_max, who.selector());
+                match down_for {
+                    Some(down) => chaos.down_for(*down),
+                    None => chaos,
+                }
+            }
+            ChaosEntry::Pause { at, duration, who } => {
+                chaos.pause_at(*at, *duration, who.selector())
+            }
+            ChaosEntry::Partition { at, duration, who } => {
+                chaos.partition_at(*at, *duration, who.selector())
+            }
+            ChaosEntry::LinkFault {
+                at,
+                duration,
+                latency,
+                loss,
+            } => chaos.link_fault_at(*at, *duration, latency.unwrap_or(Duration::ZERO), *loss),
+        };
+    }
+    Some(chaos)
+}
+
+fn expectations(
+    mut plan: ScenarioBuilder,
+    expect: &ExpectTable,
+    ledger: &Ledger,
+) -> ScenarioBuilder {
+    if let Some(liveness) = &expect.liveness {
+        plan = plan.expectation(Liveness::new(liveness.blocks, liveness.window));
+    }
+    if let Some(inclusion) = &expect.tx_inclusion {
+        let mut judge = TxInclusion::at_least(inclusion.percent.unwrap_or(100.0), ledger);
+        if let Some(bound) = inclusion.p50_below {
+            judge = judge.p50_below(bound);
+        }
+        if let Some(bound) = inclusion.p99_below {
+            judge = judge.p99_below(bound);
+        }
+        plan = plan.expectation(judge);
+    }
+    if let Some(availability) = &expect.da_availability {
+        plan = plan.expectation(DaAvailability::at_least(
+            availability.percent.unwrap_or(100.0),
+            ledger,
+        ));
+    }
+    if expect.agreement {
+        plan = plan.expectation(Agreement);
+    }
+    if let Some(within) = expect.recovery_within {
+        plan = plan.expectation(Recovery::within(within));
+    }
+    for metric in &expect.metric_at_least {
+        plan = plan.expectation(MetricAtLeast::new(metric.metric.clone(), metric.value));
+    }
+    for text in &expect.logs_must_not_contain {
+        plan = plan.expectation(LogLines::must_not_contain(text.clone()));
+    }
+    plan
+}

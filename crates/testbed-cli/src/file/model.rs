@@ -1,0 +1,279 @@
+//! The scenario file's types, as TOML deserializes them: every table and key
+//! a file may hold, and nothing else (unknown keys are errors). The JSON
+//! Schema for editors is derived from these same types.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
+
+/// One scenario.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// The scenario's name, used in run ids and reports.
+    pub name: String,
+    /// The seed for every random choice (chaos schedule, load targets);
+    /// random when absent, and printed so the run can be replayed.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// How long the workloads run, e.g. `"50s"` or `"10m"`.
+    #[serde(deserialize_with = "duration")]
+    #[schemars(with = "String")]
+    pub window: Duration,
+    /// How long after the window before the expectations judge (default 5s).
+    #[serde(default, deserialize_with = "some_duration")]
+    #[schemars(with = "Option<String>")]
+    pub cooldown: Option<Duration>,
+    /// The whole run's deadline (default: generous for the window).
+    #[serde(default, deserialize_with = "some_duration")]
+    #[schemars(with = "Option<String>")]
+    pub deadline: Option<Duration>,
+    /// The nodes and their roles.
+    pub topology: TopologyTable,
+    /// The node software.
+    pub node: NodeTable,
+    /// Transactions and data-availability blobs to send.
+    #[serde(default)]
+    pub load: LoadTable,
+    /// Faults, in any order.
+    #[serde(default)]
+    pub chaos: Vec<ChaosEntry>,
+    /// What must hold.
+    #[serde(default)]
+    pub expect: ExpectTable,
+}
+
+/// `[topology]`: how many nodes of each role.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopologyTable {
+    /// Validators (`validator-0`, `validator-1`, …).
+    #[serde(default)]
+    pub validators: usize,
+    /// Executors (`executor-0`, …), which hold DA blobs.
+    #[serde(default)]
+    pub executors: usize,
+}
+
+/// `[node]`: the node software every node runs.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
+pub enum NodeTable {
+    /// The reference node shipped with testbed.
+    DemoNode {
+        /// Its program, for local runs (default: found next to this binary
+        /// or on PATH, or `TESTBED_DEMO_NODE`).
+        #[serde(default)]
+        program: Option<String>,
+        /// Its image, for Docker runs (default `testbed/demo-node:dev`).
+        #[serde(default)]
+        image: Option<String>,
+        /// Time between blocks, e.g. `"250ms"`.
+        #[serde(default, deserialize_with = "some_duration")]
+        #[schemars(with = "Option<String>")]
+        block_time: Option<Duration>,
+    },
+}
+
+/// `[load]`: the traffic the workloads send.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadTable {
+    /// Transactions per second, open loop, to every node in turn.
+    #[serde(default)]
+    pub tx_rate: Option<f64>,
+    /// DA blobs per second, to executors in turn.
+    #[serde(default)]
+    pub blob_rate: Option<f64>,
+    /// Size of each DA blob in bytes (default 4096).
+    #[serde(default)]
+    pub blob_size: Option<usize>,
+}
+
+/// Which nodes a fault picks.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Who {
+    /// Any one validator, drawn from the seed.
+    AnyValidator,
+    /// Any one executor, drawn from the seed.
+    AnyExecutor,
+    /// Any one node, drawn from the seed.
+    Any,
+    /// Partitions: the largest minority of validators cut off.
+    Minority,
+    /// Partitions: a majority of validators on one side.
+    Majority,
+    /// Partitions: two halves.
+    Halves,
+}
+
+/// One `[[chaos]]` entry: a fault at a time, or one repeated.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, tag = "fault", rename_all = "kebab-case")]
+pub enum ChaosEntry {
+    /// Restart a node `at` into the window, with `down_for` of downtime.
+    Restart {
+        /// When, e.g. `"12s"`.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        at: Duration,
+        /// Which node.
+        who: Who,
+        /// Downtime between stop and start (default: an instant restart).
+        #[serde(default, deserialize_with = "some_duration")]
+        #[schemars(with = "Option<String>")]
+        down_for: Option<Duration>,
+    },
+    /// Restart nodes again and again, every `every_min`..`every_max`.
+    Restarts {
+        /// Shortest wait between restarts.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        every_min: Duration,
+        /// Longest wait between restarts.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        every_max: Duration,
+        /// Which node each time.
+        who: Who,
+        /// Downtime of each restart.
+        #[serde(default, deserialize_with = "some_duration")]
+        #[schemars(with = "Option<String>")]
+        down_for: Option<Duration>,
+    },
+    /// Freeze a node for `duration`.
+    Pause {
+        /// When.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        at: Duration,
+        /// For how long.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        duration: Duration,
+        /// Which node.
+        who: Who,
+    },
+    /// Split the network for `duration`.
+    Partition {
+        /// When.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        at: Duration,
+        /// For how long.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        duration: Duration,
+        /// Which split.
+        who: Who,
+    },
+    /// Make one directed link (drawn from the seed) slow and lossy.
+    LinkFault {
+        /// When.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        at: Duration,
+        /// For how long.
+        #[serde(deserialize_with = "duration")]
+        #[schemars(with = "String")]
+        duration: Duration,
+        /// Added one-way latency, e.g. `"80ms"`.
+        #[serde(default, deserialize_with = "some_duration")]
+        #[schemars(with = "Option<String>")]
+        latency: Option<Duration>,
+        /// Share of packets dropped, 0 to 1.
+        #[serde(default)]
+        loss: f64,
+    },
+}
+
+/// `[expect]`: the judges, each with its thresholds.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectTable {
+    /// The finalized height advances by `blocks` in every `window`.
+    #[serde(default)]
+    pub liveness: Option<LivenessTable>,
+    /// Accepted transactions are finalized.
+    #[serde(default)]
+    pub tx_inclusion: Option<InclusionTable>,
+    /// Accepted blobs are certified and stay available.
+    #[serde(default)]
+    pub da_availability: Option<ShareTable>,
+    /// No two nodes finalized different blocks at one height.
+    #[serde(default)]
+    pub agreement: bool,
+    /// After the window, every node reaches the same tip within this.
+    #[serde(default, deserialize_with = "some_duration")]
+    #[schemars(with = "Option<String>")]
+    pub recovery_within: Option<Duration>,
+    /// A Prometheus metric of every node reaches a value.
+    #[serde(default)]
+    pub metric_at_least: Vec<MetricTable>,
+    /// Texts no node's log may contain.
+    #[serde(default)]
+    pub logs_must_not_contain: Vec<String>,
+}
+
+/// `[expect.liveness]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessTable {
+    /// Blocks finalized at least…
+    pub blocks: u64,
+    /// …in every window this long.
+    #[serde(deserialize_with = "duration")]
+    #[schemars(with = "String")]
+    pub window: Duration,
+}
+
+/// `[expect.tx_inclusion]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionTable {
+    /// The share that must be finalized, in percent (default 100).
+    #[serde(default)]
+    pub percent: Option<f64>,
+    /// Median inclusion latency outside faults below this.
+    #[serde(default, deserialize_with = "some_duration")]
+    #[schemars(with = "Option<String>")]
+    pub p50_below: Option<Duration>,
+    /// 99th percentile outside faults below this.
+    #[serde(default, deserialize_with = "some_duration")]
+    #[schemars(with = "Option<String>")]
+    pub p99_below: Option<Duration>,
+}
+
+/// A share threshold.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareTable {
+    /// In percent (default 100).
+    #[serde(default)]
+    pub percent: Option<f64>,
+}
+
+/// One `[[expect.metric_at_least]]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricTable {
+    /// The metric's name.
+    pub metric: String,
+    /// The value every node must reach.
+    pub value: f64,
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    humantime::parse_duration(&text).map_err(|error| {
+        serde::de::Error::custom(format!(
+            "{error}: write a duration such as \"250ms\", \"30s\", \"10m\" or \"1h\""
+        ))
+    })
+}
+
+fn some_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    duration(deserializer).map(Some)
+}

@@ -1,0 +1,85 @@
+//! `testbed`: run a network test from a scenario file, without writing Rust.
+//! `testbed check FILE` validates a file and prints the resolved plan;
+//! `testbed run FILE --on local|compose` runs it; `testbed schema` prints the
+//! JSON Schema of the file format for editors.
+//!
+//! Exit codes: 0 the scenario passed, 1 it failed, 2 the file or plan is bad,
+//! 3 the environment could not run it (no Docker, no privileges, …).
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A program: it talks to its user.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod command;
+
+/// The exit codes, documented in `--help` and the guide.
+pub(crate) mod exit {
+    /// The scenario ran and passed.
+    pub(crate) const PASSED: u8 = 0;
+    /// The scenario ran and failed.
+    pub(crate) const FAILED: u8 = 1;
+    /// The file or the plan is bad; nothing was started.
+    pub(crate) const BAD_PLAN: u8 = 2;
+    /// The machine could not run it.
+    pub(crate) const ENVIRONMENT: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "testbed",
+    version,
+    about = "Run network tests from scenario files.",
+    after_help = "Exit codes: 0 passed, 1 failed, 2 bad file or plan (nothing started), 3 the environment could not run it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a scenario file and print the resolved plan; starts nothing.
+    Check {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The seed to resolve the fault schedule with (default: the file's,
+        /// or a random one, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Run a scenario file and print the verdicts and where the reports are.
+    Run {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Where to run it.
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        on: Backend,
+        /// The seed (default: the file's, or a random one, printed).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Print the JSON Schema of scenario files, for editors.
+    Schema,
+}
+
+/// Where a scenario runs.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Backend {
+    /// Local processes on this machine.
+    Local,
+    /// Docker containers, through the engine's API.
+    Compose,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { file, seed } => command::check::run(&file, seed),
+        Command::Run { file, on, seed } => command::run::run(&file, on, seed),
+        Command::Schema => command::schema::run(),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,135 @@
+//! The `testbed` binary end to end: `check` validates and starts nothing,
+//! bad files and plans exit 2 naming where and why, the schema in the
+//! repository is the code's, and the chaos scenario file runs and passes on
+//! local processes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios")
+}
+
+/// Run `testbed` with these arguments, its artifacts under `artifacts`.
+fn testbed(args: &[&str], artifacts: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_testbed"))
+        .args(args)
+        .env("TESTBED_ARTIFACTS_DIR", artifacts)
+        .output()
+        .expect("the testbed binary starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_prints_the_resolved_plan_and_starts_nothing() {
+    let artifacts = tempfile::tempdir().unwrap();
+    let file = scenarios().join("chaos.toml");
+    let out = testbed(&["check", file.to_str().unwrap()], artifacts.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("scenario 'chaos-file': valid"), "{stdout}");
+    assert!(stdout.contains("seed 11 (fixed)"), "{stdout}");
+    assert!(stdout.contains("  validator-3 (validator)"), "{stdout}");
+    assert!(stdout.contains("fault schedule (3):"), "{stdout}");
+    assert!(stdout.contains("\"kind\":\"partition\""), "{stdout}");
+    // The same seed resolves the same schedule.
+    let again = testbed(&["check", file.to_str().unwrap()], artifacts.path());
+    assert_eq!(text(&again.stdout), stdout);
+    assert_eq!(
+        std::fs::read_dir(artifacts.path()).unwrap().count(),
+        0,
+        "check created a run"
+    );
+}
+
+#[test]
+fn a_file_with_an_unknown_key_fails_with_its_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "name = \"bad\"\nwindow = \"10s\"\n[topology]\nvalidators = 3\n[node]\nkind = \"demo-node\"\nblok_time = \"1s\"\n",
+    )
+    .unwrap();
+    let out = testbed(&["check", file.to_str().unwrap()], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:5:1: ", file.display())) || stderr.contains(":7:1: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("blok_time"), "{stderr}");
+}
+
+#[test]
+fn a_plan_the_builder_refuses_exits_2_with_the_builders_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("late.toml");
+    std::fs::write(
+        &file,
+        "name = \"late\"\nwindow = \"10s\"\n[topology]\nvalidators = 3\n[node]\nkind = \"demo-node\"\n[[chaos]]\nfault = \"restart\"\nat = \"1m\"\nwho = \"any-validator\"\n",
+    )
+    .unwrap();
+    let out = testbed(&["run", file.to_str().unwrap()], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the plan is not valid"), "{stderr}");
+    assert!(
+        stderr.contains("but the window is only 10s long"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("late").exists());
+}
+
+#[test]
+fn the_checked_in_schema_is_the_codes() {
+    let checked_in = std::fs::read_to_string(scenarios().join("scenario.schema.json")).unwrap();
+    assert!(
+        checked_in == testbed_cli::schema_json(),
+        "examples/scenarios/scenario.schema.json is stale: regenerate it with `cargo run -p testbed-cli -- schema > examples/scenarios/scenario.schema.json`"
+    );
+}
+
+#[test]
+fn every_example_scenario_file_is_valid() {
+    let artifacts = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(scenarios()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let out = testbed(&["check", path.to_str().unwrap()], artifacts.path());
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        }
+    }
+}
+
+#[test]
+fn the_chaos_scenario_file_runs_and_passes_on_local_processes() {
+    if let Err(why) = netplane::probe::probe() {
+        assert!(
+            std::env::var("TESTBED_REQUIRE_NETNS").as_deref() != Ok("1"),
+            "TESTBED_REQUIRE_NETNS=1 but {why}"
+        );
+        eprintln!("skipped: local runs need the network plane: {why}");
+        return;
+    }
+    let artifacts = tempfile::tempdir().unwrap();
+    let file = scenarios().join("chaos.toml");
+    let out = testbed(&["run", file.to_str().unwrap()], artifacts.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    for judge in ["tx-inclusion", "agreement", "recovery"] {
+        assert!(stdout.contains(&format!("pass  {judge}: ")), "{stdout}");
+    }
+    assert!(stdout.contains("chaos-file on local in run"), "{stdout}");
+    let report = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("report.json: "))
+        .expect("the report's path is printed");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    assert_eq!(json["passed"], true);
+    assert_eq!(json["seed"], 11);
+}
