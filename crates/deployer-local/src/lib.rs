@@ -82,6 +82,8 @@ pub use deploykit::proxy;
 pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
 pub use error::{Error, Result};
 pub use marker::{MARKER_FILE, Marker, Reaped, reap, reap_registered};
+/// Whether this machine can run the network plane, and the fix when not.
+pub use netplane::probe as network_plane;
 
 pub use deploykit::probe::READY_TIMEOUT_ENV;
 

@@ -1,6 +1,8 @@
 //! The subcommands, one file each.
 
 pub(crate) mod check;
+pub(crate) mod doctor;
+pub(crate) mod reap;
 pub(crate) mod run;
 pub(crate) mod schema;
 

@@ -3,6 +3,7 @@
 //! them; see `docs/src/scenario-files.md`.
 
 pub mod file;
+pub mod reap;
 
 /// The JSON Schema of scenario files, pretty-printed, as `testbed schema`
 /// prints it and `examples/scenarios/scenario.schema.json` holds it.

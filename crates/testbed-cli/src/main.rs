@@ -1,7 +1,8 @@
 //! `testbed`: run a network test from a scenario file, without writing Rust.
 //! `testbed check FILE` validates a file and prints the resolved plan;
-//! `testbed run FILE --on local|compose` runs it; `testbed schema` prints the
-//! JSON Schema of the file format for editors.
+//! `testbed run FILE --on local|compose` runs it; `testbed doctor` checks the
+//! machine; `testbed reap` cleans up after killed runs; `testbed schema`
+//! prints the JSON Schema of the file format for editors.
 //!
 //! Exit codes: 0 the scenario passed, 1 it failed, 2 the file or plan is bad,
 //! 3 the environment could not run it (no Docker, no privileges, …).
@@ -61,6 +62,16 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Check this machine before a run, with a fix for each problem.
+    Doctor {
+        /// The backend to check for.
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        on: Backend,
+        /// A scenario file, to check its topology and node software too.
+        file: Option<PathBuf>,
+    },
+    /// Clean up what killed runs left behind (their runner is gone).
+    Reap,
     /// Print the JSON Schema of scenario files, for editors.
     Schema,
 }
@@ -79,6 +90,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check { file, seed } => command::check::run(&file, seed),
         Command::Run { file, on, seed } => command::run::run(&file, on, seed),
+        Command::Doctor { on, file } => command::doctor::run(on, file.as_deref()),
+        Command::Reap => command::reap::run(),
         Command::Schema => command::schema::run(),
     };
     ExitCode::from(code)

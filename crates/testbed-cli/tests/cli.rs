@@ -133,3 +133,50 @@ fn the_chaos_scenario_file_runs_and_passes_on_local_processes() {
     assert_eq!(json["passed"], true);
     assert_eq!(json["seed"], 11);
 }
+
+#[test]
+fn doctor_reports_a_docker_engine_that_does_not_answer_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_testbed"))
+        .args(["doctor", "--on", "compose"])
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}", dir.path().join("nowhere.sock").display()),
+        )
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("PROBLEM  Docker engine: "), "{stdout}");
+    assert!(stdout.contains("nowhere.sock"), "{stdout}");
+    assert!(stdout.contains("fix: start the engine"), "{stdout}");
+}
+
+#[test]
+fn doctor_reports_a_missing_node_program_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("missing.toml");
+    std::fs::write(
+        &file,
+        "name = \"m\"\nwindow = \"10s\"\n[topology]\nvalidators = 3\n[node]\nkind = \"demo-node\"\nprogram = \"/nonexistent/demo-node\"\n",
+    )
+    .unwrap();
+    let out = testbed(&["doctor", file.to_str().unwrap()], dir.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("PROBLEM  node program /nonexistent/demo-node: not found"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("fix: build it"), "{stdout}");
+    assert!(stdout.contains("open-file limit"), "{stdout}");
+}
+
+#[test]
+fn reap_finishes_and_says_what_it_cleaned_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = testbed(&["reap"], dir.path());
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("dead local run(s) cleaned up"), "{stdout}");
+}
