@@ -3,8 +3,11 @@
 pub(crate) mod check;
 pub(crate) mod doctor;
 pub(crate) mod reap;
+pub(crate) mod replay;
 pub(crate) mod run;
+pub(crate) mod runs;
 pub(crate) mod schema;
+pub(crate) mod show;
 
 use std::path::Path;
 

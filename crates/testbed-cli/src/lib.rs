@@ -3,6 +3,7 @@
 //! them; see `docs/src/scenario-files.md`.
 
 pub mod file;
+pub mod history;
 pub mod reap;
 
 /// The JSON Schema of scenario files, pretty-printed, as `testbed schema`

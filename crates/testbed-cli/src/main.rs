@@ -70,6 +70,27 @@ enum Command {
         /// A scenario file, to check its topology and node software too.
         file: Option<PathBuf>,
     },
+    /// A run's summary, or a query over its recorded history.
+    Show {
+        /// A run id from `testbed runs`, or a run's artifact directory.
+        run: String,
+        /// Each node's block at this height.
+        #[arg(long, conflicts_with_all = ["tx", "heights"])]
+        block: Option<u64>,
+        /// A transaction's path: where and when it was sent, where included.
+        #[arg(long, conflicts_with = "heights")]
+        tx: Option<String>,
+        /// A node's finalized height over time.
+        #[arg(long)]
+        heights: Option<String>,
+    },
+    /// The runs started with `testbed run`, with their key figures.
+    Runs,
+    /// Run a recorded run again: its scenario file, seed and backend.
+    Replay {
+        /// A run id from `testbed runs`, or a run's artifact directory.
+        run: String,
+    },
     /// Clean up what killed runs left behind (their runner is gone).
     Reap,
     /// Print the JSON Schema of scenario files, for editors.
@@ -91,6 +112,14 @@ fn main() -> ExitCode {
         Command::Check { file, seed } => command::check::run(&file, seed),
         Command::Run { file, on, seed } => command::run::run(&file, on, seed),
         Command::Doctor { on, file } => command::doctor::run(on, file.as_deref()),
+        Command::Show {
+            run,
+            block,
+            tx,
+            heights,
+        } => command::show::run(&run, &command::show::Query { block, tx, heights }),
+        Command::Runs => command::runs::run(),
+        Command::Replay { run } => command::replay::run(&run),
         Command::Reap => command::reap::run(),
         Command::Schema => command::schema::run(),
     };

@@ -10,13 +10,24 @@ fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios")
 }
 
-/// Run `testbed` with these arguments, its artifacts under `artifacts`.
+/// Run `testbed` with these arguments, its artifacts under `artifacts`
+/// and its list of runs in `artifacts`' sibling `state` directory (the
+/// tests' temporary directories hold both).
 fn testbed(args: &[&str], artifacts: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_testbed"))
         .args(args)
         .env("TESTBED_ARTIFACTS_DIR", artifacts)
+        .env("XDG_STATE_HOME", artifacts.with_file_name("state"))
         .output()
         .expect("the testbed binary starts")
+}
+
+/// A temporary directory with an `artifacts` directory in it.
+fn place() -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let artifacts = root.path().join("artifacts");
+    std::fs::create_dir(&artifacts).unwrap();
+    (root, artifacts)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -105,8 +116,32 @@ fn every_example_scenario_file_is_valid() {
     }
 }
 
+/// The faults and control actions of a report (not the deploy's launches),
+/// without their times.
+fn fault_schedule(report: &serde_json::Value) -> Vec<String> {
+    report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == "fault_applied"
+                || ["stop", "start", "restart", "kill", "pause", "resume"]
+                    .contains(&e["cause"]["kind"].as_str().unwrap_or(""))
+        })
+        .map(|e| format!("{} {} {}", e["kind"], e["node"], e["fault"]))
+        .collect()
+}
+
+fn report_of(stdout: &str) -> serde_json::Value {
+    let path = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("report.json: "))
+        .expect("the report's path is printed");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 #[test]
-fn the_chaos_scenario_file_runs_and_passes_on_local_processes() {
+fn the_chaos_file_runs_on_local_processes_and_show_runs_and_replay_answer_from_its_artifacts() {
     if let Err(why) = netplane::probe::probe() {
         assert!(
             std::env::var("TESTBED_REQUIRE_NETNS").as_deref() != Ok("1"),
@@ -115,23 +150,84 @@ fn the_chaos_scenario_file_runs_and_passes_on_local_processes() {
         eprintln!("skipped: local runs need the network plane: {why}");
         return;
     }
-    let artifacts = tempfile::tempdir().unwrap();
+    let (_root, artifacts) = place();
     let file = scenarios().join("chaos.toml");
-    let out = testbed(&["run", file.to_str().unwrap()], artifacts.path());
+    let out = testbed(&["run", file.to_str().unwrap()], &artifacts);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     for judge in ["tx-inclusion", "agreement", "recovery"] {
         assert!(stdout.contains(&format!("pass  {judge}: ")), "{stdout}");
     }
     assert!(stdout.contains("chaos-file on local in run"), "{stdout}");
-    let report = stdout
+    let report = report_of(&stdout);
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["seed"], 11);
+    let run_id = report["run_id"].as_str().unwrap().to_owned();
+    let run_dir = report["artifacts_dir"].as_str().unwrap().to_owned();
+
+    // `runs` lists it; `show` summarises it from its artifacts.
+    let runs = text(&testbed(&["runs"], &artifacts).stdout);
+    assert!(runs.contains(&run_id) && runs.contains("passed"), "{runs}");
+    let summary = text(&testbed(&["show", &run_id], &artifacts).stdout);
+    assert!(
+        summary.contains(&format!("run {run_id}: scenario 'chaos-file' on local")),
+        "{summary}"
+    );
+    assert!(summary.contains("pass  agreement: "), "{summary}");
+    assert!(summary.contains("FaultApplied network"), "{summary}");
+
+    // A block at a height, on each node that finalized it.
+    let block = text(&testbed(&["show", &run_dir, "--block", "5"], &artifacts).stdout);
+    assert_eq!(block.matches(" finalized height 5 ").count(), 4, "{block}");
+    let hashes: std::collections::BTreeSet<&str> = block
         .lines()
-        .find_map(|line| line.strip_prefix("report.json: "))
-        .expect("the report's path is printed");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
-    assert_eq!(json["passed"], true);
-    assert_eq!(json["seed"], 11);
+        .filter_map(|l| l.split("hash ").nth(1)?.split(',').next())
+        .collect();
+    assert_eq!(
+        hashes.len(),
+        1,
+        "every node finalized the same block: {block}"
+    );
+
+    // A transaction's path, from the load's history and the blocks.
+    let sent = std::fs::read_to_string(Path::new(&run_dir).join("txs.ndjson")).unwrap();
+    let first: serde_json::Value = sent
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["id"].is_string())
+        .expect("an accepted transaction");
+    let (id, node) = (
+        first["id"].as_str().unwrap(),
+        first["node"].as_str().unwrap(),
+    );
+    let path = text(&testbed(&["show", &run_id, "--tx", id], &artifacts).stdout);
+    assert!(
+        path.contains(&format!("{id}: submitted to {node} at ")),
+        "{path}"
+    );
+    assert!(
+        path.contains(&format!("{id}: included at height ")),
+        "{path}"
+    );
+
+    // Replay: the same file, seed and backend give the same fault schedule.
+    let out = testbed(&["replay", &run_id], &artifacts);
+    let again = text(&out.stdout);
+    assert!(
+        again.contains(&format!(
+            "replaying run {run_id} of 'chaos-file' on local with seed 11"
+        )),
+        "{again}"
+    );
+    let replayed = report_of(&again);
+    assert_ne!(replayed["run_id"], report["run_id"]);
+    let schedule = fault_schedule(&report);
+    assert_eq!(
+        schedule.len(),
+        4,
+        "a stop, a start and two faults: {schedule:?}"
+    );
+    assert_eq!(fault_schedule(&replayed), schedule);
 }
 
 #[test]

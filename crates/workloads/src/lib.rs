@@ -21,6 +21,7 @@
 mod chaos;
 mod da;
 mod error;
+mod history;
 mod rate;
 mod target;
 mod tx;
@@ -28,6 +29,7 @@ mod tx;
 pub use chaos::{Chaos, ChaosAction, NodeAction, PlannedFault, ScheduleProblem, Selector};
 pub use da::DaLoad;
 pub use error::{Error, Result};
+pub use history::TX_HISTORY_FILE;
 pub use rate::{MAX_BLOB_RATE, MAX_TX_RATE};
 pub use target::Targets;
 pub use tx::{DEFAULT_MAX_FAILED_SHARE, TxLoad};

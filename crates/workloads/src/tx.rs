@@ -13,6 +13,7 @@ use scenario_core::ledger::{Ledger, TxRecord, unix_ms};
 use scenario_core::prelude::*;
 use tokio::sync::Semaphore;
 
+use crate::history::TxBook;
 use crate::rate::{MAX_TX_RATE, check_rate};
 use crate::target::Targets;
 
@@ -117,6 +118,7 @@ impl Workload for TxLoad {
     async fn run(&self, ctx: &RunContext, cancel: CancellationToken) -> Result<(), BoxError> {
         let candidates = self.targets.candidates(ctx);
         let mut rng = ctx.rng(&self.name);
+        let book = TxBook::open(&self.ledger, ctx);
         let period = Duration::from_secs_f64(1.0 / self.rate);
         let slots = Arc::new(Semaphore::new(self.senders));
         let start = tokio::time::Instant::now();
@@ -141,7 +143,7 @@ impl Workload for TxLoad {
                 // Every sender is busy: an open-loop load counts this as failed
                 // rather than slowing down.
                 self.failed.fetch_add(1, Ordering::Relaxed);
-                self.ledger.tx(TxRecord {
+                book.record(TxRecord {
                     id: None,
                     node,
                     submitted_at_ms: unix_ms(),
@@ -149,8 +151,8 @@ impl Workload for TxLoad {
                 });
                 continue;
             };
-            let (ledger, accepted, failed) = (
-                self.ledger.clone(),
+            let (book, accepted, failed) = (
+                book.clone(),
                 Arc::clone(&self.accepted),
                 Arc::clone(&self.failed),
             );
@@ -168,7 +170,7 @@ impl Workload for TxLoad {
                         (None, Some(error.to_string()))
                     }
                 };
-                ledger.tx(TxRecord {
+                book.record(TxRecord {
                     id,
                     node,
                     submitted_at_ms,

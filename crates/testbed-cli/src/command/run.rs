@@ -1,9 +1,12 @@
 //! `testbed run FILE --on local|compose`: run a scenario file and print its
-//! verdicts and where its reports are; the exit code says how it went.
+//! verdicts and where its reports are; the exit code says how it went. The
+//! file is kept in the run's artifacts and the run in the per-user list, so
+//! `show` and `replay` find it.
 
 use std::path::Path;
 
-use testbed::Report;
+use testbed::{Report, Scenario};
+use testbed_cli::history;
 
 use crate::{Backend, exit};
 
@@ -12,6 +15,11 @@ pub(crate) fn run(path: &Path, on: Backend, seed: Option<u64>) -> u8 {
         Ok(built) => built,
         Err(code) => return code,
     };
+    run_plan(plan, on, path)
+}
+
+/// Run a built plan from `source` (the scenario file) and report on it.
+pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path) -> u8 {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -27,6 +35,15 @@ pub(crate) fn run(path: &Path, on: Backend, seed: Option<u64>) -> u8 {
     });
     match outcome {
         Ok(report) => {
+            let copy = report.artifacts_dir.join(history::SCENARIO_COPY);
+            if let Err(error) = std::fs::copy(source, &copy) {
+                eprintln!(
+                    "testbed: could not keep the scenario file in the run's artifacts ({error}): it cannot be replayed"
+                );
+            }
+            if let Err(error) = history::record(&report) {
+                eprintln!("testbed: could not add the run to the list of runs: {error}");
+            }
             print_verdicts(&report);
             if report.passed {
                 exit::PASSED
