@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod doctor;
+pub(crate) mod parity;
 pub(crate) mod reap;
 pub(crate) mod replay;
 pub(crate) mod run;

@@ -93,6 +93,21 @@ enum Command {
     },
     /// Clean up what killed runs left behind (their runner is gone).
     Reap,
+    /// Run one scenario on several backends with one seed and compare
+    /// verdicts and key figures side by side.
+    Parity {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// The backends, in order: the first is the one others are compared to.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Local, Backend::Compose])]
+        on: Vec<Backend>,
+        /// The seed for every backend (default: the file's, or one random one).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// How far a figure may be off the first backend's, as a share (0.5 = 50 %).
+        #[arg(long, default_value_t = 0.5)]
+        tolerance: f64,
+    },
     /// Print the JSON Schema of scenario files, for editors.
     Schema,
 }
@@ -121,6 +136,12 @@ fn main() -> ExitCode {
         Command::Runs => command::runs::run(),
         Command::Replay { run } => command::replay::run(&run),
         Command::Reap => command::reap::run(),
+        Command::Parity {
+            file,
+            on,
+            seed,
+            tolerance,
+        } => command::parity::run(&file, &on, seed, tolerance),
         Command::Schema => command::schema::run(),
     };
     ExitCode::from(code)

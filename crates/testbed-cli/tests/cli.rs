@@ -276,3 +276,91 @@ fn reap_finishes_and_says_what_it_cleaned_up() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("dead local run(s) cleaned up"), "{stdout}");
 }
+
+/// Whether Docker and the network plane are here (the demo-node image
+/// built); `false` after printing why the test skips, a panic where CI
+/// requires them.
+fn docker_and_plane_ready(test: &str) -> bool {
+    let required = |name: &str| std::env::var(name).as_deref() == Ok("1");
+    if let Err(why) = netplane::probe::probe() {
+        assert!(
+            !required("TESTBED_REQUIRE_NETNS"),
+            "TESTBED_REQUIRE_NETNS=1 but {why}"
+        );
+        eprintln!("skipped {test}: the network plane is unavailable: {why}");
+        return false;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let docker = match testbed::compose::connect(None).await {
+            Ok(docker) => docker,
+            Err(e) => {
+                assert!(
+                    !required("TESTBED_REQUIRE_DOCKER"),
+                    "TESTBED_REQUIRE_DOCKER=1 but {e}"
+                );
+                eprintln!("skipped {test}: no Docker engine: {e}");
+                return false;
+            }
+        };
+        let program = demo_node::DemoNode::locate()
+            .expect("cargo builds demo-node for the workspace's tests")
+            .program()
+            .to_path_buf();
+        testbed::compose::image::ImageBuilder::new(program, demo_node::DEFAULT_IMAGE)
+            .build(&docker)
+            .await
+            .expect("the demo-node image builds");
+        true
+    })
+}
+
+#[test]
+fn parity_runs_one_file_on_local_processes_and_docker_and_prints_them_side_by_side() {
+    if !docker_and_plane_ready("parity") {
+        return;
+    }
+    let (_root, artifacts) = place();
+    let file = scenarios().join("chaos.toml");
+    let out = testbed(
+        &["parity", file.to_str().unwrap(), "--on", "local,compose"],
+        &artifacts,
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("parity: running on local with seed 11"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("parity: running on compose with seed 11"),
+        "{stdout}"
+    );
+    let header = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("local"))
+        .expect("a header naming the backends");
+    assert!(header.contains("compose"), "{header}");
+    for row in [
+        "verdict tx-inclusion",
+        "verdict agreement",
+        "deploy (ms)",
+        "blocks per second",
+        "inclusion p50 (ms)",
+        "recovery (ms)",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(row))
+            .unwrap_or_else(|| panic!("no row {row}: {stdout}"));
+        assert_eq!(
+            line.split_whitespace()
+                .filter(|w| *w == "pass" || w.parse::<f64>().is_ok())
+                .count()
+                >= 2,
+            true,
+            "{line}"
+        );
+    }
+    assert!(!stdout.contains("DIFFERS"), "{stdout}");
+}

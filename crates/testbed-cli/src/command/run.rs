@@ -20,30 +20,8 @@ pub(crate) fn run(path: &Path, on: Backend, seed: Option<u64>) -> u8 {
 
 /// Run a built plan from `source` (the scenario file) and report on it.
 pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path) -> u8 {
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("testbed: cannot start the async runtime: {error}");
-            return exit::ENVIRONMENT;
-        }
-    };
-    let outcome = runtime.block_on(async {
-        match on {
-            Backend::Local => plan.run(&testbed::local::LocalDeployer::new()).await,
-            Backend::Compose => plan.run(&testbed::compose::ComposeDeployer::new()).await,
-        }
-    });
-    match outcome {
+    match execute(plan, on, source) {
         Ok(report) => {
-            let copy = report.artifacts_dir.join(history::SCENARIO_COPY);
-            if let Err(error) = std::fs::copy(source, &copy) {
-                eprintln!(
-                    "testbed: could not keep the scenario file in the run's artifacts ({error}): it cannot be replayed"
-                );
-            }
-            if let Err(error) = history::record(&report) {
-                eprintln!("testbed: could not add the run to the list of runs: {error}");
-            }
             print_verdicts(&report);
             if report.passed {
                 exit::PASSED
@@ -51,14 +29,40 @@ pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path) -> u8 {
                 exit::FAILED
             }
         }
-        Err(error) => {
-            eprintln!("testbed: the run could not go ahead: {error}");
+        Err(why) => {
+            eprintln!("testbed: {why}");
             exit::ENVIRONMENT
         }
     }
 }
 
-fn print_verdicts(report: &Report) {
+/// Run a built plan on a backend; keep the scenario file in the run's
+/// artifacts and the run in the per-user list. An error is the reason the
+/// run could not go ahead.
+pub(crate) fn execute(plan: Scenario, on: Backend, source: &Path) -> Result<Report, String> {
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|error| format!("cannot start the async runtime: {error}"))?;
+    let report = runtime
+        .block_on(async {
+            match on {
+                Backend::Local => plan.run(&testbed::local::LocalDeployer::new()).await,
+                Backend::Compose => plan.run(&testbed::compose::ComposeDeployer::new()).await,
+            }
+        })
+        .map_err(|error| format!("the run could not go ahead: {error}"))?;
+    let copy = report.artifacts_dir.join(history::SCENARIO_COPY);
+    if let Err(error) = std::fs::copy(source, &copy) {
+        eprintln!(
+            "testbed: could not keep the scenario file in the run's artifacts ({error}): it cannot be replayed"
+        );
+    }
+    if let Err(error) = history::record(&report) {
+        eprintln!("testbed: could not add the run to the list of runs: {error}");
+    }
+    Ok(report)
+}
+
+pub(crate) fn print_verdicts(report: &Report) {
     for verdict in &report.expectations {
         let mark = if verdict.passed { "pass" } else { "FAIL" };
         println!("{mark}  {}: {}", verdict.name, verdict.message);
