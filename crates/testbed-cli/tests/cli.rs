@@ -1,7 +1,10 @@
 //! The `testbed` binary end to end: `check` validates and starts nothing,
 //! bad files and plans exit 2 naming where and why, the schema in the
-//! repository is the code's, and the chaos scenario file runs and passes on
-//! local processes.
+//! repository is the code's, the chaos scenario file runs and passes on
+//! local processes, `show`, `runs`, `replay` and `parity` answer from its
+//! artifacts, and `doctor` and `reap` report what they found.
+
+#![allow(clippy::print_stderr)] // Tests say why they skip.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -353,14 +356,11 @@ fn parity_runs_one_file_on_local_processes_and_docker_and_prints_them_side_by_si
             .lines()
             .find(|l| l.starts_with(row))
             .unwrap_or_else(|| panic!("no row {row}: {stdout}"));
-        assert_eq!(
-            line.split_whitespace()
-                .filter(|w| *w == "pass" || w.parse::<f64>().is_ok())
-                .count()
-                >= 2,
-            true,
-            "{line}"
-        );
+        let cells = line
+            .split_whitespace()
+            .filter(|w| *w == "pass" || w.parse::<f64>().is_ok())
+            .count();
+        assert!(cells >= 2, "a value for each backend: {line}");
     }
     assert!(!stdout.contains("DIFFERS"), "{stdout}");
 }

@@ -44,7 +44,7 @@ async fn the_open_loop_rate_holds_within_two_percent_over_the_window() {
 #[tokio::test(start_paused = true)]
 async fn the_same_seed_sends_to_the_same_nodes() {
     let targets = |ledger: &Ledger| -> Vec<String> {
-        txs(&ledger).iter().map(|t| t.node.to_string()).collect()
+        txs(ledger).iter().map(|t| t.node.to_string()).collect()
     };
     let (_, first) = run(50.0, Targets::Random, 5, Duration::from_secs(2)).await;
     let (_, again) = run(50.0, Targets::Random, 5, Duration::from_secs(2)).await;

@@ -172,7 +172,7 @@ fn show_tx(dir: &Path, report: &Report, id: &str) {
 
 fn show_heights(report: &Report, node: &str) {
     let Some((id, series)) = report.heights.iter().find(|(id, _)| id.as_str() == node) else {
-        let known: Vec<&str> = report.heights.keys().map(|id| id.as_str()).collect();
+        let known: Vec<&str> = report.heights.keys().map(testbed::NodeId::as_str).collect();
         println!(
             "no heights recorded for {node}; nodes: {}",
             known.join(", ")
