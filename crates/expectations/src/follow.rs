@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use scenario_core::ledger::{Ledger, LedgerEntry, LedgerReader};
 use scenario_core::{
-    BlockFeed, BoxError, FaultWindow, ObservedBlock, RunContext, Timeline, fault_windows,
+    BlockFeed, BoxError, FaultWindow, ObservedBlock, RunContext, Timeline, Verdict, fault_windows,
 };
 use tokio::task::AbortHandle;
 
@@ -64,6 +64,20 @@ pub(crate) struct Followed<T> {
     /// Heights the feed no longer held when the follower asked for them
     /// (the runner was starved for minutes): judging them is impossible.
     pub(crate) missed_heights: u64,
+}
+
+impl<T> Followed<T> {
+    /// The failed verdict when the follower missed heights: it cannot tell
+    /// `what` then, and says so rather than guess.
+    pub(crate) fn fell_behind(&self, what: &str) -> Option<Verdict> {
+        (self.missed_heights > 0).then(|| {
+            Verdict::fail(format!(
+                "the judge fell behind the block feed and missed {} finalized heights (the runner was starved for minutes), so it cannot tell {what}",
+                self.missed_heights
+            ))
+            .figure("missed_heights", self.missed_heights as f64)
+        })
+    }
 }
 
 struct Progress<T> {

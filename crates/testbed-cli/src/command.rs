@@ -10,11 +10,11 @@ pub(crate) mod runs;
 pub(crate) mod schema;
 pub(crate) mod show;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use testbed::Scenario;
 use testbed::workloads::Chaos;
-use testbed_cli::file;
+use testbed::{Report, Scenario};
+use testbed_cli::{file, history};
 
 use crate::exit;
 
@@ -39,4 +39,18 @@ pub(crate) fn plan(path: &Path, seed: Option<u64>) -> Result<(Scenario, Option<C
         exit::BAD_PLAN
     })?;
     Ok((plan, chaos))
+}
+
+/// A recorded run's artifact directory and report (`run`: a run id from the
+/// list of runs, or a directory), or the exit code after printing why not.
+pub(crate) fn recorded(run: &str) -> Result<(PathBuf, Report), u8> {
+    let dir = history::find(run).map_err(|why| {
+        eprintln!("testbed: {why}");
+        exit::BAD_PLAN
+    })?;
+    let report = Report::read(&dir.join(testbed::report::REPORT_FILE)).map_err(|error| {
+        eprintln!("testbed: cannot read {}'s report: {error}", dir.display());
+        exit::BAD_PLAN
+    })?;
+    Ok((dir, report))
 }

@@ -2,25 +2,14 @@
 //! kept in its artifacts, with its seed and on its backend, so the fault
 //! schedule and the load's targets are the same.
 
-use testbed::Report;
 use testbed_cli::history;
 
 use crate::{Backend, exit};
 
 pub(crate) fn run(run: &str) -> u8 {
-    let dir = match history::find(run) {
-        Ok(dir) => dir,
-        Err(why) => {
-            eprintln!("testbed: {why}");
-            return exit::BAD_PLAN;
-        }
-    };
-    let report = match Report::read(&dir.join(testbed::report::REPORT_FILE)) {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("testbed: cannot read {}'s report: {error}", dir.display());
-            return exit::BAD_PLAN;
-        }
+    let (dir, report) = match super::recorded(run) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let on = match report.deployer.as_str() {
         "local" => Backend::Local,

@@ -9,7 +9,6 @@ use std::path::Path;
 
 use testbed::ledger::TxRecord;
 use testbed::{EventKind, NodeCause, ObservedBlock, Report};
-use testbed_cli::history;
 
 use crate::exit;
 
@@ -21,19 +20,9 @@ pub(crate) struct Query {
 }
 
 pub(crate) fn run(run: &str, query: &Query) -> u8 {
-    let dir = match history::find(run) {
-        Ok(dir) => dir,
-        Err(why) => {
-            eprintln!("testbed: {why}");
-            return exit::BAD_PLAN;
-        }
-    };
-    let report = match Report::read(&dir.join(testbed::report::REPORT_FILE)) {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("testbed: cannot read {}'s report: {error}", dir.display());
-            return exit::BAD_PLAN;
-        }
+    let (dir, report) = match super::recorded(run) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     if let Some(height) = query.block {
         show_block(&dir, height);
