@@ -24,7 +24,8 @@ pub(crate) fn plan(path: &Path, seed: Option<u64>) -> Result<(Scenario, Option<C
         eprintln!("testbed: {error}");
         exit::BAD_PLAN
     })?;
-    let (mut builder, chaos) = file::build::builder(&scenario).map_err(|error| {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let (mut builder, chaos) = file::build::builder(&scenario, dir).map_err(|error| {
         eprintln!("testbed: {}: {error}", path.display());
         exit::BAD_PLAN
     })?;

@@ -6,7 +6,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub mod build;
+pub mod command_node;
 pub mod model;
+pub mod template;
 
 pub use model::ScenarioFile;
 

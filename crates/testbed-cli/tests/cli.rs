@@ -9,6 +9,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs of real networks take the machine's cores: one at a time.
+static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios")
 }
@@ -153,6 +162,7 @@ fn the_chaos_file_runs_on_local_processes_and_show_runs_and_replay_answer_from_i
         eprintln!("skipped: local runs need the network plane: {why}");
         return;
     }
+    let _one = one_run_at_a_time();
     let (_root, artifacts) = place();
     let file = scenarios().join("chaos.toml");
     let out = testbed(&["run", file.to_str().unwrap()], &artifacts);
@@ -320,6 +330,7 @@ fn docker_and_plane_ready(test: &str) -> bool {
 
 #[test]
 fn parity_runs_one_file_on_local_processes_and_docker_and_prints_them_side_by_side() {
+    let _one = one_run_at_a_time();
     if !docker_and_plane_ready("parity") {
         return;
     }
@@ -363,4 +374,50 @@ fn parity_runs_one_file_on_local_processes_and_docker_and_prints_them_side_by_si
         assert!(cells >= 2, "a value for each backend: {line}");
     }
     assert!(!stdout.contains("DIFFERS"), "{stdout}");
+}
+
+/// Run the demo and command-node example files on a backend; both pass.
+fn the_example_files_pass_on(backend: &str) {
+    let (_root, artifacts) = place();
+    for name in ["demo.toml", "command-node.toml"] {
+        let file = scenarios().join(name);
+        let out = testbed(
+            &["run", file.to_str().unwrap(), "--on", backend],
+            &artifacts,
+        );
+        let stdout = text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name} on {backend}: {stdout}{}",
+            text(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!(" on {backend} in run ")),
+            "{stdout}"
+        );
+        assert_eq!(report_of(&stdout)["passed"], true);
+    }
+}
+
+#[test]
+fn the_example_files_pass_on_local_processes() {
+    let _one = one_run_at_a_time();
+    if let Err(why) = netplane::probe::probe() {
+        assert!(
+            std::env::var("TESTBED_REQUIRE_NETNS").as_deref() != Ok("1"),
+            "TESTBED_REQUIRE_NETNS=1 but {why}"
+        );
+        eprintln!("skipped: local runs need the network plane: {why}");
+        return;
+    }
+    the_example_files_pass_on("local");
+}
+
+#[test]
+fn the_example_files_pass_on_docker() {
+    let _one = one_run_at_a_time();
+    if docker_and_plane_ready("the example files on Docker") {
+        the_example_files_pass_on("compose");
+    }
 }

@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use testbed::compose as compose_deployer;
-use testbed_cli::file::{self, model::NodeTable};
+use testbed_cli::file::{
+    self,
+    model::{CommandNode, NodeTable},
+};
 
 use crate::{Backend, exit};
 
@@ -47,12 +50,20 @@ pub(crate) fn run(on: Backend, path: Option<&Path>) -> u8 {
         .map_or(5, |s| s.topology.validators + s.topology.executors);
     let mut findings = vec![network_plane(), open_files(nodes), disk()];
     match on {
-        Backend::Local => findings.push(program(scenario.as_ref().map(|s| &s.node))),
+        Backend::Local => {
+            let dir = path.and_then(Path::parent).unwrap_or(Path::new("."));
+            findings.push(program(scenario.as_ref().map(|s| &s.node), dir));
+        }
         Backend::Compose => {
             let image = match scenario.as_ref().map(|s| &s.node) {
-                Some(NodeTable::DemoNode {
-                    image: Some(image), ..
-                }) => image.clone(),
+                Some(
+                    NodeTable::DemoNode {
+                        image: Some(image), ..
+                    }
+                    | NodeTable::Command(CommandNode {
+                        image: Some(image), ..
+                    }),
+                ) => image.clone(),
                 _ => demo_node::DEFAULT_IMAGE.to_owned(),
             };
             findings.extend(docker(&image));
@@ -149,20 +160,33 @@ fn disk() -> Finding {
     }
 }
 
-fn program(node: Option<&NodeTable>) -> Finding {
+fn program(node: Option<&NodeTable>, dir: &Path) -> Finding {
     let named = match node {
-        Some(NodeTable::DemoNode {
-            program: Some(program),
-            ..
-        }) => Some(PathBuf::from(program)),
+        Some(
+            NodeTable::DemoNode {
+                program: Some(program),
+                ..
+            }
+            | NodeTable::Command(CommandNode {
+                program: Some(program),
+                ..
+            }),
+        ) => Some(program),
         _ => None,
     };
-    match named {
-        Some(program) if program.is_file() => ok(format!("node program {}", program.display())),
-        Some(program) => problem(
+    match named.map(|program| (program, file::build::resolve_program(program, dir))) {
+        Some((_, Ok(program))) if program.is_file() => {
+            ok(format!("node program {}", program.display()))
+        }
+        Some((_, Ok(program))) => problem(
             format!("node program {}", program.display()),
             "not found",
             "build it, or fix `program` in the file's [node] table",
+        ),
+        Some((program, Err(why))) => problem(
+            format!("node program {program}"),
+            why,
+            "build it, give its path in the file's [node] table, or put it on PATH",
         ),
         None => match demo_node::DemoNode::locate() {
             Ok(node) => ok(format!("node program {}", node.program().display())),

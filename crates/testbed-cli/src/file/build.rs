@@ -2,6 +2,7 @@
 //! becomes the same calls a test would make, so the file and the Rust API
 //! cannot drift apart.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use demo_node::DemoNode;
@@ -14,6 +15,7 @@ use testbed::ledger::Ledger;
 use testbed::prelude::*;
 use testbed::workloads::{Chaos, DaLoad, Selector, TxLoad};
 
+use super::command_node::CommandKind;
 use super::model::{ChaosEntry, ExpectTable, NodeTable, ScenarioFile, Who};
 
 impl Who {
@@ -29,8 +31,12 @@ impl Who {
     }
 }
 
-/// The builder for this file, and the chaos schedule it plays (to print).
-pub fn builder(file: &ScenarioFile) -> Result<(ScenarioBuilder, Option<Chaos>), String> {
+/// The builder for this file (`dir`: the file's directory, for relative
+/// program paths), and the chaos schedule it plays (to print).
+pub fn builder(
+    file: &ScenarioFile,
+    dir: &Path,
+) -> Result<(ScenarioBuilder, Option<Chaos>), String> {
     let ledger = Ledger::new();
     let mut plan = Scenario::builder(file.name.clone())
         .topology(
@@ -67,6 +73,14 @@ pub fn builder(file: &ScenarioFile) -> Result<(ScenarioBuilder, Option<Chaos>), 
             }
             plan.node_kind(node)
         }
+        NodeTable::Command(command) => {
+            let program = command
+                .program
+                .as_deref()
+                .map(|program| resolve_program(program, dir))
+                .transpose()?;
+            plan.node_kind(CommandKind::new(command.clone(), program)?)
+        }
     };
     if let Some(rate) = file.load.tx_rate {
         plan = plan.workload(TxLoad::new(rate, &ledger));
@@ -84,6 +98,32 @@ pub fn builder(file: &ScenarioFile) -> Result<(ScenarioBuilder, Option<Chaos>), 
     }
     let shown = chaos(&file.chaos).map(|chaos| chaos.window(file.window));
     Ok((expectations(plan, &file.expect, &ledger), shown))
+}
+
+/// A command node's program: absolute, relative to the scenario file, or a
+/// bare name found next to this binary or on PATH.
+pub fn resolve_program(program: &str, dir: &Path) -> Result<PathBuf, String> {
+    let path = Path::new(program);
+    if path.is_absolute() {
+        return Ok(path.to_owned());
+    }
+    if program.contains('/') {
+        return Ok(dir.join(path));
+    }
+    let beside_me = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(program)));
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(program));
+    beside_me
+        .into_iter()
+        .chain(on_path)
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            format!("[node] program `{program}` is neither next to the testbed binary nor on PATH")
+        })
 }
 
 /// The `[[chaos]]` entries as one schedule, or none.

@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 
 /// One scenario.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioFile {
     /// The scenario's name, used in run ids and reports.
@@ -21,7 +21,8 @@ pub struct ScenarioFile {
     #[serde(deserialize_with = "duration")]
     #[schemars(with = "String")]
     pub window: Duration,
-    /// How long after the window before the expectations judge (default 5s).
+    /// How long after the window before the expectations judge (default:
+    /// none; give blobs and transactions sent at the end time to land).
     #[serde(default, deserialize_with = "some_duration")]
     #[schemars(with = "Option<String>")]
     pub cooldown: Option<Duration>,
@@ -45,7 +46,7 @@ pub struct ScenarioFile {
 }
 
 /// `[topology]`: how many nodes of each role.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyTable {
     /// Validators (`validator-0`, `validator-1`, …).
@@ -57,7 +58,7 @@ pub struct TopologyTable {
 }
 
 /// `[node]`: the node software every node runs.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "kebab-case")]
 pub enum NodeTable {
     /// The reference node shipped with testbed.
@@ -74,10 +75,100 @@ pub enum NodeTable {
         #[schemars(with = "Option<String>")]
         block_time: Option<Duration>,
     },
+    /// Any program or image that speaks the HTTP testing contract.
+    Command(CommandNode),
+}
+
+/// `[node] kind = "command"`: a node program or image of your own.
+/// Placeholders in `args`, `env` and `files`: `{id}`, `{role}`,
+/// `{data_dir}`, `{listen:PORT}`, `{peers:PORT}` (comma-joined); in
+/// `peer_args`, repeated for each peer, also `{peer.id}`, `{peer.role}`,
+/// `{peer.addr:PORT}`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommandNode {
+    /// A name for reports (default `command`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The program, for local runs: an absolute path, a path relative to
+    /// the scenario file, or a bare name found next to the `testbed` binary
+    /// or on PATH.
+    #[serde(default)]
+    pub program: Option<String>,
+    /// The image, for Docker runs (built locally; nothing is pulled).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The ports the node listens on (inside a container: these numbers;
+    /// local processes get free ones).
+    pub ports: Vec<PortTable>,
+    /// The port that speaks the HTTP testing contract.
+    pub client_port: String,
+    /// Arguments, with placeholders.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Arguments repeated for every peer, with peer placeholders.
+    #[serde(default)]
+    pub peer_args: Vec<String>,
+    /// Environment variables, with placeholders.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Files written into the node's data directory before it starts.
+    #[serde(default)]
+    pub files: Vec<FileTable>,
+    /// When the node is ready (default: the testing contract's
+    /// `/testing/v1/ready` on `client_port`).
+    #[serde(default)]
+    pub readiness: Option<ReadinessTable>,
+}
+
+/// One `[[node.ports]]` entry.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortTable {
+    /// Its name, used in placeholders and readiness.
+    pub name: String,
+    /// The port inside a container.
+    pub port: u16,
+    /// Whether node-to-node traffic uses it (network faults act on it).
+    #[serde(default)]
+    pub peer: bool,
+}
+
+/// One `[[node.files]]` entry.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileTable {
+    /// Path relative to the data directory.
+    pub path: String,
+    /// Its contents, with placeholders.
+    pub contents: String,
+}
+
+/// How to know a node is ready.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum ReadinessTable {
+    /// `GET path` on the port answers 2xx.
+    Http {
+        /// The port's name.
+        port: String,
+        /// The path.
+        path: String,
+    },
+    /// The port accepts TCP connections.
+    Tcp {
+        /// The port's name.
+        port: String,
+    },
+    /// The node prints a line containing this text.
+    Log {
+        /// The text.
+        line: String,
+    },
 }
 
 /// `[load]`: the traffic the workloads send.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadTable {
     /// Transactions per second, open loop, to every node in turn.
@@ -110,7 +201,7 @@ pub enum Who {
 }
 
 /// One `[[chaos]]` entry: a fault at a time, or one repeated.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, tag = "fault", rename_all = "kebab-case")]
 pub enum ChaosEntry {
     /// Restart a node `at` into the window, with `down_for` of downtime.
@@ -190,7 +281,7 @@ pub enum ChaosEntry {
 }
 
 /// `[expect]`: the judges, each with its thresholds.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectTable {
     /// The finalized height advances by `blocks` in every `window`.
@@ -218,7 +309,7 @@ pub struct ExpectTable {
 }
 
 /// `[expect.liveness]`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LivenessTable {
     /// Blocks finalized at least…
@@ -230,7 +321,7 @@ pub struct LivenessTable {
 }
 
 /// `[expect.tx_inclusion]`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InclusionTable {
     /// The share that must be finalized, in percent (default 100).
@@ -247,7 +338,7 @@ pub struct InclusionTable {
 }
 
 /// A share threshold.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareTable {
     /// In percent (default 100).
@@ -256,7 +347,7 @@ pub struct ShareTable {
 }
 
 /// One `[[expect.metric_at_least]]`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricTable {
     /// The metric's name.

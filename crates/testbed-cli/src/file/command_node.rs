@@ -1,0 +1,118 @@
+//! The generic command node of scenario files: any program (local) or image
+//! (Docker) that speaks the HTTP testing contract, launched with args, env
+//! and files rendered from templates (see `template`), one arg list per peer
+//! for peer lists, declared ports, and a readiness check.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use testbed::http::NodeHttpClient;
+use testbed::prelude::*;
+use testbed::{NodeEndpoint, NodeView, PortSpec};
+
+use super::model::{CommandNode, ReadinessTable};
+use super::template::{self, Scope};
+
+/// A [`NodeKind`] built from a `[node] kind = "command"` table.
+pub struct CommandKind {
+    name: String,
+    program: Option<PathBuf>,
+    node: CommandNode,
+    ports: Vec<String>,
+}
+
+impl CommandKind {
+    /// Check every template against the declared ports; `program` is the
+    /// table's program resolved to a path.
+    pub fn new(node: CommandNode, program: Option<PathBuf>) -> Result<Self, String> {
+        let ports: Vec<String> = node.ports.iter().map(|p| p.name.clone()).collect();
+        if !ports.iter().any(|p| *p == node.client_port) {
+            return Err(format!(
+                "[node] client_port `{}` is not among the declared ports ({})",
+                node.client_port,
+                ports.join(", ")
+            ));
+        }
+        if node.program.is_none() && node.image.is_none() {
+            return Err(
+                "a command node needs a `program` (local), an `image` (Docker), or both".to_owned(),
+            );
+        }
+        let node_templates = node
+            .args
+            .iter()
+            .chain(node.env.values())
+            .chain(node.files.iter().map(|f| &f.contents));
+        for text in node_templates {
+            template::check(text, Scope::Node, &ports).map_err(|e| format!("[node]: {e}"))?;
+        }
+        for text in &node.peer_args {
+            template::check(text, Scope::Peer, &ports)
+                .map_err(|e| format!("[node] peer_args: {e}"))?;
+        }
+        Ok(Self {
+            name: node.name.clone().unwrap_or_else(|| "command".to_owned()),
+            program,
+            ports,
+            node,
+        })
+    }
+}
+
+impl NodeKind for CommandKind {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn ports(&self) -> Vec<PortSpec> {
+        self.node
+            .ports
+            .iter()
+            .map(|p| {
+                if p.peer {
+                    PortSpec::peer(p.name.clone(), p.port)
+                } else {
+                    PortSpec::api(p.name.clone(), p.port)
+                }
+            })
+            .collect()
+    }
+
+    fn render(&self, node: &NodeView) -> Result<LaunchSpec, BoxError> {
+        let ports = &self.ports;
+        let mut launch = match (&self.program, &self.node.image) {
+            (Some(program), Some(image)) => LaunchSpec::program(program).image(image.clone()),
+            (Some(program), None) => LaunchSpec::program(program),
+            (None, Some(image)) => LaunchSpec::image_only(image.clone()),
+            (None, None) => return Err("a command node needs a program or an image".into()),
+        };
+        for arg in &self.node.args {
+            launch = launch.arg(template::render(arg, ports, node, None)?);
+        }
+        for peer in &node.peers {
+            for arg in &self.node.peer_args {
+                launch = launch.arg(template::render(arg, ports, node, Some(peer))?);
+            }
+        }
+        for (name, value) in &self.node.env {
+            launch = launch.env(name.clone(), template::render(value, ports, node, None)?);
+        }
+        for file in &self.node.files {
+            let contents = template::render(&file.contents, ports, node, None)?;
+            launch = launch.file(file.path.clone(), contents.into_bytes());
+        }
+        let readiness = match &self.node.readiness {
+            Some(ReadinessTable::Http { port, path }) => {
+                Readiness::http(port.clone(), path.clone())
+            }
+            Some(ReadinessTable::Tcp { port }) => Readiness::tcp(port.clone()),
+            Some(ReadinessTable::Log { line }) => Readiness::log_line(line.clone()),
+            None => Readiness::http(self.node.client_port.clone(), "/testing/v1/ready"),
+        };
+        Ok(launch.readiness(readiness))
+    }
+
+    fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
+        NodeHttpClient::for_node(node, &self.node.client_port)
+    }
+}
