@@ -118,4 +118,34 @@ kind = "demo-node"
             "{error}"
         );
     }
+
+    /// The TOML blocks of the guide's chapter, in order.
+    fn guide_examples() -> Vec<String> {
+        let guide = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/src/scenario-files.md"),
+        )
+        .unwrap();
+        guide
+            .split("```toml\n")
+            .skip(1)
+            .map(|rest| rest.split("```").next().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_guides_examples_are_valid_files_and_build() {
+        let examples = guide_examples();
+        assert_eq!(examples.len(), 2, "the format and the command node");
+        let format = parse(Path::new("guide-format.toml"), &examples[0]).unwrap();
+        assert_eq!(format.chaos.len(), 4);
+        // The command node's table, in a file of its own.
+        let node = format!(
+            "name = \"x\"\nwindow = \"10s\"\n[topology]\nvalidators = 3\n{}",
+            examples[1]
+        );
+        let file = parse(Path::new("guide-node.toml"), &node).unwrap();
+        let dir = Path::new("/");
+        let (plan, _) = build::builder(&file, dir).unwrap();
+        plan.build().unwrap();
+    }
 }

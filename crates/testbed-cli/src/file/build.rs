@@ -110,9 +110,18 @@ pub fn resolve_program(program: &str, dir: &Path) -> Result<PathBuf, String> {
     if program.contains('/') {
         return Ok(dir.join(path));
     }
+    // Beside this binary, or up to two directories above it (a test
+    // binary runs from `target/debug/deps`).
     let beside_me = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(program)));
+        .map(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(3)
+                .map(|dir| dir.join(program))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
