@@ -26,7 +26,7 @@ impl CommandKind {
     /// table's program resolved to a path.
     pub fn new(node: CommandNode, program: Option<PathBuf>) -> Result<Self, String> {
         let ports: Vec<String> = node.ports.iter().map(|p| p.name.clone()).collect();
-        if !ports.iter().any(|p| *p == node.client_port) {
+        if !ports.contains(&node.client_port) {
             return Err(format!(
                 "[node] client_port `{}` is not among the declared ports ({})",
                 node.client_port,
