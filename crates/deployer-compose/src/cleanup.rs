@@ -159,7 +159,7 @@ impl Resources {
 
 /// Register the cleanup actions (they run newest first: containers, then
 /// proxies, then volumes and network, then the audit).
-pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
+pub(crate) fn register(env: &DeployEnv, resources: &Resources, keep: Keep) {
     let audited = resources.clone();
     env.on_cleanup("leak audit by label", move || async move {
         let namespaces = audited
@@ -192,7 +192,6 @@ pub(crate) fn register(env: &DeployEnv, resources: &Resources) {
         env.run_passed(),
     );
     env.on_cleanup("stop and remove the containers", move || async move {
-        let keep = Keep::from_env();
         let result = remove_containers(&stopped.0, keep, &nodes_dir).await;
         // Even when the engine failed us: no log follower outlives cleanup.
         stopped.0.closing.cancel();

@@ -85,7 +85,11 @@ pub(crate) async fn deploy(
     }
 
     let resources = Resources::new(docker.clone(), env.run_id(), deployer.grace);
-    cleanup::register(env, &resources);
+    cleanup::register(
+        env,
+        &resources,
+        deployer.keep.unwrap_or_else(deploykit::Keep::from_env),
+    );
     let ids: Vec<NodeId> = slots.iter().map(|slot| slot.id.clone()).collect();
     let net = RunNetwork::create(
         docker,

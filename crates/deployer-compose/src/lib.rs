@@ -89,7 +89,7 @@ use scenario_core::{
 pub use bollard;
 pub use cleanup::leftovers;
 pub use compose_file::COMPOSE_FILE;
-pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV, NetworkMode};
+pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV, Keep, NetworkMode};
 pub use engine::{DOCKER_HOST_ENV, connect, engine_address};
 pub use error::{Error, Result};
 pub use plane::HOLDER_LABEL;
@@ -104,6 +104,7 @@ pub struct ComposeDeployer {
     ready_timeout: Option<Duration>,
     host: Option<String>,
     network: NetworkMode,
+    keep: Option<Keep>,
 }
 
 impl Default for ComposeDeployer {
@@ -122,7 +123,16 @@ impl ComposeDeployer {
             ready_timeout: None,
             host: None,
             network: NetworkMode::default(),
+            keep: None,
         }
+    }
+
+    /// What cleanup keeps (node data volumes, logs of passing runs),
+    /// whatever `TESTBED_KEEP` and `TESTBED_KEEP_LOGS` say; without it,
+    /// they decide.
+    pub fn keep(mut self, keep: Keep) -> Self {
+        self.keep = Some(keep);
+        self
     }
 
     /// Use the engine at `host` (`unix:///path`, `tcp://host:port`) instead

@@ -47,9 +47,9 @@ pub(crate) fn register_network(env: &DeployEnv, net: &Arc<RunNetwork>, marker: &
 
 /// Stop every node started so far, all at once: registered before any node
 /// starts, so it runs first.
-pub(crate) fn register_nodes(env: &DeployEnv, grace: Duration) -> Started {
+pub(crate) fn register_nodes(env: &DeployEnv, grace: Duration, keep: Keep) -> Started {
     let started = Started::default();
-    let Keep { data, logs } = Keep::from_env();
+    let Keep { data, logs } = keep;
     let (to_stop, outcome, run_dir) = (
         Arc::clone(&started),
         env.run_passed(),

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use deploykit::plan;
 use deploykit::ready::{Starting, wait_all_ready};
+use deploykit::{Keep, plan};
 use scenario_core::{
     DeployEnv, Deployment, EventKind, HostPort, NodeId, NodeSlot, PortSpec, Scenario,
 };
@@ -110,7 +110,8 @@ pub(crate) async fn deploy(
     }
 
     // Everything checked: from here on, node processes start.
-    let started = cleanup::register_nodes(env, deployer.grace);
+    let keep = deployer.keep.unwrap_or_else(Keep::from_env);
+    let started = cleanup::register_nodes(env, deployer.grace, keep);
     let launcher = Launcher::new(env, Arc::clone(&net), started, marker);
     for held in placed.into_values().filter_map(|placed| placed.held) {
         held.release();

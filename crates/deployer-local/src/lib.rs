@@ -75,11 +75,11 @@ use scenario_core::{
     BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario,
 };
 
-pub use deploykit::NetworkMode;
 pub use deploykit::ProcessRef;
 /// The link proxies peer traffic goes through (shared with other deployers).
 pub use deploykit::proxy;
 pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV};
+pub use deploykit::{Keep, NetworkMode};
 pub use error::{Error, Result};
 pub use marker::{MARKER_FILE, Marker, Reaped, reap, reap_registered};
 /// Whether this machine can run the network plane, and the fix when not.
@@ -93,6 +93,7 @@ pub struct LocalDeployer {
     grace: Duration,
     ready_timeout: Option<Duration>,
     network: NetworkMode,
+    keep: Option<Keep>,
 }
 
 impl Default for LocalDeployer {
@@ -109,7 +110,15 @@ impl LocalDeployer {
             grace: Duration::from_secs(5),
             ready_timeout: None,
             network: NetworkMode::default(),
+            keep: None,
         }
+    }
+
+    /// What cleanup keeps (node data, logs of passing runs), whatever
+    /// `TESTBED_KEEP` and `TESTBED_KEEP_LOGS` say; without it, they decide.
+    pub fn keep(mut self, keep: Keep) -> Self {
+        self.keep = Some(keep);
+        self
     }
 
     /// Which network plane carries the run (default: namespaces, one

@@ -61,6 +61,9 @@ enum Command {
         /// The seed (default: the file's, or a random one, printed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Keep every node's data and log after the run, passed or not.
+        #[arg(long)]
+        keep: bool,
     },
     /// Check this machine before a run, with a fix for each problem.
     Doctor {
@@ -90,6 +93,9 @@ enum Command {
     Replay {
         /// A run id from `testbed runs`, or a run's artifact directory.
         run: String,
+        /// Keep every node's data and log after the run, passed or not.
+        #[arg(long)]
+        keep: bool,
     },
     /// Clean up what killed runs left behind (their runner is gone).
     Reap,
@@ -125,7 +131,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Check { file, seed } => command::check::run(&file, seed),
-        Command::Run { file, on, seed } => command::run::run(&file, on, seed),
+        Command::Run {
+            file,
+            on,
+            seed,
+            keep,
+        } => command::run::run(&file, on, seed, keep),
         Command::Doctor { on, file } => command::doctor::run(on, file.as_deref()),
         Command::Show {
             run,
@@ -134,7 +145,7 @@ fn main() -> ExitCode {
             heights,
         } => command::show::run(&run, &command::show::Query { block, tx, heights }),
         Command::Runs => command::runs::run(),
-        Command::Replay { run } => command::replay::run(&run),
+        Command::Replay { run, keep } => command::replay::run(&run, keep),
         Command::Reap => command::reap::run(),
         Command::Parity {
             file,

@@ -224,7 +224,7 @@ fn the_chaos_file_runs_on_local_processes_and_show_runs_and_replay_answer_from_i
     );
 
     // Replay: the same file, seed and backend give the same fault schedule.
-    let out = testbed(&["replay", &run_id], &artifacts);
+    let out = testbed(&["replay", &run_id, "--keep"], &artifacts);
     let again = text(&out.stdout);
     assert!(
         again.contains(&format!(
@@ -241,6 +241,15 @@ fn the_chaos_file_runs_on_local_processes_and_show_runs_and_replay_answer_from_i
         "a stop, a start and two faults: {schedule:?}"
     );
     assert_eq!(fault_schedule(&replayed), schedule);
+    // --keep kept every node's data and log, though the run passed; the
+    // first run kept neither.
+    let kept = Path::new(replayed["artifacts_dir"].as_str().unwrap()).join("nodes/validator-0");
+    assert!(
+        kept.join("data").read_dir().unwrap().next().is_some(),
+        "{kept:?}"
+    );
+    assert!(kept.join("node.log").is_file());
+    assert!(!Path::new(&run_dir).join("nodes/validator-0/data").exists());
 }
 
 #[test]
@@ -420,4 +429,39 @@ fn the_example_files_pass_on_docker() {
     if docker_and_plane_ready("the example files on Docker") {
         the_example_files_pass_on("compose");
     }
+}
+
+#[test]
+fn check_shows_a_nodes_override_and_refuses_one_for_a_node_not_in_the_topology() {
+    let (_root, artifacts) = place();
+    let dir = artifacts.parent().unwrap();
+    let file = dir.join("mixed.toml");
+    let write = |node: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "name = \"mixed\"\nwindow = \"10s\"\n[topology]\nvalidators = 3\n[topology.nodes.{node}]\nimage = \"testbed/demo-node:old\"\nargs = [\"--mempool-limit=100\"]\n[node]\nkind = \"demo-node\"\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("validator-2");
+    let out = testbed(&["check", file.to_str().unwrap()], &artifacts);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "  validator-2 (validator): image testbed/demo-node:old, args --mempool-limit=100"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  validator-1 (validator)\n"), "{stdout}");
+    write("validator-9");
+    let out = testbed(&["check", file.to_str().unwrap()], &artifacts);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("an override names node \"validator-9\", which is not in the topology"),
+        "{stderr}"
+    );
 }

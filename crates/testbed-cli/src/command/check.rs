@@ -32,7 +32,25 @@ pub(crate) fn run(path: &Path, seed: Option<u64>) -> u8 {
     );
     println!("nodes ({}):", plan.nodes().len());
     for slot in plan.nodes() {
-        println!("  {} ({})", slot.id, slot.role);
+        let change = &slot.overrides;
+        let mut differs = Vec::new();
+        if let Some(program) = &change.program {
+            differs.push(format!("program {}", program.display()));
+        }
+        if let Some(image) = &change.image {
+            differs.push(format!("image {image}"));
+        }
+        if !change.args.is_empty() {
+            differs.push(format!("args {}", change.args.join(" ")));
+        }
+        for (name, value) in &change.env {
+            differs.push(format!("{name}={value}"));
+        }
+        if differs.is_empty() {
+            println!("  {} ({})", slot.id, slot.role);
+        } else {
+            println!("  {} ({}): {}", slot.id, slot.role, differs.join(", "));
+        }
     }
     println!("workloads:");
     for workload in plan.workloads() {

@@ -29,7 +29,7 @@ pub(crate) fn run(path: &Path, backends: &[Backend], seed: Option<u64>, toleranc
             Err(code) => return code,
         };
         println!("parity: running on {} with seed {seed}", name(on));
-        match super::run::execute(plan, on, path) {
+        match super::run::execute(plan, on, path, false) {
             Ok(report) => reports.push(report),
             Err(why) => {
                 eprintln!("testbed: on {}: {why}", name(on));

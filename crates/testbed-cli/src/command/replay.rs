@@ -6,7 +6,7 @@ use testbed_cli::history;
 
 use crate::{Backend, exit};
 
-pub(crate) fn run(run: &str) -> u8 {
+pub(crate) fn run(run: &str, keep: bool) -> u8 {
     let (dir, report) = match super::recorded(run) {
         Ok(found) => found,
         Err(code) => return code,
@@ -39,5 +39,5 @@ pub(crate) fn run(run: &str) -> u8 {
         Ok(built) => built,
         Err(code) => return code,
     };
-    super::run::run_plan(plan, on, &source)
+    super::run::run_plan(plan, on, &source, keep)
 }

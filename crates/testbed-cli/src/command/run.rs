@@ -5,22 +5,30 @@
 
 use std::path::Path;
 
+use testbed::compose::ComposeDeployer;
+use testbed::local::{Keep, LocalDeployer};
 use testbed::{Report, Scenario};
 use testbed_cli::history;
 
 use crate::{Backend, exit};
 
-pub(crate) fn run(path: &Path, on: Backend, seed: Option<u64>) -> u8 {
+/// What `--keep` keeps: every node's data and log.
+const KEEP_ALL: Keep = Keep {
+    data: true,
+    logs: true,
+};
+
+pub(crate) fn run(path: &Path, on: Backend, seed: Option<u64>, keep: bool) -> u8 {
     let (plan, _) = match super::plan(path, seed) {
         Ok(built) => built,
         Err(code) => return code,
     };
-    run_plan(plan, on, path)
+    run_plan(plan, on, path, keep)
 }
 
 /// Run a built plan from `source` (the scenario file) and report on it.
-pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path) -> u8 {
-    match execute(plan, on, source) {
+pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path, keep: bool) -> u8 {
+    match execute(plan, on, source, keep) {
         Ok(report) => {
             print_verdicts(&report);
             if report.passed {
@@ -38,15 +46,22 @@ pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path) -> u8 {
 
 /// Run a built plan on a backend; keep the scenario file in the run's
 /// artifacts and the run in the per-user list. An error is the reason the
-/// run could not go ahead.
-pub(crate) fn execute(plan: Scenario, on: Backend, source: &Path) -> Result<Report, String> {
+/// run could not go ahead. `keep`: keep every node's data and log.
+pub(crate) fn execute(
+    plan: Scenario,
+    on: Backend,
+    source: &Path,
+    keep: bool,
+) -> Result<Report, String> {
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
     let report = runtime
         .block_on(async {
-            match on {
-                Backend::Local => plan.run(&testbed::local::LocalDeployer::new()).await,
-                Backend::Compose => plan.run(&testbed::compose::ComposeDeployer::new()).await,
+            match (on, keep) {
+                (Backend::Local, false) => plan.run(&LocalDeployer::new()).await,
+                (Backend::Local, true) => plan.run(&LocalDeployer::new().keep(KEEP_ALL)).await,
+                (Backend::Compose, false) => plan.run(&ComposeDeployer::new()).await,
+                (Backend::Compose, true) => plan.run(&ComposeDeployer::new().keep(KEEP_ALL)).await,
             }
         })
         .map_err(|error| format!("the run could not go ahead: {error}"))?;

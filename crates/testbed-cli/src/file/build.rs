@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use demo_node::DemoNode;
-use testbed::ScenarioBuilder;
 use testbed::blockfeed::Feed;
 use testbed::expectations::{
     Agreement, DaAvailability, Liveness, LogLines, MetricAtLeast, Recovery, TxInclusion,
@@ -14,6 +13,7 @@ use testbed::expectations::{
 use testbed::ledger::Ledger;
 use testbed::prelude::*;
 use testbed::workloads::{Chaos, DaLoad, Selector, TxLoad};
+use testbed::{NodeOverride, ScenarioBuilder};
 
 use super::command_node::CommandKind;
 use super::model::{ChaosEntry, ExpectTable, NodeTable, ScenarioFile, Who};
@@ -38,12 +38,27 @@ pub fn builder(
     dir: &Path,
 ) -> Result<(ScenarioBuilder, Option<Chaos>), String> {
     let ledger = Ledger::new();
+    let mut topology = Topology::new()
+        .validators(file.topology.validators)
+        .executors(file.topology.executors);
+    for (id, table) in &file.topology.nodes {
+        let mut change = NodeOverride::new();
+        if let Some(program) = &table.program {
+            change = change.program(resolve_program(program, dir)?);
+        }
+        if let Some(image) = &table.image {
+            change = change.image(image.clone());
+        }
+        for arg in &table.args {
+            change = change.arg(arg.clone());
+        }
+        for (name, value) in &table.env {
+            change = change.env(name.clone(), value.clone());
+        }
+        topology = topology.override_node(id.as_str(), change);
+    }
     let mut plan = Scenario::builder(file.name.clone())
-        .topology(
-            Topology::new()
-                .validators(file.topology.validators)
-                .executors(file.topology.executors),
-        )
+        .topology(topology)
         .window(file.window)
         .block_feed(Feed::new());
     if let Some(seed) = file.seed {

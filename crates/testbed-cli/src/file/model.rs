@@ -55,6 +55,28 @@ pub struct TopologyTable {
     /// Executors (`executor-0`, …), which hold DA blobs.
     #[serde(default)]
     pub executors: usize,
+    /// One node's launch changed, by its id: another program or image (a
+    /// mixed-version network), extra arguments or environment.
+    #[serde(default)]
+    pub nodes: std::collections::BTreeMap<String, NodeOverrideTable>,
+}
+
+/// `[topology.nodes.<id>]`: what one node does differently.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeOverrideTable {
+    /// Another program for this node (local).
+    #[serde(default)]
+    pub program: Option<String>,
+    /// Another image for this node (Docker).
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Arguments added after the node kind's.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment variables added or replaced.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// `[node]`: the node software every node runs.
