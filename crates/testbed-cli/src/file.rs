@@ -102,7 +102,7 @@ kind = "demo-node"
         assert!(
             error
                 .message
-                .contains("expected `validators` or `executors`"),
+                .contains("expected one of `validators`, `executors`, `nodes`"),
             "{error}"
         );
         assert!(error.to_string().starts_with("t.toml:6:3: "), "{error}");
