@@ -82,15 +82,28 @@ struct Seen {
     heights: BTreeMap<NodeId, u64>,
     series: BTreeMap<NodeId, Thinned<[u64; 2]>>,
     blocks: BTreeMap<u64, ObservedBlock>,
+    /// The highest height forgotten (0: none).
+    forgotten_up_to: u64,
 }
 
 impl Seen {
+    /// Hold the first report of a height, unless that height was already
+    /// forgotten.
+    fn hold(&mut self, observed: &ObservedBlock) {
+        let height = observed.block.height;
+        if height > self.forgotten_up_to && !self.blocks.contains_key(&height) {
+            self.blocks.insert(height, observed.clone());
+            self.forget_old(observed.observed_at_ms);
+        }
+    }
+
     /// Forget blocks older than the hold time, keeping the newest few.
     fn forget_old(&mut self, now_ms: u64) {
         while self.blocks.len() > HOLD_AT_LEAST
             && let Some(entry) = self.blocks.first_entry()
             && entry.get().observed_at_ms.saturating_add(HOLD_BLOCKS_MS) < now_ms
         {
+            self.forgotten_up_to = self.forgotten_up_to.max(*entry.key());
             entry.remove();
         }
     }
@@ -128,14 +141,7 @@ impl LiveFeed {
                     .or_insert_with(|| Thinned::new(SERIES_POINTS))
                     .push(point);
             }
-            let fresh = seen
-                .blocks
-                .last_key_value()
-                .is_none_or(|(top, _)| observed.block.height > *top);
-            if fresh {
-                seen.blocks.insert(observed.block.height, observed.clone());
-                seen.forget_old(observed.observed_at_ms);
-            }
+            seen.hold(&observed);
         }
         if let Some(file) = self
             .history

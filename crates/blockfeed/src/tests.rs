@@ -186,4 +186,11 @@ fn the_feed_forgets_blocks_after_the_hold_time_but_keeps_the_newest() {
     seen.forget_old(10_000_000);
     assert_eq!(seen.blocks.len(), HOLD_AT_LEAST);
     assert_eq!(seen.blocks.keys().last(), Some(&200));
+    // A late first report of a forgotten height is not held again; one of
+    // a height never seen is.
+    seen.hold(&block(100, 10_000_000));
+    assert!(!seen.blocks.contains_key(&100));
+    seen.blocks.remove(&190);
+    seen.hold(&block(190, 10_000_000));
+    assert!(seen.blocks.contains_key(&190));
 }

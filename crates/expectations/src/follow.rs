@@ -61,8 +61,8 @@ impl Now {
 pub(crate) struct Followed<T> {
     pub(crate) tally: T,
     pub(crate) now: Now,
-    /// Heights the feed no longer held when the follower asked for them
-    /// (the runner was starved for minutes): judging them is impossible.
+    /// Heights the feed no longer held when the follower asked for them:
+    /// judging them is impossible.
     pub(crate) missed_heights: u64,
 }
 
@@ -72,7 +72,7 @@ impl<T> Followed<T> {
     pub(crate) fn fell_behind(&self, what: &str) -> Option<Verdict> {
         (self.missed_heights > 0).then(|| {
             Verdict::fail(format!(
-                "the judge fell behind the block feed and missed {} finalized heights (the runner was starved for minutes), so it cannot tell {what}",
+                "the block feed no longer held {} finalized heights when this judge read them (the runner was starved for minutes, or a node reported heights out of order), so it cannot tell {what}",
                 self.missed_heights
             ))
             .figure("missed_heights", self.missed_heights as f64)

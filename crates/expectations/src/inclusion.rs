@@ -105,6 +105,11 @@ impl Expectation for TxInclusion {
         let (missing, lost_with_node) = tally.missing(&now);
         let (accepted, included) = (tally.accepted, tally.all.len());
         let judged_count = usize::try_from(included).unwrap_or(usize::MAX) + missing.len();
+        if judged_count == 0 && lost_with_node > 0 {
+            return Ok(Verdict::fail(format!(
+                "none of the transactions that had time to settle could be judged: all {lost_with_node} were sent to a node just before or while it was down, and none was finalized"
+            )));
+        }
         if judged_count == 0 {
             return Ok(Verdict::fail(format!(
                 "no transaction was accepted early enough to judge ({} submitted, {accepted} accepted)",
@@ -151,8 +156,11 @@ impl Expectation for TxInclusion {
             if tally.calm.is_empty() {
                 continue;
             }
+            // The histogram answers the top of the value's bucket (3
+            // significant digits); its bottom is what is compared, so a
+            // latency exactly at the bound passes.
             let value = tally.calm.value_at_quantile(*q);
-            if Duration::from_millis(value) > *bound {
+            if Duration::from_millis(tally.calm.lowest_equivalent(value)) > *bound {
                 return Ok(figures(Verdict::fail(format!(
                     "inclusion latency p{:.0} outside fault windows is {value} ms, above the bound of {} ms ({} transactions sent outside faults)",
                     q * 100.0,

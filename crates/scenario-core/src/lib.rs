@@ -110,7 +110,7 @@ pub use launch::{
 pub use layout::NodeFiles;
 pub use output::{Output, OutputEvent};
 pub use report::{Report, RunFailed};
-pub use runner::RunError;
+pub use runner::{RunError, default_artifacts_root};
 pub use scenario::{BuildError, PlanProblem, Scenario, ScenarioBuilder};
 pub use timeline::{Event, EventKind, NodeCause, Timeline};
 pub use topology::{NodeId, NodeOverride, NodeSlot, Role, Topology};

@@ -292,10 +292,22 @@ fn node_records(scenario: &Scenario, events: &[Event]) -> Vec<NodeRecord> {
 }
 
 fn artifacts_root(scenario: &Scenario) -> PathBuf {
+    root_for(scenario.artifacts_root.as_deref())
+}
+
+/// Where runs of scenarios that set no artifacts root of their own write:
+/// `TESTBED_ARTIFACTS_DIR`, else the `target/testbed` of the Cargo
+/// workspace around the current directory (`CARGO_TARGET_DIR` respected),
+/// else `./target/testbed`.
+pub fn default_artifacts_root() -> PathBuf {
+    root_for(None)
+}
+
+fn root_for(from_scenario: Option<&std::path::Path>) -> PathBuf {
     let env_path = |name: &str| std::env::var_os(name).map(PathBuf::from);
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     artifacts::root(
-        scenario.artifacts_root.as_deref(),
+        from_scenario,
         env_path(artifacts::ARTIFACTS_ENV),
         env_path("CARGO_TARGET_DIR"),
         &cwd,

@@ -10,8 +10,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use testbed::Report;
 
-/// The copy of the scenario file kept in each run's artifacts, for replay.
+/// The copy of the scenario file kept in each run's artifacts, for replay:
+/// the text that ran, as it was read when the run was planned.
 pub const SCENARIO_COPY: &str = "scenario.toml";
+
+/// Beside it: the directory the file was in, where its relative program
+/// paths start.
+pub const SCENARIO_DIR: &str = "scenario-dir";
 
 /// One run, as listed.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -23,13 +23,12 @@ fn scenarios() -> PathBuf {
 }
 
 /// Run `testbed` with these arguments, its artifacts under `artifacts`
-/// and its list of runs in `artifacts`' sibling `state` directory (the
-/// tests' temporary directories hold both).
+/// and its list of runs in `artifacts/.state`.
 fn testbed(args: &[&str], artifacts: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_testbed"))
         .args(args)
         .env("TESTBED_ARTIFACTS_DIR", artifacts)
-        .env("XDG_STATE_HOME", artifacts.with_file_name("state"))
+        .env("XDG_STATE_HOME", artifacts.join(".state"))
         .output()
         .expect("the testbed binary starts")
 }
@@ -104,7 +103,12 @@ fn a_plan_the_builder_refuses_exits_2_with_the_builders_reason() {
         stderr.contains("but the window is only 10s long"),
         "{stderr}"
     );
-    assert!(!dir.path().join("late").exists());
+    let made: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().is_dir())
+        .collect();
+    assert!(made.is_empty(), "a refused plan created {made:?}");
 }
 
 #[test]

@@ -17,6 +17,42 @@ use crate::rate::{MAX_BLOB_RATE, check_rate};
 /// How long a blob seen certified waits for its dispersal's answer.
 const CERTIFIED_FOR_MS: u64 = 120_000;
 
+/// The blobs seen certified in new finalized blocks, until the load takes
+/// them (a block can come before the answer to the dispersal).
+#[derive(Default)]
+struct Certified {
+    /// Blob, and when it was seen (unix ms).
+    seen: HashMap<BlobId, u64>,
+    next_height: u64,
+    /// Heights the feed no longer held when asked.
+    skipped: u64,
+}
+
+impl Certified {
+    /// Read the blocks finalized since the last call.
+    fn catch_up(&mut self, ctx: &RunContext) {
+        let Some(feed) = ctx.block_feed() else {
+            return;
+        };
+        let now = unix_ms();
+        self.next_height = self.next_height.max(1);
+        for observed in feed.finalized_blocks_from(self.next_height) {
+            self.skipped += observed.block.height.saturating_sub(self.next_height);
+            self.next_height = observed.block.height + 1;
+            for blob in observed.block.blobs {
+                self.seen.entry(blob).or_insert(now);
+            }
+        }
+        self.seen
+            .retain(|_, seen| seen.saturating_add(CERTIFIED_FOR_MS) > now);
+    }
+
+    /// Whether `blob` was seen certified; it is forgotten then.
+    fn take(&mut self, blob: &BlobId) -> bool {
+        self.seen.remove(blob).is_some()
+    }
+}
+
 /// Blobs at a fixed rate, with verified samples.
 pub struct DaLoad {
     rate: f64,
@@ -107,17 +143,23 @@ impl Workload for DaLoad {
         let mut rng = ctx.rng("da-load");
         let period = Duration::from_secs_f64(1.0 / self.rate.max(0.001));
         let start = tokio::time::Instant::now();
-        // Accepted blobs not yet seen certified; blobs seen certified
-        // recently (a block can come before the answer to the dispersal),
-        // with when; the next height to read from the feed.
+        // Accepted blobs not yet seen certified, and the blobs seen certified.
         let mut pending: Vec<BlobId> = Vec::new();
-        let mut certified: HashMap<BlobId, u64> = HashMap::new();
-        let mut next_height = 1;
-        for n in 0u64.. {
+        let mut certified = Certified::default();
+        'load: for n in 0u64.. {
             let due = start + period.mul_f64(n as f64);
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = tokio::time::sleep_until(due) => {}
+            // Wait, reading new blocks at least every second meanwhile: the
+            // feed holds recent blocks only.
+            loop {
+                let step = due.min(tokio::time::Instant::now() + Duration::from_secs(1));
+                tokio::select! {
+                    () = cancel.cancelled() => break 'load,
+                    () = tokio::time::sleep_until(step) => {}
+                }
+                certified.catch_up(ctx);
+                if step >= due {
+                    break;
+                }
             }
             let node = executors[usize::try_from(n % executors.len() as u64).unwrap_or(0)].clone();
             let Some(client) = ctx.client(&node) else {
@@ -145,23 +187,20 @@ impl Workload for DaLoad {
                 }
             }
             // Sample the blobs that are certified by now.
-            let now = unix_ms();
-            if let Some(feed) = ctx.block_feed() {
-                for observed in feed.finalized_blocks_from(next_height) {
-                    next_height = observed.block.height + 1;
-                    for blob in observed.block.blobs {
-                        certified.entry(blob).or_insert(now);
-                    }
-                }
-            }
-            let (ready, waiting): (Vec<_>, Vec<_>) = pending
-                .drain(..)
-                .partition(|id| certified.remove(id).is_some());
+            certified.catch_up(ctx);
+            let (ready, waiting): (Vec<_>, Vec<_>) =
+                pending.drain(..).partition(|id| certified.take(id));
             pending = waiting;
-            certified.retain(|_, seen| seen.saturating_add(CERTIFIED_FOR_MS) > now);
             for id in ready {
                 self.sample(ctx, &id, &mut rng).await;
             }
+        }
+        if certified.skipped > 0 {
+            return Err(format!(
+                "the DA load fell behind the block feed and skipped {} finalized heights: blobs certified there were not sampled",
+                certified.skipped
+            )
+            .into());
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use crate::exit;
 
 pub(crate) fn run(path: &Path, seed: Option<u64>) -> u8 {
     let (plan, chaos) = match super::plan(path, seed) {
-        Ok(built) => built,
+        Ok(planned) => (planned.scenario, planned.chaos),
         Err(code) => return code,
     };
     println!("scenario '{}': valid", plan.name());

@@ -55,6 +55,16 @@ pub(crate) fn run(on: Backend, path: Option<&Path>) -> u8 {
             findings.push(program(scenario.as_ref().map(|s| &s.node), dir));
         }
         Backend::Compose => {
+            if let Some(NodeTable::Command(CommandNode { image: None, .. })) =
+                scenario.as_ref().map(|s| &s.node)
+            {
+                findings.push(problem(
+                    "node image",
+                    "the command node has no `image`, which Docker runs need",
+                    "build an image of your node and name it in the file's [node] table",
+                ));
+                return report(&findings);
+            }
             let image = match scenario.as_ref().map(|s| &s.node) {
                 Some(
                     NodeTable::DemoNode {
@@ -69,8 +79,13 @@ pub(crate) fn run(on: Backend, path: Option<&Path>) -> u8 {
             findings.extend(docker(&image));
         }
     }
+    report(&findings)
+}
+
+/// Print the findings; the exit code they make.
+fn report(findings: &[Finding]) -> u8 {
     let mut problems = 0;
-    for finding in &findings {
+    for finding in findings {
         match &finding.problem {
             None => println!("ok       {}", finding.what),
             Some((why, fix)) => {
@@ -162,17 +177,18 @@ fn disk() -> Finding {
 
 fn program(node: Option<&NodeTable>, dir: &Path) -> Finding {
     let named = match node {
-        Some(
-            NodeTable::DemoNode {
-                program: Some(program),
-                ..
+        Some(NodeTable::DemoNode { program, .. }) => program.as_ref(),
+        Some(NodeTable::Command(command)) => match &command.program {
+            Some(program) => Some(program),
+            None => {
+                return problem(
+                    "node program",
+                    "the command node has no `program`, which local runs need",
+                    "give its path in the file's [node] table (an `image` serves Docker runs only)",
+                );
             }
-            | NodeTable::Command(CommandNode {
-                program: Some(program),
-                ..
-            }),
-        ) => Some(program),
-        _ => None,
+        },
+        None => None,
     };
     match named.map(|program| (program, file::build::resolve_program(program, dir))) {
         Some((_, Ok(program))) if program.is_file() => {
@@ -193,7 +209,10 @@ fn program(node: Option<&NodeTable>, dir: &Path) -> Finding {
             Err(error) => problem(
                 "node program demo-node",
                 error.to_string(),
-                "build it (`cargo build -p demo-node`) or set TESTBED_DEMO_NODE to its path",
+                format!(
+                    "build it (`cargo build -p demo-node`, or `cargo install --path crates/demo-node`) or set {} to its path",
+                    demo_node::BIN_ENV
+                ),
             ),
         },
     }

@@ -20,16 +20,16 @@ pub(crate) fn run(path: &Path, backends: &[Backend], seed: Option<u64>, toleranc
     let seed = match (seed, super::plan(path, seed)) {
         (_, Err(code)) => return code,
         (Some(seed), _) => seed,
-        (None, Ok((plan, _))) => plan.seed(),
+        (None, Ok(planned)) => planned.scenario.seed(),
     };
     let mut reports = Vec::new();
     for &on in backends {
-        let (plan, _) = match super::plan(path, Some(seed)) {
-            Ok(built) => built,
+        let planned = match super::plan(path, Some(seed)) {
+            Ok(planned) => planned,
             Err(code) => return code,
         };
         println!("parity: running on {} with seed {seed}", name(on));
-        match super::run::execute(plan, on, path, false) {
+        match super::run::execute(planned, on, false) {
             Ok(report) => reports.push(report),
             Err(why) => {
                 eprintln!("testbed: on {}: {why}", name(on));

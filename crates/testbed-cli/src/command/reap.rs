@@ -1,15 +1,13 @@
 //! `testbed reap`: clean up what runs killed by SIGKILL left behind, locally
 //! and on Docker (`testbed_cli::reap`).
 
-use std::path::PathBuf;
-
 use crate::exit;
 
 pub(crate) fn run() -> u8 {
-    let mut roots = vec![PathBuf::from("target").join("testbed")];
-    if let Some(dir) = std::env::var_os("TESTBED_ARTIFACTS_DIR") {
-        roots.push(PathBuf::from(dir));
-    }
+    // Where runs started here write (TESTBED_ARTIFACTS_DIR, else the
+    // enclosing workspace's target/testbed); runs elsewhere are in the
+    // per-user registry.
+    let roots = [testbed::default_artifacts_root()];
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -2,6 +2,8 @@
 //! kept in its artifacts, with its seed and on its backend, so the fault
 //! schedule and the load's targets are the same.
 
+use std::path::PathBuf;
+
 use testbed_cli::history;
 
 use crate::{Backend, exit};
@@ -22,22 +24,29 @@ pub(crate) fn run(run: &str, keep: bool) -> u8 {
             return exit::BAD_PLAN;
         }
     };
-    let source = dir.join(history::SCENARIO_COPY);
-    if !source.is_file() {
+    let copy = dir.join(history::SCENARIO_COPY);
+    let Ok(text) = std::fs::read_to_string(&copy) else {
         eprintln!(
             "testbed: run {} kept no scenario file ({} is missing): only runs started with `testbed run` can be replayed",
             report.run_id,
-            source.display()
+            copy.display()
         );
         return exit::BAD_PLAN;
-    }
+    };
+    // Relative program paths start where the original file was.
+    let original_dir = std::fs::read_to_string(dir.join(history::SCENARIO_DIR))
+        .map_or_else(|_| dir.clone(), PathBuf::from);
     println!(
         "replaying run {} of '{}' on {} with seed {}",
         report.run_id, report.scenario, report.deployer, report.seed
     );
-    let (plan, _) = match super::plan(&source, Some(report.seed)) {
-        Ok(built) => built,
-        Err(code) => return code,
+    let source = super::Source {
+        path: copy,
+        text,
+        dir: original_dir,
     };
-    super::run::run_plan(plan, on, &source, keep)
+    match super::plan_from(source, Some(report.seed)) {
+        Ok(planned) => super::run::run_plan(planned, on, keep),
+        Err(code) => code,
+    }
 }

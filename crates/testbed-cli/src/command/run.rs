@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
+use testbed::Report;
 use testbed::compose::ComposeDeployer;
 use testbed::local::{Keep, LocalDeployer};
-use testbed::{Report, Scenario};
 use testbed_cli::history;
 
+use super::Planned;
 use crate::{Backend, exit};
 
 /// What `--keep` keeps: every node's data and log.
@@ -19,16 +20,15 @@ const KEEP_ALL: Keep = Keep {
 };
 
 pub(crate) fn run(path: &Path, on: Backend, seed: Option<u64>, keep: bool) -> u8 {
-    let (plan, _) = match super::plan(path, seed) {
-        Ok(built) => built,
-        Err(code) => return code,
-    };
-    run_plan(plan, on, path, keep)
+    match super::plan(path, seed) {
+        Ok(planned) => run_plan(planned, on, keep),
+        Err(code) => code,
+    }
 }
 
-/// Run a built plan from `source` (the scenario file) and report on it.
-pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path, keep: bool) -> u8 {
-    match execute(plan, on, source, keep) {
+/// Run a plan built from a scenario file and report on it.
+pub(crate) fn run_plan(planned: Planned, on: Backend, keep: bool) -> u8 {
+    match execute(planned, on, keep) {
         Ok(report) => {
             print_verdicts(&report);
             if report.passed {
@@ -47,12 +47,12 @@ pub(crate) fn run_plan(plan: Scenario, on: Backend, source: &Path, keep: bool) -
 /// Run a built plan on a backend; keep the scenario file in the run's
 /// artifacts and the run in the per-user list. An error is the reason the
 /// run could not go ahead. `keep`: keep every node's data and log.
-pub(crate) fn execute(
-    plan: Scenario,
-    on: Backend,
-    source: &Path,
-    keep: bool,
-) -> Result<Report, String> {
+pub(crate) fn execute(planned: Planned, on: Backend, keep: bool) -> Result<Report, String> {
+    let Planned {
+        scenario: plan,
+        source,
+        ..
+    } = planned;
     let runtime = tokio::runtime::Runtime::new()
         .map_err(|error| format!("cannot start the async runtime: {error}"))?;
     let report = runtime
@@ -65,8 +65,17 @@ pub(crate) fn execute(
             }
         })
         .map_err(|error| format!("the run could not go ahead: {error}"))?;
-    let copy = report.artifacts_dir.join(history::SCENARIO_COPY);
-    if let Err(error) = std::fs::copy(source, &copy) {
+    let kept = std::fs::write(
+        report.artifacts_dir.join(history::SCENARIO_COPY),
+        &source.text,
+    )
+    .and_then(|()| {
+        std::fs::write(
+            report.artifacts_dir.join(history::SCENARIO_DIR),
+            source.dir.as_os_str().as_encoded_bytes(),
+        )
+    });
+    if let Err(error) = kept {
         eprintln!(
             "testbed: could not keep the scenario file in the run's artifacts ({error}): it cannot be replayed"
         );

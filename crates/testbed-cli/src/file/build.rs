@@ -76,9 +76,12 @@ pub fn builder(
             image,
             block_time,
         } => {
+            // A program that is not here matters only to local runs: their
+            // deploy says so (and `testbed doctor` before it); Docker runs
+            // use the image.
             let mut node = match program {
-                Some(program) => DemoNode::new(program),
-                None => DemoNode::locate().map_err(|error| error.to_string())?,
+                Some(program) => DemoNode::new(program_or_name(program, dir)),
+                None => DemoNode::locate().unwrap_or_else(|_| DemoNode::new("demo-node")),
             };
             if let Some(image) = image {
                 node = node.image(image.clone());
@@ -92,8 +95,7 @@ pub fn builder(
             let program = command
                 .program
                 .as_deref()
-                .map(|program| resolve_program(program, dir))
-                .transpose()?;
+                .map(|program| program_or_name(program, dir));
             plan.node_kind(CommandKind::new(command.clone(), program)?)
         }
     };
@@ -148,6 +150,11 @@ pub fn resolve_program(program: &str, dir: &Path) -> Result<PathBuf, String> {
         .ok_or_else(|| {
             format!("[node] program `{program}` is neither next to the testbed binary nor on PATH")
         })
+}
+
+/// [`resolve_program`], or the name as given when it is nowhere to be found.
+fn program_or_name(program: &str, dir: &Path) -> PathBuf {
+    resolve_program(program, dir).unwrap_or_else(|_| PathBuf::from(program))
 }
 
 /// The `[[chaos]]` entries as one schedule, or none.

@@ -26,6 +26,23 @@ impl CommandKind {
     /// table's program resolved to a path.
     pub fn new(node: CommandNode, program: Option<PathBuf>) -> Result<Self, String> {
         let ports: Vec<String> = node.ports.iter().map(|p| p.name.clone()).collect();
+        if let Some(twice) = ports
+            .iter()
+            .enumerate()
+            .find_map(|(i, p)| ports[..i].contains(p).then_some(p))
+        {
+            return Err(format!("[node] declares port `{twice}` twice"));
+        }
+        let readiness_port = match &node.readiness {
+            Some(ReadinessTable::Http { port, .. } | ReadinessTable::Tcp { port }) => Some(port),
+            Some(ReadinessTable::Log { .. }) | None => None,
+        };
+        if let Some(port) = readiness_port.filter(|port| !ports.contains(port)) {
+            return Err(format!(
+                "[node] readiness names port `{port}`, which is not among the declared ports ({})",
+                ports.join(", ")
+            ));
+        }
         if !ports.contains(&node.client_port) {
             return Err(format!(
                 "[node] client_port `{}` is not among the declared ports ({})",
@@ -114,5 +131,33 @@ impl NodeKind for CommandKind {
 
     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
         NodeHttpClient::for_node(node, &self.node.client_port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(readiness: &str, ports: &str) -> CommandNode {
+        let text = format!(
+            "program = \"/bin/node\"\nclient_port = \"api\"\nreadiness = {readiness}\n{ports}"
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    const PORTS: &str = "[[ports]]\nname = \"api\"\nport = 8080\n";
+
+    #[test]
+    fn readiness_on_an_undeclared_port_and_a_port_declared_twice_are_refused() {
+        let error = CommandKind::new(node("{ tcp = { port = \"rpc\" } }", PORTS), None)
+            .err()
+            .unwrap();
+        assert!(error.contains("readiness names port `rpc`"), "{error}");
+        let twice = format!("{PORTS}{PORTS}");
+        let error = CommandKind::new(node("{ tcp = { port = \"api\" } }", &twice), None)
+            .err()
+            .unwrap();
+        assert!(error.contains("declares port `api` twice"), "{error}");
+        assert!(CommandKind::new(node("{ tcp = { port = \"api\" } }", PORTS), None).is_ok());
     }
 }

@@ -85,8 +85,10 @@ pub struct NodeOverrideTable {
 pub enum NodeTable {
     /// The reference node shipped with testbed.
     DemoNode {
-        /// Its program, for local runs (default: found next to this binary
-        /// or on PATH, or `TESTBED_DEMO_NODE`).
+        /// Its program, for local runs: an absolute path, a path relative to
+        /// the scenario file, or a bare name found next to the `testbed`
+        /// binary or on PATH (default: `DEMO_NODE_BIN`, else `demo-node`
+        /// found the same way).
         #[serde(default)]
         program: Option<String>,
         /// Its image, for Docker runs (default `testbed/demo-node:dev`).

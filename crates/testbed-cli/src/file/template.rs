@@ -46,7 +46,18 @@ fn pieces(template: &str, scope: Scope, ports: &[String]) -> Result<Vec<Piece>, 
                 text.push('}');
             }
             '{' => {
-                let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => name.push(c),
+                        None => {
+                            return Err(format!(
+                                "an unclosed `{{` in \"{template}\" (write `{{{{` for a brace)"
+                            ));
+                        }
+                    }
+                }
                 if !text.is_empty() {
                     out.push(Piece::Text(std::mem::take(&mut text)));
                 }
@@ -227,6 +238,8 @@ mod tests {
             error.contains("port `rpc`, which [node] ports do not declare (api, p2p)"),
             "{error}"
         );
+        let error = check("--x={id", Scope::Node, &ports()).unwrap_err();
+        assert!(error.contains("an unclosed `{` in \"--x={id\""), "{error}");
         let error = check("{peer.id}", Scope::Node, &ports()).unwrap_err();
         assert!(error.contains("unknown placeholder `{peer.id}`"), "{error}");
         assert!(check("{peer.id}", Scope::Peer, &ports()).is_ok());
