@@ -9,7 +9,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use scenario_core::ledger::{LedgerEntry, TxRecord};
 use scenario_core::thinned::Thinned;
-use scenario_core::{FaultWindow, NodeId, ObservedBlock, TxId};
+use scenario_core::{FaultWindow, NetworkFault, NodeId, ObservedBlock, TxId};
 
 use crate::follow::{Now, Tally};
 
@@ -184,19 +184,61 @@ fn under_fault(windows: &[FaultWindow], sent_ms: u64) -> bool {
 }
 
 /// Whether a transaction sent to `node` at `sent_ms` may have been lost with
-/// that node's mempool: sent while the node was down, or shortly before it
-/// went down (the stop is on the timeline once it is done, and a node
-/// accepts until it is gone). A fault caused that, not a silent drop.
+/// that node's mempool, a fault's doing rather than a silent drop:
+/// * sent while the node was down, or shortly before it went down (the stop
+///   is on the timeline once it is done, and a node accepts until it is
+///   gone);
+/// * or sent while the node was cut off from the majority (on the smaller
+///   side of a partition, or an end of a cut link), shortly before or
+///   during, and the node went down before it was reconnected: the
+///   transaction could not leave it, then went with it.
 fn lost_with_its_node(windows: &[FaultWindow], node: &NodeId, sent_ms: u64) -> bool {
-    let before = u64::try_from(AFTER_FAULT.as_millis()).unwrap_or(u64::MAX);
-    windows.iter().any(|window| {
-        matches!(
-            window.disruption,
-            scenario_core::Disruption::NodeDown { .. }
-        ) && window.node() == Some(node)
-            && (window.from_ms.saturating_sub(before)..window.until_ms.unwrap_or(u64::MAX))
-                .contains(&sent_ms)
-    })
+    let margin = u64::try_from(AFTER_FAULT.as_millis()).unwrap_or(u64::MAX);
+    let span = |window: &FaultWindow| {
+        window.from_ms.saturating_sub(margin)..window.until_ms.unwrap_or(u64::MAX)
+    };
+    let downs: Vec<&FaultWindow> = windows
+        .iter()
+        .filter(|w| {
+            matches!(w.disruption, scenario_core::Disruption::NodeDown { .. })
+                && w.node() == Some(node)
+        })
+        .collect();
+    if downs.iter().any(|down| span(down).contains(&sent_ms)) {
+        return true;
+    }
+    windows
+        .iter()
+        .filter(|window| cut_off(window, node) && span(window).contains(&sent_ms))
+        .any(|isolated| {
+            let until = isolated
+                .until_ms
+                .map_or(u64::MAX, |u| u.saturating_add(margin));
+            downs
+                .iter()
+                .any(|down| (sent_ms..until).contains(&down.from_ms))
+        })
+}
+
+/// Whether a network fault cut `node` off from the majority: it is on a
+/// smaller side of a partition, or an end of a cut link.
+fn cut_off(window: &FaultWindow, node: &NodeId) -> bool {
+    let scenario_core::Disruption::Network {
+        fault: Some(fault), ..
+    } = &window.disruption
+    else {
+        return false;
+    };
+    match fault {
+        NetworkFault::Partition { groups } => {
+            let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
+            groups
+                .iter()
+                .any(|group| group.contains(node) && group.len() < largest)
+        }
+        NetworkFault::Cut { from, to } => from == node || to == node,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -278,5 +320,51 @@ mod tests {
         assert!(tally.pending.is_empty() && tally.early.is_empty() && tally.recent.is_empty());
         assert_eq!(tally.all.len(), 20_000);
         assert!(tally.points.points().len() <= PLOT_POINTS + 1);
+    }
+
+    #[test]
+    fn a_transaction_held_by_a_partitioned_node_that_then_went_down_was_lost_with_it() {
+        use scenario_core::{Disruption, FaultWindow, NetworkFault};
+        let v3 = NodeId::new("validator-3");
+        let partition = FaultWindow {
+            from_ms: 843_822,
+            until_ms: Some(963_823),
+            disruption: Disruption::Network {
+                id: None,
+                fault: Some(NetworkFault::Partition {
+                    groups: vec![
+                        vec![v3.clone()],
+                        ["validator-0", "validator-1", "validator-2"]
+                            .map(NodeId::new)
+                            .to_vec(),
+                    ],
+                }),
+            },
+        };
+        let down = |from_ms| FaultWindow {
+            from_ms,
+            until_ms: Some(from_ms + 5_000),
+            disruption: Disruption::NodeDown {
+                node: v3.clone(),
+                cause: None,
+            },
+        };
+        // Sent just before the partition, stopped during it: lost with it.
+        let windows = vec![partition.clone(), down(951_483)];
+        assert!(lost_with_its_node(&windows, &v3, 843_700));
+        // The majority side could include it: not excused.
+        assert!(!lost_with_its_node(
+            &windows,
+            &NodeId::new("validator-0"),
+            843_700
+        ));
+        // Partitioned but never stopped: it should have come out after the heal.
+        assert!(!lost_with_its_node(&[partition.clone()], &v3, 843_700));
+        // Stopped long after the partition healed: a silent drop.
+        assert!(!lost_with_its_node(
+            &[partition, down(1_200_000)],
+            &v3,
+            843_700
+        ));
     }
 }
