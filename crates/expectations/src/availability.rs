@@ -101,7 +101,7 @@ impl Expectation for DaAvailability {
         }
         if let Some(first) = lost.first() {
             return Ok(figures(Verdict::fail(format!(
-                "{} of {resampled} certified blobs sampled at evaluation could no longer be sampled; the first: {first}",
+                "{} of the {resampled} certified blobs checked could no longer be sampled at evaluation; the first: {first}",
                 lost.len(),
             ))));
         }

@@ -142,7 +142,7 @@ async fn a_blob_that_disappears_after_certification_fails_at_evaluation() {
     assert!(!passed);
     assert_eq!(
         message,
-        "1 of 2 certified blobs sampled at evaluation could no longer be sampled; the first: blob gone-1 (certified at height 1): no executor holds it any more"
+        "1 of the 2 certified blobs checked could no longer be sampled at evaluation; the first: blob gone-1 (certified at height 1): no executor holds it any more"
     );
     let only_kept = Ledger::new();
     only_kept.blob(BlobRecord {
