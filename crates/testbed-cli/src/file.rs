@@ -87,7 +87,7 @@ kind = "demo-node"
     fn a_good_file_parses() {
         let file = parse(Path::new("t.toml"), GOOD).unwrap();
         assert_eq!(file.name, "t");
-        assert_eq!(file.window, std::time::Duration::from_secs(20));
+        assert_eq!(file.window.0, std::time::Duration::from_secs(20));
     }
 
     #[test]

@@ -59,16 +59,16 @@ pub fn builder(
     }
     let mut plan = Scenario::builder(file.name.clone())
         .topology(topology)
-        .window(file.window)
+        .window(file.window.0)
         .block_feed(Feed::new());
     if let Some(seed) = file.seed {
         plan = plan.seed(seed);
     }
     if let Some(cooldown) = file.cooldown {
-        plan = plan.cooldown(cooldown);
+        plan = plan.cooldown(cooldown.0);
     }
     if let Some(deadline) = file.deadline {
-        plan = plan.deadline(deadline);
+        plan = plan.deadline(deadline.0);
     }
     plan = match &file.node {
         NodeTable::DemoNode {
@@ -87,7 +87,7 @@ pub fn builder(
                 node = node.image(image.clone());
             }
             if let Some(block_time) = block_time {
-                node = node.block_time(*block_time);
+                node = node.block_time(block_time.0);
             }
             plan.node_kind(node)
         }
@@ -113,7 +113,7 @@ pub fn builder(
     if let Some(chaos) = chaos(&file.chaos) {
         plan = plan.workload(chaos);
     }
-    let shown = chaos(&file.chaos).map(|chaos| chaos.window(file.window));
+    let shown = chaos(&file.chaos).map(|chaos| chaos.window(file.window.0));
     Ok((expectations(plan, &file.expect, &ledger), shown))
 }
 
@@ -166,9 +166,9 @@ fn chaos(entries: &[ChaosEntry]) -> Option<Chaos> {
     for entry in entries {
         chaos = match entry {
             ChaosEntry::Restart { at, who, down_for } => {
-                let chaos = chaos.restart_at(*at, who.selector());
+                let chaos = chaos.restart_at(at.0, who.selector());
                 match down_for {
-                    Some(down) => chaos.down_for(*down),
+                    Some(down) => chaos.down_for(down.0),
                     None => chaos,
                 }
             }
@@ -178,24 +178,29 @@ fn chaos(entries: &[ChaosEntry]) -> Option<Chaos> {
                 who,
                 down_for,
             } => {
-                let chaos = chaos.restarts(*every_min, *every_max, who.selector());
+                let chaos = chaos.restarts(every_min.0, every_max.0, who.selector());
                 match down_for {
-                    Some(down) => chaos.down_for(*down),
+                    Some(down) => chaos.down_for(down.0),
                     None => chaos,
                 }
             }
             ChaosEntry::Pause { at, duration, who } => {
-                chaos.pause_at(*at, *duration, who.selector())
+                chaos.pause_at(at.0, duration.0, who.selector())
             }
             ChaosEntry::Partition { at, duration, who } => {
-                chaos.partition_at(*at, *duration, who.selector())
+                chaos.partition_at(at.0, duration.0, who.selector())
             }
             ChaosEntry::LinkFault {
                 at,
                 duration,
                 latency,
                 loss,
-            } => chaos.link_fault_at(*at, *duration, latency.unwrap_or(Duration::ZERO), *loss),
+            } => chaos.link_fault_at(
+                at.0,
+                duration.0,
+                latency.map_or(Duration::ZERO, |latency| latency.0),
+                *loss,
+            ),
         };
     }
     Some(chaos)
@@ -207,15 +212,15 @@ fn expectations(
     ledger: &Ledger,
 ) -> ScenarioBuilder {
     if let Some(liveness) = &expect.liveness {
-        plan = plan.expectation(Liveness::new(liveness.blocks, liveness.window));
+        plan = plan.expectation(Liveness::new(liveness.blocks, liveness.window.0));
     }
     if let Some(inclusion) = &expect.tx_inclusion {
         let mut judge = TxInclusion::at_least(inclusion.percent.unwrap_or(100.0), ledger);
         if let Some(bound) = inclusion.p50_below {
-            judge = judge.p50_below(bound);
+            judge = judge.p50_below(bound.0);
         }
         if let Some(bound) = inclusion.p99_below {
-            judge = judge.p99_below(bound);
+            judge = judge.p99_below(bound.0);
         }
         plan = plan.expectation(judge);
     }
@@ -229,7 +234,7 @@ fn expectations(
         plan = plan.expectation(Agreement);
     }
     if let Some(within) = expect.recovery_within {
-        plan = plan.expectation(Recovery::within(within));
+        plan = plan.expectation(Recovery::within(within.0));
     }
     for metric in &expect.metric_at_least {
         plan = plan.expectation(MetricAtLeast::new(metric.metric.clone(), metric.value));

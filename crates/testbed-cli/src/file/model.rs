@@ -18,18 +18,14 @@ pub struct ScenarioFile {
     #[serde(default)]
     pub seed: Option<u64>,
     /// How long the workloads run, e.g. `"50s"` or `"10m"`.
-    #[serde(deserialize_with = "duration")]
-    #[schemars(with = "String")]
-    pub window: Duration,
+    pub window: Length,
     /// How long after the window before the expectations judge (default:
     /// none; give blobs and transactions sent at the end time to land).
-    #[serde(default, deserialize_with = "some_duration")]
-    #[schemars(with = "Option<String>")]
-    pub cooldown: Option<Duration>,
+    #[serde(default)]
+    pub cooldown: Option<Length>,
     /// The whole run's deadline (default: generous for the window).
-    #[serde(default, deserialize_with = "some_duration")]
-    #[schemars(with = "Option<String>")]
-    pub deadline: Option<Duration>,
+    #[serde(default)]
+    pub deadline: Option<Length>,
     /// The nodes and their roles.
     pub topology: TopologyTable,
     /// The node software.
@@ -95,9 +91,8 @@ pub enum NodeTable {
         #[serde(default)]
         image: Option<String>,
         /// Time between blocks, e.g. `"250ms"`.
-        #[serde(default, deserialize_with = "some_duration")]
-        #[schemars(with = "Option<String>")]
-        block_time: Option<Duration>,
+        #[serde(default)]
+        block_time: Option<Length>,
     },
     /// Any program or image that speaks the HTTP testing contract.
     Command(CommandNode),
@@ -231,73 +226,52 @@ pub enum ChaosEntry {
     /// Restart a node `at` into the window, with `down_for` of downtime.
     Restart {
         /// When, e.g. `"12s"`.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        at: Duration,
+        at: Length,
         /// Which node.
         who: Who,
         /// Downtime between stop and start (default: an instant restart).
-        #[serde(default, deserialize_with = "some_duration")]
-        #[schemars(with = "Option<String>")]
-        down_for: Option<Duration>,
+        #[serde(default)]
+        down_for: Option<Length>,
     },
     /// Restart nodes again and again, every `every_min`..`every_max`.
     Restarts {
         /// Shortest wait between restarts.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        every_min: Duration,
+        every_min: Length,
         /// Longest wait between restarts.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        every_max: Duration,
+        every_max: Length,
         /// Which node each time.
         who: Who,
         /// Downtime of each restart.
-        #[serde(default, deserialize_with = "some_duration")]
-        #[schemars(with = "Option<String>")]
-        down_for: Option<Duration>,
+        #[serde(default)]
+        down_for: Option<Length>,
     },
     /// Freeze a node for `duration`.
     Pause {
         /// When.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        at: Duration,
+        at: Length,
         /// For how long.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        duration: Duration,
+        duration: Length,
         /// Which node.
         who: Who,
     },
     /// Split the network for `duration`.
     Partition {
         /// When.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        at: Duration,
+        at: Length,
         /// For how long.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        duration: Duration,
+        duration: Length,
         /// Which split.
         who: Who,
     },
     /// Make one directed link (drawn from the seed) slow and lossy.
     LinkFault {
         /// When.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        at: Duration,
+        at: Length,
         /// For how long.
-        #[serde(deserialize_with = "duration")]
-        #[schemars(with = "String")]
-        duration: Duration,
+        duration: Length,
         /// Added one-way latency, e.g. `"80ms"`.
-        #[serde(default, deserialize_with = "some_duration")]
-        #[schemars(with = "Option<String>")]
-        latency: Option<Duration>,
+        #[serde(default)]
+        latency: Option<Length>,
         /// Share of packets dropped, 0 to 1.
         #[serde(default)]
         loss: f64,
@@ -321,9 +295,8 @@ pub struct ExpectTable {
     #[serde(default)]
     pub agreement: bool,
     /// After the window, every node reaches the same tip within this.
-    #[serde(default, deserialize_with = "some_duration")]
-    #[schemars(with = "Option<String>")]
-    pub recovery_within: Option<Duration>,
+    #[serde(default)]
+    pub recovery_within: Option<Length>,
     /// A Prometheus metric of every node reaches a value.
     #[serde(default)]
     pub metric_at_least: Vec<MetricTable>,
@@ -339,9 +312,7 @@ pub struct LivenessTable {
     /// Blocks finalized at least…
     pub blocks: u64,
     /// …in every window this long.
-    #[serde(deserialize_with = "duration")]
-    #[schemars(with = "String")]
-    pub window: Duration,
+    pub window: Length,
 }
 
 /// `[expect.tx_inclusion]`.
@@ -352,13 +323,11 @@ pub struct InclusionTable {
     #[serde(default)]
     pub percent: Option<f64>,
     /// Median inclusion latency outside faults below this.
-    #[serde(default, deserialize_with = "some_duration")]
-    #[schemars(with = "Option<String>")]
-    pub p50_below: Option<Duration>,
+    #[serde(default)]
+    pub p50_below: Option<Length>,
     /// 99th percentile outside faults below this.
-    #[serde(default, deserialize_with = "some_duration")]
-    #[schemars(with = "Option<String>")]
-    pub p99_below: Option<Duration>,
+    #[serde(default)]
+    pub p99_below: Option<Length>,
 }
 
 /// A share threshold.
@@ -380,15 +349,18 @@ pub struct MetricTable {
     pub value: f64,
 }
 
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    humantime::parse_duration(&text).map_err(|error| {
-        serde::de::Error::custom(format!(
-            "{error}: write a duration such as \"250ms\", \"30s\", \"10m\" or \"1h\""
-        ))
-    })
-}
+/// A length of time, written as text: `"250ms"`, `"30s"`, `"10m"`, `"1h"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+#[schemars(with = "String")]
+pub struct Length(pub Duration);
 
-fn some_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-    duration(deserializer).map(Some)
+impl<'de> Deserialize<'de> for Length {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text).map(Self).map_err(|error| {
+            serde::de::Error::custom(format!(
+                "{error}: write a duration such as \"250ms\", \"30s\", \"10m\" or \"1h\""
+            ))
+        })
+    }
 }
