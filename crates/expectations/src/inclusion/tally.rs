@@ -359,7 +359,11 @@ mod tests {
             843_700
         ));
         // Partitioned but never stopped: it should have come out after the heal.
-        assert!(!lost_with_its_node(&[partition.clone()], &v3, 843_700));
+        assert!(!lost_with_its_node(
+            std::slice::from_ref(&partition),
+            &v3,
+            843_700
+        ));
         // Stopped long after the partition healed: a silent drop.
         assert!(!lost_with_its_node(
             &[partition, down(1_200_000)],
