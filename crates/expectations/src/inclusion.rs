@@ -107,7 +107,7 @@ impl Expectation for TxInclusion {
         let judged_count = usize::try_from(included).unwrap_or(usize::MAX) + missing.len();
         if judged_count == 0 && lost_with_node > 0 {
             return Ok(Verdict::fail(format!(
-                "none of the transactions that had time to settle could be judged: all {lost_with_node} were sent to a node just before or while it was down, and none was finalized"
+                "none of the transactions that had time to settle could be judged: all {lost_with_node} were lost with a node that went down (sent just before or while it was down, or held by it while it was cut off), and none was finalized"
             )));
         }
         if judged_count == 0 {
@@ -173,7 +173,7 @@ impl Expectation for TxInclusion {
             "{share:.1} % of {judged_count} accepted transactions finalized{}; latency p50 {p50} ms, p95 {p95} ms, p99 {p99} ms (outside faults: p50 {calm50} ms, p99 {calm99} ms)",
             if lost_with_node > 0 {
                 format!(
-                    " ({lost_with_node} more were sent to a node just before or while it was down, not judged)"
+                    " ({lost_with_node} more were lost with a node that went down: sent just before or while it was down, or held by it while it was cut off; not judged)"
                 )
             } else {
                 String::new()

@@ -219,8 +219,9 @@ async fn a_transaction_lost_with_a_node_that_was_stopped_is_not_a_silent_drop() 
     let (passed, message) = verdict_of(plan, TxInclusion::all(&ledger)).await;
     assert!(passed, "{message}");
     assert!(
-        message
-            .contains("(1 more were sent to a node just before or while it was down, not judged)"),
+        message.contains(
+            "(1 more were lost with a node that went down: sent just before or while it was down"
+        ),
         "{message}"
     );
 }
