@@ -33,6 +33,9 @@ struct Sample {
     at_ms: u64,
     /// Resident memory, KiB.
     rss_kib: u64,
+    /// Of it, anonymous memory (heap and stacks, not the program's own
+    /// pages), KiB.
+    anon_kib: u64,
     /// Open file descriptors.
     descriptors: u64,
     /// User plus system CPU time so far, in clock ticks.
@@ -94,14 +97,18 @@ impl RunnerResources {
 /// This process now, or `None` where `/proc` cannot tell.
 fn read_self(at_ms: u64) -> Option<Sample> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let rss_kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
+    let kib = |field: &str| -> Option<u64> {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    };
+    let rss_kib = kib("VmRSS:")?;
+    let anon_kib = kib("RssAnon:").unwrap_or(0);
     let descriptors = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name (which may hold spaces) in parentheses.
@@ -112,6 +119,7 @@ fn read_self(at_ms: u64) -> Option<Sample> {
     Some(Sample {
         at_ms,
         rss_kib,
+        anon_kib,
         descriptors,
         cpu_ticks,
     })
@@ -274,6 +282,7 @@ fn judge(limits: &RunnerResources, samples: &[Sample]) -> Verdict {
     }
     let mut verdict = verdict
         .figure("rss_mib_end", mib(last))
+        .figure("anon_mib_end", last.anon_kib as f64 / 1024.0)
         .figure("descriptors_first_minute", first_minute as f64)
         .figure("descriptors_max", most.descriptors as f64)
         .figure("descriptors_end", last.descriptors as f64)
@@ -284,6 +293,7 @@ fn judge(limits: &RunnerResources, samples: &[Sample]) -> Verdict {
     if let Some(settled) = settled {
         verdict = verdict
             .figure("rss_mib_settled", mib(settled))
+            .figure("anon_mib_settled", settled.anon_kib as f64 / 1024.0)
             .figure("descriptors_settled", settled.descriptors as f64)
             .figure(
                 "rss_growth_percent",
@@ -301,6 +311,7 @@ mod tests {
         Sample {
             at_ms: seconds * 1000,
             rss_kib: rss_mib * 1024,
+            anon_kib: rss_mib * 512,
             descriptors,
             cpu_ticks: seconds * 10,
         }
