@@ -158,12 +158,7 @@ fn report_of(stdout: &str) -> serde_json::Value {
 
 #[test]
 fn the_chaos_file_runs_on_local_processes_and_show_runs_and_replay_answer_from_its_artifacts() {
-    if let Err(why) = netplane::probe::probe() {
-        assert!(
-            std::env::var("TESTBED_REQUIRE_NETNS").as_deref() != Ok("1"),
-            "TESTBED_REQUIRE_NETNS=1 but {why}"
-        );
-        eprintln!("skipped: local runs need the network plane: {why}");
+    if !plane_ready("the chaos file on local processes") {
         return;
     }
     let _one = one_run_at_a_time();
@@ -303,17 +298,27 @@ fn reap_finishes_and_says_what_it_cleaned_up() {
     assert!(stdout.contains("dead local run(s) cleaned up"), "{stdout}");
 }
 
+/// Whether the network plane is here; `false` after printing why the test
+/// skips, a panic where CI requires it (`TESTBED_REQUIRE_NETNS=1`).
+fn plane_ready(test: &str) -> bool {
+    match netplane::probe::probe() {
+        Ok(()) => true,
+        Err(why) => {
+            assert!(
+                std::env::var("TESTBED_REQUIRE_NETNS").as_deref() != Ok("1"),
+                "TESTBED_REQUIRE_NETNS=1 but {why}"
+            );
+            eprintln!("skipped {test}: the network plane is unavailable: {why}");
+            false
+        }
+    }
+}
+
 /// Whether Docker and the network plane are here (the demo-node image
 /// built); `false` after printing why the test skips, a panic where CI
 /// requires them.
 fn docker_and_plane_ready(test: &str) -> bool {
-    let required = |name: &str| std::env::var(name).as_deref() == Ok("1");
-    if let Err(why) = netplane::probe::probe() {
-        assert!(
-            !required("TESTBED_REQUIRE_NETNS"),
-            "TESTBED_REQUIRE_NETNS=1 but {why}"
-        );
-        eprintln!("skipped {test}: the network plane is unavailable: {why}");
+    if !plane_ready(test) {
         return false;
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -322,7 +327,7 @@ fn docker_and_plane_ready(test: &str) -> bool {
             Ok(docker) => docker,
             Err(e) => {
                 assert!(
-                    !required("TESTBED_REQUIRE_DOCKER"),
+                    std::env::var("TESTBED_REQUIRE_DOCKER").as_deref() != Ok("1"),
                     "TESTBED_REQUIRE_DOCKER=1 but {e}"
                 );
                 eprintln!("skipped {test}: no Docker engine: {e}");
@@ -416,12 +421,7 @@ fn the_example_files_pass_on(backend: &str) {
 #[test]
 fn the_example_files_pass_on_local_processes() {
     let _one = one_run_at_a_time();
-    if let Err(why) = netplane::probe::probe() {
-        assert!(
-            std::env::var("TESTBED_REQUIRE_NETNS").as_deref() != Ok("1"),
-            "TESTBED_REQUIRE_NETNS=1 but {why}"
-        );
-        eprintln!("skipped: local runs need the network plane: {why}");
+    if !plane_ready("the example files on local processes") {
         return;
     }
     the_example_files_pass_on("local");
