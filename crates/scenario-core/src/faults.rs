@@ -87,6 +87,27 @@ impl FaultWindow {
         }
     }
 
+    /// Whether it cut `node` off from the majority: `node` is on a smaller
+    /// side of a partition, or an end of a cut link.
+    pub fn cuts_off(&self, node: &NodeId) -> bool {
+        let Disruption::Network {
+            fault: Some(fault), ..
+        } = &self.disruption
+        else {
+            return false;
+        };
+        match fault {
+            NetworkFault::Partition { groups } => {
+                let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
+                groups
+                    .iter()
+                    .any(|group| group.contains(node) && group.len() < largest)
+            }
+            NetworkFault::Cut { from, to } => from == node || to == node,
+            NetworkFault::Shape { .. } => false,
+        }
+    }
+
     /// Whether it touches any of `nodes`, as far as the events tell: a node
     /// window for one of them, a partition or cut listing one of them, or a
     /// network fault whose shape the events did not record.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use scenario_core::ledger::{LedgerEntry, TxRecord};
 use scenario_core::thinned::Thinned;
-use scenario_core::{FaultWindow, NetworkFault, NodeId, ObservedBlock, TxId};
+use scenario_core::{FaultWindow, NodeId, ObservedBlock, TxId};
 
 use crate::follow::{Now, Tally};
 
@@ -209,7 +209,7 @@ fn lost_with_its_node(windows: &[FaultWindow], node: &NodeId, sent_ms: u64) -> b
     }
     windows
         .iter()
-        .filter(|window| cut_off(window, node) && span(window).contains(&sent_ms))
+        .filter(|window| window.cuts_off(node) && span(window).contains(&sent_ms))
         .any(|isolated| {
             let until = isolated
                 .until_ms
@@ -218,27 +218,6 @@ fn lost_with_its_node(windows: &[FaultWindow], node: &NodeId, sent_ms: u64) -> b
                 .iter()
                 .any(|down| (sent_ms..until).contains(&down.from_ms))
         })
-}
-
-/// Whether a network fault cut `node` off from the majority: it is on a
-/// smaller side of a partition, or an end of a cut link.
-fn cut_off(window: &FaultWindow, node: &NodeId) -> bool {
-    let scenario_core::Disruption::Network {
-        fault: Some(fault), ..
-    } = &window.disruption
-    else {
-        return false;
-    };
-    match fault {
-        NetworkFault::Partition { groups } => {
-            let largest = groups.iter().map(Vec::len).max().unwrap_or(0);
-            groups
-                .iter()
-                .any(|group| group.contains(node) && group.len() < largest)
-        }
-        NetworkFault::Cut { from, to } => from == node || to == node,
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -264,3 +264,27 @@ fn a_fault_replaced_by_another_at_once_leaves_no_gap() {
         }]
     );
 }
+
+#[test]
+fn a_window_cuts_off_the_smaller_side_of_a_partition_and_both_ends_of_a_cut() {
+    let window = |fault| FaultWindow {
+        from_ms: 0,
+        until_ms: None,
+        disruption: Disruption::Network {
+            id: None,
+            fault: Some(fault),
+        },
+    };
+    let ids = |names: &[&str]| names.iter().map(|n| NodeId::new(*n)).collect::<Vec<_>>();
+    let partition = window(NetworkFault::Partition {
+        groups: vec![ids(&["a"]), ids(&["b", "c", "d"])],
+    });
+    assert!(partition.cuts_off(&NodeId::new("a")));
+    assert!(!partition.cuts_off(&NodeId::new("b")));
+    let cut = window(NetworkFault::Cut {
+        from: NodeId::new("a"),
+        to: NodeId::new("b"),
+    });
+    assert!(cut.cuts_off(&NodeId::new("a")) && cut.cuts_off(&NodeId::new("b")));
+    assert!(!cut.cuts_off(&NodeId::new("c")));
+}
