@@ -1,0 +1,131 @@
+//! Node faults through the API, without privileges or `exec`: stop scales
+//! the node's StatefulSet to 0 and waits for the pod to be gone (its grace
+//! period for SIGTERM); start scales it to 1 and waits for readiness; kill
+//! with SIGKILL also deletes the pod with grace 0. A stopped node stays
+//! down until started, as on the other backends.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use deploykit::ready::wait_ready;
+use k8s_openapi::api::apps::v1::StatefulSet;
+use kube::api::{Api, DeleteParams, PatchParams};
+use scenario_core::{ControlError, NodeControl, NodeId, Signal};
+use tokio::time::Instant;
+
+use crate::cluster::merge;
+use crate::names;
+use crate::pod::{self, NodePod};
+
+/// How often a stop or start looks at the pod.
+const POLL: Duration = Duration::from_millis(200);
+
+pub(crate) struct K8sNodeControl {
+    pub(crate) nodes: RwLock<BTreeMap<NodeId, Arc<NodePod>>>,
+    pub(crate) sets: Api<StatefulSet>,
+    pub(crate) grace: Duration,
+    pub(crate) ready_timeout: Duration,
+}
+
+fn failed(action: &str, node: &NodeId, source: impl Into<scenario_core::BoxError>) -> ControlError {
+    ControlError::ActionFailed {
+        action: action.to_owned(),
+        target: node.to_string(),
+        source: source.into(),
+    }
+}
+
+impl K8sNodeControl {
+    pub(crate) fn node(&self, id: &NodeId) -> Result<Arc<NodePod>, ControlError> {
+        self.nodes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ControlError::UnknownNode(id.clone()))
+    }
+
+    /// A node that joined the running network.
+    pub(crate) fn add(&self, node: Arc<NodePod>) {
+        self.nodes
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(node.id.clone(), node);
+    }
+
+    async fn scale(&self, id: &NodeId, replicas: i32, action: &str) -> Result<(), ControlError> {
+        let patch = merge(serde_json::json!({ "spec": { "replicas": replicas } }));
+        self.sets
+            .patch(&names::node_object(id), &PatchParams::default(), &patch)
+            .await
+            .map(drop)
+            .map_err(|e| failed(action, id, e))
+    }
+
+    /// Wait until the node's pod is gone, within its grace plus `slack`.
+    async fn gone(&self, node: &NodePod, action: &str, slack: Duration) -> Result<(), ControlError> {
+        let deadline = Instant::now() + self.grace + slack;
+        loop {
+            match node.pods.get_opt(&node.pod).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(_)) if Instant::now() >= deadline => {
+                    return Err(failed(action, &node.id, format!(
+                        "its pod {} was still there after {:?}", node.pod, self.grace + slack
+                    )));
+                }
+                Ok(Some(_)) => tokio::time::sleep(POLL).await,
+                Err(error) => return Err(failed(action, &node.id, error)),
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl NodeControl for K8sNodeControl {
+    async fn stop(&self, id: &NodeId) -> Result<(), ControlError> {
+        let node = self.node(id)?;
+        node.expect_exit();
+        self.scale(id, 0, "stop").await?;
+        self.gone(&node, "stop", Duration::from_secs(30)).await
+    }
+
+    async fn start(&self, id: &NodeId) -> Result<(), ControlError> {
+        let node = self.node(id)?;
+        if node.pods.get_opt(&node.pod).await.map_err(|e| failed("start", id, e))?.is_some() {
+            return Err(failed("start", id, "it is still running"));
+        }
+        self.scale(id, 1, "start").await?;
+        wait_ready(node.as_ref(), self.ready_timeout, POLL)
+            .await
+            .map_err(|e| failed("start", id, e))?;
+        pod::supervise(&node).await;
+        Ok(())
+    }
+
+    async fn kill(&self, id: &NodeId, signal: Signal) -> Result<(), ControlError> {
+        match signal {
+            Signal::Term => self.stop(id).await,
+            Signal::Kill => {
+                let node = self.node(id)?;
+                node.expect_exit();
+                self.scale(id, 0, "signal").await?;
+                let now = DeleteParams {
+                    grace_period_seconds: Some(0),
+                    ..DeleteParams::default()
+                };
+                match node.pods.delete(&node.pod, &now).await {
+                    Ok(_) => {}
+                    Err(error) if crate::error::status_code(&error) == Some(404) => {}
+                    Err(error) => return Err(failed("signal", id, error)),
+                }
+                self.gone(&node, "signal", Duration::from_secs(15)).await
+            }
+            _ => Err(failed(
+                "signal",
+                id,
+                format!("{signal} is not supported on Kubernetes (SIGTERM and SIGKILL are)"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The Kubernetes deployer's errors: each says what failed and, where the
+//! user can do something about it, what.
+
+use scenario_core::{BoxError, NodeId};
+
+/// A Kubernetes deployer error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No cluster could be reached with the kubeconfig.
+    #[error(
+        "no Kubernetes cluster answers ({source}); point KUBECONFIG at one (this workspace starts a local one with `cargo xtask k8s up`)"
+    )]
+    NoCluster {
+        /// The client's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A call to the cluster failed.
+    #[error("could not {action}: {source}")]
+    Api {
+        /// What was being done.
+        action: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Two node ids that map to one object name.
+    #[error("nodes {first} and {second} would both be named {name} in the cluster; rename one")]
+    NameClash {
+        /// The shared object name.
+        name: String,
+        /// The first node.
+        first: NodeId,
+        /// The second node.
+        second: NodeId,
+    },
+    /// Rendering or checking a node's launch failed.
+    #[error(transparent)]
+    Plan(#[from] deploykit::plan::PlanError),
+    /// A node did not become ready.
+    #[error(transparent)]
+    NotReady(#[from] deploykit::ready::NotReady),
+    /// The runner could not listen for a node's port-forward front.
+    #[error("could not open a port-forward front for {node}: {source}")]
+    Front {
+        /// The node.
+        node: NodeId,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The run's namespace was still there when cleanup gave up waiting.
+    #[error("namespace {namespace} was not gone after {waited:?}: {stuck}")]
+    NamespaceStuck {
+        /// The namespace.
+        namespace: String,
+        /// How long cleanup waited.
+        waited: std::time::Duration,
+        /// What still holds it (finalizers, conditions, objects left).
+        stuck: String,
+    },
+}
+
+/// The deployer's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Wrap a client error with what was being done.
+pub(crate) fn api(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+    move |source| Error::Api {
+        action: action.into(),
+        source,
+    }
+}
+
+/// The HTTP status of an API error, if it is one.
+pub(crate) fn status_code(error: &kube::Error) -> Option<u16> {
+    match error {
+        kube::Error::Api(status) => Some(status.code),
+        _ => None,
+    }
+}

@@ -1,0 +1,180 @@
+//! testbed's Kubernetes deployer: runs every node of a scenario as a pod,
+//! talking to the cluster through its API ([kube] and [k8s_openapi]; no
+//! kubectl, no helm).
+//!
+//! Depend on it (or on the `testbed` facade with feature `k8s`) to run the
+//! scenarios you run on local processes or Docker on a cluster instead.
+//! This crate selects no Kubernetes version feature of `k8s-openapi`: the
+//! binary or test that uses it does (`k8s-openapi = { features = ["v1_33"] }`),
+//! as kube-rs recommends.
+//!
+//! * **Per run**: one namespace, `tb-<run id>`, labelled with the run id,
+//!   scenario, runner host and pid ([`names`]); in it a `coordination.k8s.io`
+//!   Lease the runner renews. [`reap`] deletes run namespaces whose lease
+//!   expired, from any machine.
+//! * **Per node**: a StatefulSet of one pod (`replicas` 0 stops it, 1
+//!   starts it), a headless Service whose name is the node's one address
+//!   for every peer (resolved by the cluster's DNS), a ConfigMap with its
+//!   launch files. Its data is on a volume claim when the cluster has a
+//!   default storage class (or [`K8sDeployer::storage`] names one) and
+//!   survives stop and start; on an emptyDir otherwise, lost when the pod
+//!   is deleted.
+//! * **Readiness**: the pod's Ready condition (the node's own probe, run by
+//!   the kubelet) and the framework's probe through the runner's front. A
+//!   pod that cannot pull its image, crash-loops, cannot create its
+//!   container or is not scheduled for 10 s fails the deploy at once with
+//!   the reason, its events and its last log lines.
+//! * **The runner reaches nodes** through port-forward over WebSocket, one
+//!   stream per connection, behind fronts on 127.0.0.1 that outlive pod
+//!   restarts.
+//! * **Logs**: each pod's log is followed into `<run>/nodes/<id>/node.log`
+//!   across container restarts and pod recreation, without duplicates.
+//! * **Node faults**: stop, start, restart, SIGTERM and SIGKILL. Pause and
+//!   other signals are not offered; neither are network faults yet: a
+//!   scenario that needs them is refused before anything is created.
+//! * **Dynamic join**: `RunContext::add_node(role)` adds one more node the
+//!   same way.
+//! * **Cleanup** on every exit path: the lease is let go, the namespace
+//!   deleted and waited for by uid (what holds it is reported), then a leak
+//!   audit by the run's label across the cluster fails the run if anything
+//!   remains. `TESTBED_KEEP=1` keeps the namespace and says how to delete it.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use deployer_k8s::K8sDeployer;
+//! use scenario_core::prelude::*;
+//!
+//! # async fn example(node: impl NodeKind) -> Result<(), Box<dyn std::error::Error>> {
+//! let report = Scenario::builder("smoke")
+//!     .topology(Topology::new().validators(4))
+//!     .node_kind(node)
+//!     .window(Duration::from_secs(20))
+//!     .build()?
+//!     .run(&K8sDeployer::new())
+//!     .await?;
+//! report.ensure_passed()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod cleanup;
+mod cluster;
+mod control;
+mod deploy;
+mod error;
+mod forward;
+mod lease;
+mod logs;
+mod manifest;
+pub mod names;
+mod plan;
+mod pod;
+mod reap;
+
+use std::time::Duration;
+
+use scenario_core::{BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario};
+
+pub use cleanup::{KEPT_ANNOTATION, leftovers};
+pub use cluster::connect;
+pub use deploykit::probe::READY_TIMEOUT_ENV;
+pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV, Keep};
+pub use error::{Error, Result};
+pub use lease::holder;
+pub use manifest::Storage;
+pub use reap::{Reaped, reap};
+pub use {k8s_openapi, kube};
+
+/// Runs scenarios as pods on the cluster `KUBECONFIG` names.
+#[derive(Clone, Debug)]
+pub struct K8sDeployer {
+    grace: Duration,
+    ready_timeout: Option<Duration>,
+    keep: Option<Keep>,
+    storage: Option<Storage>,
+    pull_policy: String,
+    lease: Duration,
+}
+
+impl Default for K8sDeployer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl K8sDeployer {
+    /// A deployer with the defaults: 5 s stop grace, readiness deadline of
+    /// 60 s plus 250 ms per node, image pull policy `IfNotPresent`, a 15 s
+    /// lease, storage from the cluster's default class if it has one.
+    pub fn new() -> Self {
+        Self {
+            grace: Duration::from_secs(5),
+            ready_timeout: None,
+            keep: None,
+            storage: None,
+            pull_policy: "IfNotPresent".to_owned(),
+            lease: Duration::from_secs(15),
+        }
+    }
+
+    /// What cleanup keeps (the namespace, logs of passing runs), whatever
+    /// `TESTBED_KEEP` and `TESTBED_KEEP_LOGS` say.
+    pub fn keep(mut self, keep: Keep) -> Self {
+        self.keep = Some(keep);
+        self
+    }
+
+    /// Where node data lives, instead of what the cluster offers.
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// The pods' image pull policy (`IfNotPresent`, `Never`, `Always`).
+    pub fn pull_policy(mut self, policy: impl Into<String>) -> Self {
+        self.pull_policy = policy.into();
+        self
+    }
+
+    /// How long a stopped pod gets between SIGTERM and SIGKILL (whole
+    /// seconds, at least one).
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// How long each node may take to become ready (beats the default, not
+    /// `TESTBED_READY_TIMEOUT_SECS`).
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = Some(timeout);
+        self
+    }
+
+    /// How long the run's lease lasts unrenewed before [`reap`] may delete
+    /// the run (renewed every third of it).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(3));
+        self
+    }
+
+    fn ready_timeout_for(&self, nodes: usize) -> Duration {
+        deploykit::probe::ready_deadline(self.ready_timeout, Duration::from_secs(60), nodes)
+    }
+}
+
+#[async_trait::async_trait]
+impl Deployer for K8sDeployer {
+    fn name(&self) -> &str {
+        "k8s"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        [Capability::StopStart, Capability::Kill, Capability::DynamicJoin]
+            .into_iter()
+            .collect()
+    }
+
+    async fn deploy(&self, scenario: &Scenario, env: &DeployEnv) -> Result<Deployment, BoxError> {
+        Ok(deploy::deploy(self, scenario, env).await?)
+    }
+}

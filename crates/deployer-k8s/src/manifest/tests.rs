@@ -1,0 +1,82 @@
+//! Golden tests of the rendered objects: what the cluster is asked to
+//! create for a node, pinned so a change to it is a reviewed change.
+
+use std::sync::Arc;
+
+use scenario_core::{LaunchSpec, NodeId, NodeSlot, PortSpec, Readiness, Role};
+
+use super::*;
+
+fn plan(files: bool) -> NodePlan {
+    let mut spec = LaunchSpec::image_only("testbed/demo-node:dev")
+        .arg("--node-id=validator-0")
+        .arg("--peer=validator-1=validator@validator-1:9000")
+        .env("RUST_LOG", "info")
+        .readiness(Readiness::http("api", "/testing/v1/ready"));
+    if files {
+        spec = spec.file("config/node.toml", b"block_time_ms = 500\n".to_vec());
+    }
+    NodePlan {
+        slot: NodeSlot {
+            id: NodeId::new("validator-0"),
+            role: Role::Validator,
+            index: 0,
+            overrides: Default::default(),
+        },
+        name: "validator-0".to_owned(),
+        spec,
+        image: "testbed/demo-node:dev".to_owned(),
+    }
+}
+
+fn ports() -> Vec<PortSpec> {
+    vec![PortSpec::api("api", 8080), PortSpec::peer("p2p", 9000)]
+}
+
+fn labels() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/managed-by".to_owned(), "testbed".to_owned()),
+        ("testbed.dev/run".to_owned(), "smoke-1".to_owned()),
+    ])
+}
+
+fn settings(storage: Storage) -> PodSettings {
+    PodSettings {
+        grace: Duration::from_secs(5),
+        pull_policy: "IfNotPresent".to_owned(),
+        storage,
+    }
+}
+
+fn json<T: serde::Serialize>(object: &T) -> String {
+    serde_json::to_string_pretty(object).unwrap()
+}
+
+#[test]
+fn a_node_on_an_empty_dir() {
+    let plan = plan(false);
+    let labels = node_labels(&plan, &labels());
+    let selector = node_selector(&plan, &labels);
+    insta::assert_snapshot!(json(&stateful_set(&plan, &ports(), &labels, &selector, &settings(Storage::EmptyDir))));
+    insta::assert_snapshot!(json(&service(&plan, &ports(), &labels, &selector)));
+    assert!(config_map(&plan, &labels).is_none());
+}
+
+#[test]
+fn a_node_with_files_on_a_volume_claim() {
+    let plan = plan(true);
+    let labels = node_labels(&plan, &labels());
+    let selector = node_selector(&plan, &labels);
+    let claim = Storage::Claim { class: None, size: "1Gi".to_owned() };
+    insta::assert_snapshot!(json(&stateful_set(&plan, &ports(), &labels, &selector, &settings(claim))));
+    insta::assert_snapshot!(json(&config_map(&plan, &labels).unwrap()));
+}
+
+#[test]
+fn probes_follow_the_readiness_and_names_fit_kubernetes() {
+    let tcp = readiness_probe(&Readiness::tcp("p2p"), &ports()).unwrap();
+    assert_eq!(tcp.tcp_socket.unwrap().port, IntOrString::Int(9000));
+    assert!(readiness_probe(&Readiness::log_line("ready"), &ports()).is_none());
+    assert_eq!(port_name("Metrics_Prometheus!"), "metrics-prometh");
+    let _ = Arc::new(());
+}
