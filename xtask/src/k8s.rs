@@ -12,6 +12,7 @@
 mod api;
 mod auth;
 mod build;
+mod dns;
 mod leftovers;
 mod procs;
 
@@ -34,6 +35,13 @@ pub(crate) enum Action {
     /// Whether each component runs, the apiserver answers and the node is
     /// Ready; exits non-zero unless all of it is up.
     Status,
+    /// The cluster's DNS (started by `up`; not for use by hand).
+    #[command(hide = true)]
+    Dns {
+        /// Where to answer, e.g. 172.17.0.1:53.
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// Where the built binaries are cached, one directory per source version.
@@ -93,6 +101,7 @@ pub(crate) fn run(action: &Action) -> anyhow::Result<()> {
         Action::Up => up(&state),
         Action::Down => down(&state),
         Action::Status => status(&state),
+        Action::Dns { listen } => dns::serve(*listen),
     }
 }
 
@@ -134,6 +143,7 @@ fn up(state: &State) -> anyhow::Result<()> {
     if let Err(e) = api::wait_node_ready(state, deadline, &mut running) {
         return Err(e.context("k8s up failed: `cargo xtask k8s down` stops what started"));
     }
+    api::ensure_storage_class(state)?;
     println!(
         "k8s: up in {:.1} s (logs in {})",
         started.elapsed().as_secs_f64(),

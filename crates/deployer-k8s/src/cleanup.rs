@@ -23,7 +23,7 @@ use crate::lease::LeaseKeeper;
 use crate::names;
 
 /// How long cleanup waits for the namespace to be gone.
-pub(crate) const GONE_WITHIN: Duration = Duration::from_secs(120);
+pub(crate) const GONE_WITHIN: Duration = Duration::from_secs(50);
 /// The annotation that marks a namespace kept on purpose (reap leaves it).
 pub const KEPT_ANNOTATION: &str = "testbed.dev/kept";
 
@@ -34,7 +34,9 @@ pub(crate) struct RunHold {
     pub(crate) namespace: String,
     pub(crate) uid: String,
     pub(crate) run_id: String,
-    /// Cancels fronts, supervisors and (once the pods are gone) log followers.
+    /// Cancelled as cleanup starts: a node going down is expected from then.
+    pub(crate) unsupervised: CancellationToken,
+    /// Cancels fronts and (once the pods are gone) log followers.
     pub(crate) closing: CancellationToken,
     pub(crate) lease: Arc<Mutex<Option<LeaseKeeper>>>,
     pub(crate) followers: Arc<Mutex<Vec<JoinHandle<()>>>>,
@@ -43,7 +45,10 @@ pub(crate) struct RunHold {
 impl RunHold {
     /// Keep following a log until cleanup.
     pub(crate) fn follower(&self, task: JoinHandle<()>) {
-        self.followers.lock().unwrap_or_else(PoisonError::into_inner).push(task);
+        self.followers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(task);
     }
 }
 
@@ -63,6 +68,7 @@ pub(crate) fn register(env: &DeployEnv, hold: &RunHold, keep: Keep) {
         env.run_passed(),
     );
     env.on_cleanup("delete the run's namespace", move || async move {
+        held.unsupervised.cancel();
         let lease = held.lease.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(lease) = lease {
             lease.release().await;
@@ -96,7 +102,8 @@ pub(crate) fn register(env: &DeployEnv, hold: &RunHold, keep: Keep) {
 
 async fn keep_namespace(hold: &RunHold) -> Result<(), BoxError> {
     let namespaces: Api<Namespace> = Api::all(hold.client.clone());
-    let patch = merge(serde_json::json!({ "metadata": { "annotations": { KEPT_ANNOTATION: "true" } } }));
+    let patch =
+        merge(serde_json::json!({ "metadata": { "annotations": { KEPT_ANNOTATION: "true" } } }));
     namespaces
         .patch(&hold.namespace, &PatchParams::default(), &patch)
         .await
@@ -106,7 +113,11 @@ async fn keep_namespace(hold: &RunHold) -> Result<(), BoxError> {
 
 /// Delete `namespace` (if it is still the one with `uid`) and wait until it
 /// is gone; after [`GONE_WITHIN`], say what still holds it.
-pub(crate) async fn delete_namespace(client: &Client, namespace: &str, uid: &str) -> Result<(), BoxError> {
+pub(crate) async fn delete_namespace(
+    client: &Client,
+    namespace: &str,
+    uid: &str,
+) -> Result<(), BoxError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ours = |found: &Namespace| found.meta().uid.as_deref() == Some(uid);
     match namespaces.get_opt(namespace).await {
@@ -146,17 +157,33 @@ pub(crate) async fn delete_namespace(client: &Client, namespace: &str, uid: &str
 async fn what_holds(client: &Client, namespace: &Namespace) -> String {
     let name = namespace.meta().name.clone().unwrap_or_default();
     let mut told = Vec::new();
-    if let Some(finalizers) = namespace.spec.as_ref().and_then(|spec| spec.finalizers.as_ref()) {
+    if let Some(finalizers) = namespace
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.finalizers.as_ref())
+    {
         told.push(format!("finalizers {finalizers:?}"));
     }
-    for condition in namespace.status.iter().flat_map(|s| s.conditions.iter().flatten()) {
+    for condition in namespace
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+    {
         if condition.status == "True" {
-            told.push(format!("{}: {}", condition.type_, condition.message.as_deref().unwrap_or("")));
+            told.push(format!(
+                "{}: {}",
+                condition.type_,
+                condition.message.as_deref().unwrap_or("")
+            ));
         }
     }
     let pods: Api<Pod> = Api::namespaced(client.clone(), &name);
     if let Ok(listed) = pods.list(&ListParams::default()).await {
-        let names: Vec<String> = listed.items.iter().filter_map(|pod| pod.meta().name.clone()).collect();
+        let names: Vec<String> = listed
+            .items
+            .iter()
+            .filter_map(|pod| pod.meta().name.clone())
+            .collect();
         if !names.is_empty() {
             told.push(format!("pods still there: {}", names.join(", ")));
         }
@@ -174,7 +201,10 @@ pub async fn leftovers(client: &Client, run_id: &str) -> Result<Vec<String>, Box
     let mut left = Vec::new();
     let namespaces: Api<Namespace> = Api::all(client.clone());
     for found in namespaces.list(&selector).await?.items {
-        left.push(format!("namespace/{}", found.meta().name.clone().unwrap_or_default()));
+        left.push(format!(
+            "namespace/{}",
+            found.meta().name.clone().unwrap_or_default()
+        ));
     }
     macro_rules! each {
         ($($kind:ty),*) => {$(

@@ -27,7 +27,9 @@ pub async fn connect() -> Result<Client> {
     match tokio::time::timeout(Duration::from_secs(10), client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(client),
         Ok(Err(error)) => Err(no_cluster(error.into())),
-        Err(_) => Err(no_cluster("the API server did not answer within 10 s".into())),
+        Err(_) => Err(no_cluster(
+            "the API server did not answer within 10 s".into(),
+        )),
     }
 }
 

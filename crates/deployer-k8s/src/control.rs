@@ -64,15 +64,26 @@ impl K8sNodeControl {
     }
 
     /// Wait until the node's pod is gone, within its grace plus `slack`.
-    async fn gone(&self, node: &NodePod, action: &str, slack: Duration) -> Result<(), ControlError> {
+    async fn gone(
+        &self,
+        node: &NodePod,
+        action: &str,
+        slack: Duration,
+    ) -> Result<(), ControlError> {
         let deadline = Instant::now() + self.grace + slack;
         loop {
             match node.pods.get_opt(&node.pod).await {
                 Ok(None) => return Ok(()),
                 Ok(Some(_)) if Instant::now() >= deadline => {
-                    return Err(failed(action, &node.id, format!(
-                        "its pod {} was still there after {:?}", node.pod, self.grace + slack
-                    )));
+                    return Err(failed(
+                        action,
+                        &node.id,
+                        format!(
+                            "its pod {} was still there after {:?}",
+                            node.pod,
+                            self.grace + slack
+                        ),
+                    ));
                 }
                 Ok(Some(_)) => tokio::time::sleep(POLL).await,
                 Err(error) => return Err(failed(action, &node.id, error)),
@@ -92,7 +103,13 @@ impl NodeControl for K8sNodeControl {
 
     async fn start(&self, id: &NodeId) -> Result<(), ControlError> {
         let node = self.node(id)?;
-        if node.pods.get_opt(&node.pod).await.map_err(|e| failed("start", id, e))?.is_some() {
+        if node
+            .pods
+            .get_opt(&node.pod)
+            .await
+            .map_err(|e| failed("start", id, e))?
+            .is_some()
+        {
             return Err(failed("start", id, "it is still running"));
         }
         self.scale(id, 1, "start").await?;

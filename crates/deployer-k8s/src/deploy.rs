@@ -79,13 +79,28 @@ pub(crate) async fn deploy(
         namespace: namespace.clone(),
         uid,
         run_id: env.run_id().to_owned(),
+        unsupervised: tokio_util::sync::CancellationToken::new(),
         closing: tokio_util::sync::CancellationToken::new(),
         lease: Arc::new(Mutex::new(None)),
         followers: Arc::new(Mutex::new(Vec::new())),
     };
-    cleanup::register(env, &hold, deployer.keep.unwrap_or_else(deploykit::Keep::from_env));
-    let lease = crate::lease::hold(&client, &namespace, &labels, deployer.lease, env.failure_reporter()).await?;
-    *hold.lease.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(lease);
+    cleanup::register(
+        env,
+        &hold,
+        deployer.keep.unwrap_or_else(deploykit::Keep::from_env),
+    );
+    let lease = crate::lease::hold(
+        &client,
+        &namespace,
+        &labels,
+        deployer.lease,
+        env.failure_reporter(),
+    )
+    .await?;
+    *hold
+        .lease
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(lease);
 
     let run = Run {
         hold,
@@ -99,17 +114,28 @@ pub(crate) async fn deploy(
         run_dir: env.artifacts_dir().to_path_buf(),
         failure: env.failure_reporter(),
     };
-    let brought = futures::future::try_join_all(plans.iter().map(|plan| run.create_node(plan))).await?;
-    let nodes: BTreeMap<_, _> = brought.into_iter().map(|node| (node.id.clone(), node)).collect();
+    let brought =
+        futures::future::try_join_all(plans.iter().map(|plan| run.create_node(plan))).await?;
+    let nodes: BTreeMap<_, _> = brought
+        .into_iter()
+        .map(|node| (node.id.clone(), node))
+        .collect();
     let limit = deployer.ready_timeout_for(slots.len());
-    wait_all_ready(nodes.values().map(|node| node.as_ref() as &dyn Starting), limit, PROBE_EVERY).await?;
+    wait_all_ready(
+        nodes.values().map(|node| node.as_ref() as &dyn Starting),
+        limit,
+        PROBE_EVERY,
+    )
+    .await?;
     for node in nodes.values() {
         pod::supervise(node).await;
         pod::spawn_supervisor(node);
     }
     let clients = deploykit::plan::clients(
         kind.as_ref(),
-        slots.iter().map(|slot| (slot, nodes[&slot.id].endpoints.clone())),
+        slots
+            .iter()
+            .map(|slot| (slot, nodes[&slot.id].endpoints.clone())),
     )?;
     let control = Arc::new(K8sNodeControl {
         nodes: RwLock::new(nodes),
@@ -136,7 +162,14 @@ async fn reap_dead_runs(client: &Client, env: &DeployEnv) {
     let note = match crate::reap::reap(client).await {
         Ok(reaped) => reaped
             .into_iter()
-            .map(|run| format!("reaped namespace {} of dead run {} (lease holder {})", run.namespace, run.run_id, run.holder.as_deref().unwrap_or("none")))
+            .map(|run| {
+                format!(
+                    "reaped namespace {} of dead run {} (lease holder {})",
+                    run.namespace,
+                    run.run_id,
+                    run.holder.as_deref().unwrap_or("none")
+                )
+            })
             .collect(),
         Err(error) => vec![format!("could not reap dead runs' namespaces: {error}")],
     };
@@ -150,7 +183,10 @@ async fn storage(deployer: &K8sDeployer, client: &Client) -> Result<Storage> {
         return Ok(storage.clone());
     }
     Ok(match cluster::default_storage_class(client).await? {
-        Some(_) => Storage::Claim { class: None, size: "1Gi".to_owned() },
+        Some(_) => Storage::Claim {
+            class: None,
+            size: "1Gi".to_owned(),
+        },
         None => Storage::EmptyDir,
     })
 }
@@ -172,7 +208,11 @@ impl Run {
         if let Some(config_map) = manifest::config_map(plan, &labels) {
             create(&self.api::<ConfigMap>(), &config_map).await?;
         }
-        create(&self.api::<Service>(), &manifest::service(plan, &self.ports, &labels, &selector)).await?;
+        create(
+            &self.api::<Service>(),
+            &manifest::service(plan, &self.ports, &labels, &selector),
+        )
+        .await?;
         let set = manifest::stateful_set(plan, &self.ports, &labels, &selector, &self.settings);
         create(&self.api::<StatefulSet>(), &set).await?;
 
@@ -180,14 +220,33 @@ impl Run {
         let pod_name = names::node_pod(&id);
         let mut endpoints = BTreeMap::new();
         for port in &self.ports {
-            let address = forward::open(self.api(), pod_name.clone(), port.container_port, self.hold.closing.clone())
-                .await
-                .map_err(|source| Error::Front { node: id.clone(), source })?;
-            endpoints.insert(port.name.clone(), HostPort::new(address.ip().to_string(), address.port()));
+            let address = forward::open(
+                self.api(),
+                pod_name.clone(),
+                port.container_port,
+                self.hold.closing.clone(),
+            )
+            .await
+            .map_err(|source| Error::Front {
+                node: id.clone(),
+                source,
+            })?;
+            endpoints.insert(
+                port.name.clone(),
+                HostPort::new(address.ip().to_string(), address.port()),
+            );
         }
         let files = NodeFiles::of(&self.run_dir, &id);
-        std::fs::create_dir_all(&files.dir).map_err(|source| Error::Front { node: id.clone(), source })?;
-        self.hold.follower(logs::follow(self.api(), pod_name.clone(), files.log.clone(), self.hold.closing.clone()));
+        std::fs::create_dir_all(&files.dir).map_err(|source| Error::Front {
+            node: id.clone(),
+            source,
+        })?;
+        self.hold.follower(logs::follow(
+            self.api(),
+            pod_name.clone(),
+            files.log.clone(),
+            self.hold.closing.clone(),
+        ));
         Ok(Arc::new(NodePod::new(
             id,
             pod_name,
@@ -196,7 +255,7 @@ impl Run {
             files.log,
             (self.api::<Pod>(), self.api::<Event>()),
             self.failure.clone(),
-            self.hold.closing.clone(),
+            self.hold.unsupervised.clone(),
         )))
     }
 }

@@ -48,7 +48,11 @@ pub(crate) async fn hold(
     failure: FailureReporter,
 ) -> Result<LeaseKeeper> {
     let leases: Api<Lease> = Api::namespaced(client.clone(), namespace);
-    create(&leases, &manifest::lease(&holder(), duration, now(), labels)).await?;
+    create(
+        &leases,
+        &manifest::lease(&holder(), duration, now(), labels),
+    )
+    .await?;
     let stop = CancellationToken::new();
     let task = tokio::spawn(renew(leases, duration, stop.clone(), failure));
     Ok(LeaseKeeper { stop, task })
@@ -58,7 +62,12 @@ fn now() -> MicroTime {
     MicroTime(Timestamp::now())
 }
 
-async fn renew(leases: Api<Lease>, duration: Duration, stop: CancellationToken, failure: FailureReporter) {
+async fn renew(
+    leases: Api<Lease>,
+    duration: Duration,
+    stop: CancellationToken,
+    failure: FailureReporter,
+) {
     let every = duration / 3;
     let mut renewed = tokio::time::Instant::now();
     let mut reported = false;
@@ -103,7 +112,12 @@ mod tests {
     #[test]
     fn a_lease_expires_once_not_renewed_for_its_duration() {
         let renewed = Timestamp::from_second(1_000).unwrap();
-        let lease = manifest::lease("host/1", Duration::from_secs(15), MicroTime(renewed), &BTreeMap::new());
+        let lease = manifest::lease(
+            "host/1",
+            Duration::from_secs(15),
+            MicroTime(renewed),
+            &BTreeMap::new(),
+        );
         let at = |s| Timestamp::from_second(s).unwrap();
         assert!(!expired(&lease, at(1_010)));
         assert!(!expired(&lease, at(1_015)));

@@ -73,7 +73,9 @@ mod reap;
 
 use std::time::Duration;
 
-use scenario_core::{BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario};
+use scenario_core::{
+    BoxError, Capabilities, Capability, DeployEnv, Deployer, Deployment, Scenario,
+};
 
 pub use cleanup::{KEPT_ANNOTATION, leftovers};
 pub use cluster::connect;
@@ -169,9 +171,13 @@ impl Deployer for K8sDeployer {
     }
 
     fn capabilities(&self) -> Capabilities {
-        [Capability::StopStart, Capability::Kill, Capability::DynamicJoin]
-            .into_iter()
-            .collect()
+        [
+            Capability::StopStart,
+            Capability::Kill,
+            Capability::DynamicJoin,
+        ]
+        .into_iter()
+        .collect()
     }
 
     async fn deploy(&self, scenario: &Scenario, env: &DeployEnv) -> Result<Deployment, BoxError> {

@@ -26,9 +26,19 @@ pub(crate) fn split(line: &str) -> Option<(Timestamp, &str)> {
 
 /// Follow `pod`'s log into `path` until `closing` (cleanup cancels it once
 /// the pods are gone, so the last lines are in).
-pub(crate) fn follow(pods: Api<Pod>, pod: String, path: PathBuf, closing: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub(crate) fn follow(
+    pods: Api<Pod>,
+    pod: String,
+    path: PathBuf,
+    closing: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut file = match tokio::fs::OpenOptions::new().create(true).append(true).open(&path).await {
+        let mut file = match tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .await
+        {
             Ok(file) => file,
             Err(error) => {
                 tracing::warn!(path = %path.display(), %error, "cannot write the node log");
@@ -52,7 +62,9 @@ pub(crate) fn follow(pods: Api<Pod>, pod: String, path: PathBuf, closing: Cancel
                         line = lines.try_next() => line,
                     };
                     let Ok(Some(line)) = line else { break };
-                    let Some((stamp, text)) = split(&line) else { continue };
+                    let Some((stamp, text)) = split(&line) else {
+                        continue;
+                    };
                     if last.is_some_and(|last| stamp <= last) {
                         continue;
                     }
@@ -75,7 +87,8 @@ mod tests {
 
     #[test]
     fn a_line_splits_into_its_time_and_text() {
-        let (stamp, text) = split("2026-12-03T17:10:00.123456789Z node started at 0.0.0.0:8080").unwrap();
+        let (stamp, text) =
+            split("2026-12-03T17:10:00.123456789Z node started at 0.0.0.0:8080").unwrap();
         assert_eq!(text, "node started at 0.0.0.0:8080");
         assert_eq!(stamp.as_nanosecond() % 1_000_000_000, 123_456_789);
         assert_eq!(split("2026-12-03T17:10:00Z").unwrap().1, "");

@@ -106,7 +106,10 @@ pub(crate) fn node_labels(
 }
 
 /// What selects a node's pod.
-pub(crate) fn node_selector(plan: &NodePlan, run_labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn node_selector(
+    plan: &NodePlan,
+    run_labels: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let run = crate::names::RUN_LABEL;
     BTreeMap::from([
         (run.to_owned(), run_labels[run].clone()),
@@ -172,7 +175,13 @@ pub(crate) fn service(
 fn port_name(name: &str) -> String {
     let mut cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     cleaned.truncate(15);
     cleaned.trim_matches('-').to_owned()

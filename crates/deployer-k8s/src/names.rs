@@ -158,7 +158,10 @@ mod tests {
         let run = "a-scenario-with-a-rather-long-name-20261203t162800-3fa2-and-more";
         let ns = namespace(run);
         assert!(ns.len() <= 63 && ns.starts_with("tb-"), "{ns}");
-        assert_eq!(namespace("smoke-20261203t1628-3fa2"), "tb-smoke-20261203t1628-3fa2");
+        assert_eq!(
+            namespace("smoke-20261203t1628-3fa2"),
+            "tb-smoke-20261203t1628-3fa2"
+        );
         let value = label_value(run);
         assert!(value.len() <= 63, "{value}");
         assert_eq!(label_value("smoke"), "smoke");

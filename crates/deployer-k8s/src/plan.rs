@@ -35,7 +35,12 @@ pub(crate) fn render_node(
     let ports = kind.ports();
     let listen = ports
         .iter()
-        .map(|port| (port.name.clone(), HostPort::new("0.0.0.0", port.container_port)))
+        .map(|port| {
+            (
+                port.name.clone(),
+                HostPort::new("0.0.0.0", port.container_port),
+            )
+        })
         .collect();
     let by_service = |peer: &NodeSlot, port: &PortSpec| {
         HostPort::new(names::node_object(&peer.id), port.container_port)

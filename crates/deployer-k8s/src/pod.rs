@@ -49,7 +49,8 @@ pub(crate) struct NodePod {
     pub(crate) pods: Api<Pod>,
     pub(crate) events: Api<Event>,
     pub(crate) failure: FailureReporter,
-    pub(crate) closing: CancellationToken,
+    /// Cancelled when cleanup starts: supervision ends.
+    pub(crate) unsupervised: CancellationToken,
     /// Set while a fault or cleanup takes the node down.
     expected_down: AtomicBool,
     /// Since when the pod has been unschedulable.
@@ -68,7 +69,7 @@ impl NodePod {
         log_path: PathBuf,
         (pods, events): (Api<Pod>, Api<Event>),
         failure: FailureReporter,
-        closing: CancellationToken,
+        unsupervised: CancellationToken,
     ) -> Self {
         Self {
             id,
@@ -79,7 +80,7 @@ impl NodePod {
             pods,
             events,
             failure,
-            closing,
+            unsupervised,
             expected_down: AtomicBool::new(false),
             unschedulable_since: Mutex::new(None),
             baseline: Mutex::new(None),
@@ -128,11 +129,19 @@ impl NodePod {
                     ));
                 }
             }
-            if let Some(ended) = container.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
+            if let Some(ended) = container
+                .last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+            {
                 return Some(format!(
                     "exited with code {}{} before it was ready (restarted {} times)",
                     ended.exit_code,
-                    ended.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+                    ended
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default(),
                     container.restart_count
                 ));
             }
@@ -209,7 +218,7 @@ impl NodePod {
     async fn watch_ready(self: Arc<Self>) {
         loop {
             tokio::select! {
-                () = self.closing.cancelled() => return,
+                () = self.unsupervised.cancelled() => return,
                 () = tokio::time::sleep(SUPERVISE_EVERY) => {}
             }
             if self.expected_down.load(Ordering::SeqCst) {
@@ -219,14 +228,21 @@ impl NodePod {
                 continue;
             };
             let now = found.as_ref().map(Self::identity);
-            let baseline = self.baseline.lock().unwrap_or_else(PoisonError::into_inner).clone();
-            if self.expected_down.load(Ordering::SeqCst) || now == baseline {
+            let baseline = self
+                .baseline
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            let ending = self.unsupervised.is_cancelled();
+            if ending || self.expected_down.load(Ordering::SeqCst) || now == baseline {
                 continue;
             }
             let what = match (now, baseline) {
                 (None, _) => "its pod disappeared".to_owned(),
                 (Some((uid, _)), Some((was, _))) if uid != was => "its pod was replaced".to_owned(),
-                (Some((_, restarts)), _) => format!("its container restarted ({restarts} restarts)"),
+                (Some((_, restarts)), _) => {
+                    format!("its container restarted ({restarts} restarts)")
+                }
             };
             self.expect_exit();
             self.failure.fail(format!(
@@ -257,7 +273,11 @@ impl Starting for NodePod {
     }
 
     async fn ended(&self) -> Result<Option<String>, BoxError> {
-        Ok(self.pods.get_opt(&self.pod).await?.and_then(|pod| self.hopeless(&pod)))
+        Ok(self
+            .pods
+            .get_opt(&self.pod)
+            .await?
+            .and_then(|pod| self.hopeless(&pod)))
     }
 
     async fn last_output(&self) -> String {
@@ -287,7 +307,13 @@ impl Starting for NodePod {
 /// Take the pod's current identity as what it is ready with, and supervise
 /// it from now on.
 pub(crate) async fn supervise(node: &Arc<NodePod>) {
-    let identity = node.pods.get_opt(&node.pod).await.ok().flatten().map(|pod| NodePod::identity(&pod));
+    let identity = node
+        .pods
+        .get_opt(&node.pod)
+        .await
+        .ok()
+        .flatten()
+        .map(|pod| NodePod::identity(&pod));
     *node.baseline.lock().unwrap_or_else(PoisonError::into_inner) = identity;
     node.expected_down.store(false, Ordering::SeqCst);
 }

@@ -51,11 +51,15 @@ pub async fn reap(client: &Client) -> Result<Vec<Reaped>> {
             continue;
         }
         let leases: Api<Lease> = Api::namespaced(client.clone(), &name);
-        let lease = leases.get_opt(LEASE).await.map_err(api(format!("read the lease of {name}")))?;
+        let lease = leases
+            .get_opt(LEASE)
+            .await
+            .map_err(api(format!("read the lease of {name}")))?;
         let gone = match &lease {
             Some(lease) => expired(lease, now),
             None => meta.creation_timestamp.as_ref().is_some_and(|created| {
-                now > created.0 + SignedDuration::try_from(NO_LEASE_AFTER).unwrap_or(SignedDuration::MAX)
+                now > created.0
+                    + SignedDuration::try_from(NO_LEASE_AFTER).unwrap_or(SignedDuration::MAX)
             }),
         };
         if !gone {

@@ -53,6 +53,75 @@ fn get(state: &State, path: &str) -> anyhow::Result<(u16, String)> {
     Ok((code.trim().parse()?, body.to_owned()))
 }
 
+/// POST `body` (JSON) to `path` as the admin: the status code and body.
+fn post(state: &State, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    let pki = state.pki();
+    let output = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--max-time",
+            "5",
+            "--request",
+            "POST",
+        ])
+        .arg("--cacert")
+        .arg(pki.join("ca.crt"))
+        .arg("--header")
+        .arg(format!("@{}", pki.join("admin.header").display()))
+        .args([
+            "--header",
+            "Content-Type: application/json",
+            "--data-binary",
+            body,
+        ])
+        .args(["--write-out", "\n%{http_code}"])
+        .arg(format!("{SERVER}{path}"))
+        .output()
+        .context("cannot run curl")?;
+    if !output.status.success() {
+        bail!(
+            "{SERVER}{path}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (answer, code) = text
+        .rsplit_once('\n')
+        .ok_or_else(|| anyhow!("{SERVER}{path}: no status code from curl"))?;
+    Ok((code.trim().parse()?, answer.to_owned()))
+}
+
+/// The name of the default storage class `up` creates.
+pub(crate) const STORAGE_CLASS: &str = "testbed-hostpath";
+
+/// Make the default storage class: claims get a directory under /tmp from
+/// the controller-manager's in-tree host-path provisioner.
+pub(crate) fn ensure_storage_class(state: &State) -> anyhow::Result<()> {
+    let class = serde_json::json!({
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": STORAGE_CLASS,
+            "annotations": { "storageclass.kubernetes.io/is-default-class": "true" }
+        },
+        "provisioner": "kubernetes.io/host-path",
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "Immediate"
+    });
+    match post(
+        state,
+        "/apis/storage.k8s.io/v1/storageclasses",
+        &class.to_string(),
+    )? {
+        (201 | 409, _) => Ok(()),
+        (code, body) => bail!(
+            "creating storage class {STORAGE_CLASS} answered {code}: {}",
+            body.trim()
+        ),
+    }
+}
+
 /// `Ok` when the apiserver answers `/readyz` with 200.
 pub(crate) fn readyz(state: &State) -> anyhow::Result<()> {
     match get(state, "/readyz")? {

@@ -1,4 +1,4 @@
-//! The cluster's five processes: their command lines, starting each in the
+//! The cluster's six processes (the five of Kubernetes and its DNS): their command lines, starting each in the
 //! background (own process group, own log file, pid recorded with the
 //! program's path) and stopping it by that pid once `/proc` confirms it is
 //! still that program.
@@ -31,6 +31,7 @@ pub(crate) enum Component {
     Apiserver,
     ControllerManager,
     Scheduler,
+    Dns,
     Kubelet,
 }
 
@@ -43,11 +44,12 @@ pub(crate) enum Stopped {
 
 impl Component {
     /// In start order; stopped in reverse.
-    pub(crate) const ALL: [Component; 5] = [
+    pub(crate) const ALL: [Component; 6] = [
         Component::Etcd,
         Component::Apiserver,
         Component::ControllerManager,
         Component::Scheduler,
+        Component::Dns,
         Component::Kubelet,
     ];
 
@@ -57,18 +59,21 @@ impl Component {
             Component::Apiserver => "kube-apiserver",
             Component::ControllerManager => "kube-controller-manager",
             Component::Scheduler => "kube-scheduler",
+            Component::Dns => "cluster-dns",
             Component::Kubelet => "kubelet",
         }
     }
 
-    fn program(self, bin: &Binaries) -> PathBuf {
-        match self {
+    fn program(self, bin: &Binaries) -> anyhow::Result<PathBuf> {
+        Ok(match self {
             Component::Etcd => PathBuf::from(ETCD),
+            // The DNS is this very program (`cargo xtask k8s dns`).
+            Component::Dns => std::env::current_exe().context("cannot find xtask's own binary")?,
             other => bin.path(other.name()),
-        }
+        })
     }
 
-    fn args(self, state: &State, pause_image: &str) -> Vec<String> {
+    fn args(self, state: &State, pause_image: &str) -> anyhow::Result<Vec<String>> {
         let pki = state.pki();
         let p = |file: &str| pki.join(file).display().to_string();
         let kubeconfig = |name: &str| state.component_kubeconfig(name).display().to_string();
@@ -110,6 +115,9 @@ impl Component {
                 format!("--service-account-private-key-file={}", p("sa.key")),
                 format!("--root-ca-file={}", p("ca.crt")),
                 "--use-service-account-credentials=true".into(),
+                // Volume claims of the default class get a host directory
+                // under /tmp (the in-tree provisioner for one-node clusters).
+                "--enable-hostpath-provisioner=true".into(),
             ],
             Component::Scheduler => vec![
                 format!("--kubeconfig={}", kubeconfig("kube-scheduler")),
@@ -145,13 +153,46 @@ impl Component {
                     "--oom-score-adj=0".into(),
                     // Leave the host's iptables alone.
                     "--make-iptables-util-chains=false".into(),
+                    // Pods resolve Service names through the cluster's DNS.
+                    format!("--cluster-dns={}", dns_address()?),
+                    format!("--cluster-domain={}", super::dns::DOMAIN),
                 ]
             }
+            Component::Dns => vec![
+                "k8s".into(),
+                "dns".into(),
+                format!("--listen={}:53", dns_address()?),
+            ],
         };
-        if self != Component::Etcd {
+        if !matches!(self, Component::Etcd | Component::Dns) {
             args.push("--v=1".into());
         }
-        args
+        Ok(args)
+    }
+}
+
+/// Where the cluster's DNS listens: the address of the Docker bridge
+/// (`docker0`), which every pod (on that bridge, there being no CNI)
+/// reaches as its gateway.
+pub(crate) fn dns_address() -> anyhow::Result<String> {
+    let output = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", "docker0"])
+        .output()
+        .context("cannot run ip")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let address = text
+        .split_whitespace()
+        .skip_while(|word| *word != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .filter(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok());
+    match address {
+        Some(ip) => Ok(ip.to_owned()),
+        None => anyhow::bail!(
+            "cannot tell the address of the Docker bridge docker0 (is the engine running?): {}{}",
+            text.trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
     }
 }
 
@@ -167,13 +208,14 @@ pub(crate) fn start(
     component: Component,
     pause_image: &str,
 ) -> anyhow::Result<Child> {
-    let program = component.program(bin);
+    let program = component.program(bin)?;
     let log_path = state.log(component.name());
     let log =
         File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
-    let args = component.args(state, pause_image);
+    let args = component.args(state, pause_image)?;
     let child = Command::new(&program)
         .args(&args)
+        .env("KUBECONFIG", state.kubeconfig())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

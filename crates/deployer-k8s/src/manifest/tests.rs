@@ -35,7 +35,10 @@ fn ports() -> Vec<PortSpec> {
 
 fn labels() -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_owned(), "testbed".to_owned()),
+        (
+            "app.kubernetes.io/managed-by".to_owned(),
+            "testbed".to_owned(),
+        ),
         ("testbed.dev/run".to_owned(), "smoke-1".to_owned()),
     ])
 }
@@ -57,7 +60,13 @@ fn a_node_on_an_empty_dir() {
     let plan = plan(false);
     let labels = node_labels(&plan, &labels());
     let selector = node_selector(&plan, &labels);
-    insta::assert_snapshot!(json(&stateful_set(&plan, &ports(), &labels, &selector, &settings(Storage::EmptyDir))));
+    insta::assert_snapshot!(json(&stateful_set(
+        &plan,
+        &ports(),
+        &labels,
+        &selector,
+        &settings(Storage::EmptyDir)
+    )));
     insta::assert_snapshot!(json(&service(&plan, &ports(), &labels, &selector)));
     assert!(config_map(&plan, &labels).is_none());
 }
@@ -67,8 +76,17 @@ fn a_node_with_files_on_a_volume_claim() {
     let plan = plan(true);
     let labels = node_labels(&plan, &labels());
     let selector = node_selector(&plan, &labels);
-    let claim = Storage::Claim { class: None, size: "1Gi".to_owned() };
-    insta::assert_snapshot!(json(&stateful_set(&plan, &ports(), &labels, &selector, &settings(claim))));
+    let claim = Storage::Claim {
+        class: None,
+        size: "1Gi".to_owned(),
+    };
+    insta::assert_snapshot!(json(&stateful_set(
+        &plan,
+        &ports(),
+        &labels,
+        &selector,
+        &settings(claim)
+    )));
     insta::assert_snapshot!(json(&config_map(&plan, &labels).unwrap()));
 }
 
