@@ -34,6 +34,8 @@ pub(crate) struct RunHold {
     pub(crate) namespace: String,
     pub(crate) uid: String,
     pub(crate) run_id: String,
+    /// The pods' grace period.
+    pub(crate) grace: Duration,
     /// Cancelled as cleanup starts: a node going down is expected from then.
     pub(crate) unsupervised: CancellationToken,
     /// Cancels fronts and (once the pods are gone) log followers.
@@ -85,7 +87,7 @@ pub(crate) fn register(env: &DeployEnv, hold: &RunHold, keep: Keep) {
                 );
             })
         } else {
-            delete_namespace(&held.client, &held.namespace, &held.uid).await
+            delete_namespace(&held.client, &held.namespace, &held.uid, held.grace).await
         };
         // The pods are gone (or kept): their logs are all in.
         held.closing.cancel();
@@ -112,11 +114,15 @@ async fn keep_namespace(hold: &RunHold) -> Result<(), BoxError> {
 }
 
 /// Delete `namespace` (if it is still the one with `uid`) and wait until it
-/// is gone; after [`GONE_WITHIN`], say what still holds it.
+/// is gone; pods still there 3 s after their `grace` are deleted with
+/// grace 0 (a kubelet can lose track of a container that already exited
+/// and leave its pod Terminating); after [`GONE_WITHIN`], say what still
+/// holds it.
 pub(crate) async fn delete_namespace(
     client: &Client,
     namespace: &str,
     uid: &str,
+    grace: Duration,
 ) -> Result<(), BoxError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ours = |found: &Namespace| found.meta().uid.as_deref() == Some(uid);
@@ -132,6 +138,8 @@ pub(crate) async fn delete_namespace(
         Err(error) => return Err(api(format!("delete namespace {namespace}"))(error).into()),
     }
     let deadline = Instant::now() + GONE_WITHIN;
+    let force_at = Instant::now() + grace + Duration::from_secs(3);
+    let mut forced = false;
     loop {
         let found = namespaces
             .get_opt(namespace)
@@ -140,6 +148,10 @@ pub(crate) async fn delete_namespace(
         let Some(found) = found.filter(ours) else {
             return Ok(());
         };
+        if !forced && Instant::now() >= force_at {
+            forced = true;
+            force_delete_pods(client, namespace).await;
+        }
         if Instant::now() >= deadline {
             return Err(Error::NamespaceStuck {
                 namespace: namespace.to_owned(),
@@ -149,6 +161,23 @@ pub(crate) async fn delete_namespace(
             .into());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Delete every pod left in `namespace` with grace 0.
+async fn force_delete_pods(client: &Client, namespace: &str) {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let Ok(listed) = pods.list(&ListParams::default()).await else {
+        return;
+    };
+    let now = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    for pod in listed.items {
+        let name = pod.meta().name.clone().unwrap_or_default();
+        tracing::warn!(%namespace, pod = %name, "the pod outlived its grace period: deleting it with grace 0");
+        let _ = pods.delete(&name, &now).await;
     }
 }
 

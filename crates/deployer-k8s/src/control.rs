@@ -1,8 +1,9 @@
 //! Node faults through the API, without privileges or `exec`: stop scales
 //! the node's StatefulSet to 0 and waits for the pod to be gone (its grace
 //! period for SIGTERM); start scales it to 1 and waits for readiness; kill
-//! with SIGKILL also deletes the pod with grace 0. A stopped node stays
-//! down until started, as on the other backends.
+//! with SIGKILL also deletes the pod with grace 0, as stop does with a pod
+//! that outlives its grace. A stopped node stays down until started, as on
+//! the other backends.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -63,32 +64,44 @@ impl K8sNodeControl {
             .map_err(|e| failed(action, id, e))
     }
 
-    /// Wait until the node's pod is gone, within its grace plus `slack`.
-    async fn gone(
-        &self,
-        node: &NodePod,
-        action: &str,
-        slack: Duration,
-    ) -> Result<(), ControlError> {
-        let deadline = Instant::now() + self.grace + slack;
+    /// Wait until the node's pod is gone. A pod still there `slack` after
+    /// its grace period is deleted with grace 0 (a kubelet can lose track
+    /// of a container that already exited and leave its pod Terminating);
+    /// after another `slack`, the action fails.
+    async fn gone(&self, node: &NodePod, action: &str, slack: Duration) -> Result<(), ControlError> {
+        let force_at = Instant::now() + self.grace + slack;
+        let mut forced = false;
         loop {
             match node.pods.get_opt(&node.pod).await {
                 Ok(None) => return Ok(()),
-                Ok(Some(_)) if Instant::now() >= deadline => {
-                    return Err(failed(
-                        action,
-                        &node.id,
-                        format!(
-                            "its pod {} was still there after {:?}",
-                            node.pod,
-                            self.grace + slack
-                        ),
-                    ));
+                Ok(Some(_)) if !forced && Instant::now() >= force_at => {
+                    forced = true;
+                    tracing::warn!(node = %node.id, pod = %node.pod, "the pod outlived its grace period: deleting it with grace 0");
+                    force_delete(node).await.map_err(|e| failed(action, &node.id, e))?;
+                }
+                Ok(Some(_)) if forced && Instant::now() >= force_at + slack => {
+                    return Err(failed(action, &node.id, format!(
+                        "its pod {} was still there {:?} after it was deleted with grace 0",
+                        node.pod, slack
+                    )));
                 }
                 Ok(Some(_)) => tokio::time::sleep(POLL).await,
                 Err(error) => return Err(failed(action, &node.id, error)),
             }
         }
+    }
+}
+
+/// Delete the node's pod with grace 0 (gone already is fine).
+async fn force_delete(node: &NodePod) -> Result<(), kube::Error> {
+    let now = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    match node.pods.delete(&node.pod, &now).await {
+        Ok(_) => Ok(()),
+        Err(error) if crate::error::status_code(&error) == Some(404) => Ok(()),
+        Err(error) => Err(error),
     }
 }
 
@@ -98,7 +111,7 @@ impl NodeControl for K8sNodeControl {
         let node = self.node(id)?;
         node.expect_exit();
         self.scale(id, 0, "stop").await?;
-        self.gone(&node, "stop", Duration::from_secs(30)).await
+        self.gone(&node, "stop", Duration::from_secs(3)).await
     }
 
     async fn start(&self, id: &NodeId) -> Result<(), ControlError> {
@@ -127,16 +140,8 @@ impl NodeControl for K8sNodeControl {
                 let node = self.node(id)?;
                 node.expect_exit();
                 self.scale(id, 0, "signal").await?;
-                let now = DeleteParams {
-                    grace_period_seconds: Some(0),
-                    ..DeleteParams::default()
-                };
-                match node.pods.delete(&node.pod, &now).await {
-                    Ok(_) => {}
-                    Err(error) if crate::error::status_code(&error) == Some(404) => {}
-                    Err(error) => return Err(failed("signal", id, error)),
-                }
-                self.gone(&node, "signal", Duration::from_secs(15)).await
+                force_delete(&node).await.map_err(|e| failed("signal", id, e))?;
+                self.gone(&node, "signal", Duration::from_secs(3)).await
             }
             _ => Err(failed(
                 "signal",

@@ -79,6 +79,7 @@ pub(crate) async fn deploy(
         namespace: namespace.clone(),
         uid,
         run_id: env.run_id().to_owned(),
+        grace: deployer.grace,
         unsupervised: tokio_util::sync::CancellationToken::new(),
         closing: tokio_util::sync::CancellationToken::new(),
         lease: Arc::new(Mutex::new(None)),

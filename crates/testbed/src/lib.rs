@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `local` | `testbed::local`, the local-process deployer (`LocalDeployer`) | available |
 //! | `compose` | `testbed::compose`, the Docker deployer (`ComposeDeployer`, through bollard) | available |
-//! | `k8s` | `testbed::k8s`, the Kubernetes deployer (kube) | arrives with the deployer-k8s crate |
+//! | `k8s` | `testbed::k8s`, the Kubernetes deployer (`K8sDeployer`, through kube; selects k8s-openapi's `v1_33`) | available: node faults and joins; network faults not yet |
 //!
 //! Each feature forwards to its deployer crate, so a user who wants only
 //! local processes compiles no bollard and no kube.
@@ -65,6 +65,11 @@ pub use deployer_local as local;
 #[cfg(feature = "compose")]
 #[doc(inline)]
 pub use deployer_compose as compose;
+
+/// The Kubernetes deployer.
+#[cfg(feature = "k8s")]
+#[doc(inline)]
+pub use deployer_k8s as k8s;
 
 /// Everything a scenario author usually needs: `use testbed::prelude::*;`.
 pub mod prelude {
