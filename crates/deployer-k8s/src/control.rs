@@ -68,7 +68,12 @@ impl K8sNodeControl {
     /// its grace period is deleted with grace 0 (a kubelet can lose track
     /// of a container that already exited and leave its pod Terminating);
     /// after another `slack`, the action fails.
-    async fn gone(&self, node: &NodePod, action: &str, slack: Duration) -> Result<(), ControlError> {
+    async fn gone(
+        &self,
+        node: &NodePod,
+        action: &str,
+        slack: Duration,
+    ) -> Result<(), ControlError> {
         let force_at = Instant::now() + self.grace + slack;
         let mut forced = false;
         loop {
@@ -77,13 +82,19 @@ impl K8sNodeControl {
                 Ok(Some(_)) if !forced && Instant::now() >= force_at => {
                     forced = true;
                     tracing::warn!(node = %node.id, pod = %node.pod, "the pod outlived its grace period: deleting it with grace 0");
-                    force_delete(node).await.map_err(|e| failed(action, &node.id, e))?;
+                    force_delete(node)
+                        .await
+                        .map_err(|e| failed(action, &node.id, e))?;
                 }
                 Ok(Some(_)) if forced && Instant::now() >= force_at + slack => {
-                    return Err(failed(action, &node.id, format!(
-                        "its pod {} was still there {:?} after it was deleted with grace 0",
-                        node.pod, slack
-                    )));
+                    return Err(failed(
+                        action,
+                        &node.id,
+                        format!(
+                            "its pod {} was still there {:?} after it was deleted with grace 0",
+                            node.pod, slack
+                        ),
+                    ));
                 }
                 Ok(Some(_)) => tokio::time::sleep(POLL).await,
                 Err(error) => return Err(failed(action, &node.id, error)),
@@ -140,7 +151,9 @@ impl NodeControl for K8sNodeControl {
                 let node = self.node(id)?;
                 node.expect_exit();
                 self.scale(id, 0, "signal").await?;
-                force_delete(&node).await.map_err(|e| failed("signal", id, e))?;
+                force_delete(&node)
+                    .await
+                    .map_err(|e| failed("signal", id, e))?;
                 self.gone(&node, "signal", Duration::from_secs(3)).await
             }
             _ => Err(failed(

@@ -1,6 +1,6 @@
 //! `testbed`: run a network test from a scenario file, without writing Rust.
 //! `testbed check FILE` validates a file and prints the resolved plan;
-//! `testbed run FILE --on local|compose` runs it; `testbed doctor` checks the
+//! `testbed run FILE --on local|compose|k8s` runs it; `testbed doctor` checks the
 //! machine; `testbed reap` cleans up after killed runs; `testbed schema`
 //! prints the JSON Schema of the file format for editors.
 //!
@@ -125,6 +125,8 @@ pub(crate) enum Backend {
     Local,
     /// Docker containers, through the engine's API.
     Compose,
+    /// Pods on the Kubernetes cluster `KUBECONFIG` names.
+    K8s,
 }
 
 fn main() -> ExitCode {

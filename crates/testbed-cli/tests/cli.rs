@@ -6,44 +6,11 @@
 
 #![allow(clippy::print_stderr)] // Tests say why they skip.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-/// Runs of real networks take the machine's cores: one at a time.
-static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+use std::path::Path;
 
-fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn scenarios() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenarios")
-}
-
-/// Run `testbed` with these arguments, its artifacts under `artifacts`
-/// and its list of runs in `artifacts/.state`.
-fn testbed(args: &[&str], artifacts: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_testbed"))
-        .args(args)
-        .env("TESTBED_ARTIFACTS_DIR", artifacts)
-        .env("XDG_STATE_HOME", artifacts.join(".state"))
-        .output()
-        .expect("the testbed binary starts")
-}
-
-/// A temporary directory with an `artifacts` directory in it.
-fn place() -> (tempfile::TempDir, PathBuf) {
-    let root = tempfile::tempdir().unwrap();
-    let artifacts = root.path().join("artifacts");
-    std::fs::create_dir(&artifacts).unwrap();
-    (root, artifacts)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use support::{one_run_at_a_time, place, report_of, scenarios, testbed, text};
 
 #[test]
 fn check_prints_the_resolved_plan_and_starts_nothing() {
@@ -146,14 +113,6 @@ fn fault_schedule(report: &serde_json::Value) -> Vec<String> {
         })
         .map(|e| format!("{} {} {}", e["kind"], e["node"], e["fault"]))
         .collect()
-}
-
-fn report_of(stdout: &str) -> serde_json::Value {
-    let path = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("report.json: "))
-        .expect("the report's path is printed");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]

@@ -40,7 +40,11 @@ async fn an_image_that_cannot_be_pulled_fails_the_deploy_with_the_reason() {
     assert!(!report.passed);
     let failure = report.failures.join("\n");
     assert!(failure.contains("validator-2"), "{failure}");
-    assert!(failure.contains("cannot start: ErrImagePull") || failure.contains("cannot start: ImagePullBackOff"), "{failure}");
+    assert!(
+        failure.contains("cannot start: ErrImagePull")
+            || failure.contains("cannot start: ImagePullBackOff"),
+        "{failure}"
+    );
     assert!(failure.contains("testbed/demo-node:absent"), "{failure}");
     assert!(failure.contains("its pod's events:"), "{failure}");
     // Failed fast: well before the readiness deadline of 60 s.
@@ -84,9 +88,15 @@ async fn a_node_that_exits_before_it_is_ready_is_named_with_its_output() {
     assert!(!report.passed);
     let failure = report.failures.join("\n");
     assert!(failure.starts_with("deploy on k8s failed:"), "{failure}");
-    assert!(failure.contains("exited with code 2") || failure.contains("CrashLoopBackOff"), "{failure}");
+    assert!(
+        failure.contains("exited with code 2") || failure.contains("CrashLoopBackOff"),
+        "{failure}"
+    );
     // Only the file sets the limit: the node read it from /data.
-    assert!(failure.contains("--mempool-limit must be between"), "{failure}");
+    assert!(
+        failure.contains("--mempool-limit must be between"),
+        "{failure}"
+    );
     assert!(!failure.contains("was not ready after"), "{failure}");
     assert_nothing_left(&client, &report).await;
 }
@@ -134,7 +144,10 @@ async fn reap_deletes_the_namespace_of_an_expired_lease_and_keeps_a_live_one() {
         return;
     };
     let pid = std::process::id();
-    let (dead, alive) = (format!("tb-reap-dead-{pid}"), format!("tb-reap-alive-{pid}"));
+    let (dead, alive) = (
+        format!("tb-reap-dead-{pid}"),
+        format!("tb-reap-alive-{pid}"),
+    );
     run_namespace(&client, &dead, Duration::from_secs(3600)).await;
     run_namespace(&client, &alive, Duration::ZERO).await;
 

@@ -18,7 +18,11 @@ fn loaded_heights(log: &str) -> Vec<u64> {
         .filter(|line| line.contains("state loaded"))
         .filter_map(|line| {
             let at = line.find("height=")? + "height=".len();
-            line[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+            line[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
         })
         .collect()
 }
@@ -39,18 +43,35 @@ async fn a_stopped_and_started_node_keeps_its_data_and_catches_up() {
         .expectation(Recovery::within(Duration::from_secs(15)))
         .build()
         .unwrap();
-    let deployer = K8sDeployer::new().keep(Keep { data: false, logs: true });
+    let deployer = K8sDeployer::new().keep(Keep {
+        data: false,
+        logs: true,
+    });
     let report = plan.run(&deployer).await.unwrap();
 
     assert!(report.passed, "{report}");
     assert_clean(&report);
-    let log = std::fs::read_to_string(report.artifacts_dir.join("nodes/validator-1/node.log")).unwrap();
+    let log =
+        std::fs::read_to_string(report.artifacts_dir.join("nodes/validator-1/node.log")).unwrap();
     let heights = loaded_heights(&log);
     assert_eq!(heights.len(), 2, "two pods, each loading once:\n{log}");
     assert_eq!(heights[0], 0, "{log}");
-    assert!(heights[1] > 0, "the second pod found the first one's blocks:\n{log}");
-    assert_eq!(log.matches("demo-node ready").count(), 2, "no line twice:\n{log}");
-    assert!(!report.events.iter().any(|e| e.kind == EventKind::NodeExited), "{report}");
+    assert!(
+        heights[1] > 0,
+        "the second pod found the first one's blocks:\n{log}"
+    );
+    assert_eq!(
+        log.matches("demo-node ready").count(),
+        2,
+        "no line twice:\n{log}"
+    );
+    assert!(
+        !report
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::NodeExited),
+        "{report}"
+    );
     assert_nothing_left(&client, &report).await;
 }
 
@@ -73,8 +94,18 @@ async fn restarted_pods_are_on_the_timeline_and_catch_up() {
     let report = plan.run(&K8sDeployer::new()).await.unwrap();
 
     assert!(report.passed, "{report}");
-    let restarts = report.events.iter().filter(|e| e.kind == EventKind::NodeRestarted).count();
+    let restarts = report
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::NodeRestarted)
+        .count();
     assert!(restarts >= 2, "{restarts} restarts");
-    assert!(!report.events.iter().any(|e| e.kind == EventKind::NodeExited), "{report}");
+    assert!(
+        !report
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::NodeExited),
+        "{report}"
+    );
     assert_nothing_left(&client, &report).await;
 }

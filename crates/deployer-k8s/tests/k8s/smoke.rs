@@ -15,8 +15,10 @@ async fn three_validators_and_an_executor_finalize_in_pods_and_leave_nothing() {
         return;
     };
     let root = tempfile::tempdir().unwrap();
-    let plan = scenario("k8s-smoke", 3, 1, 6, root.path())
-        .expectation(Liveness::new(5, Duration::from_secs(2)))
+    let plan = scenario("k8s-smoke", 3, 1, 10, root.path())
+        // Pods start one after another on a small machine, and the first
+        // election waits for them: 5 s windows leave room for it.
+        .expectation(Liveness::new(5, Duration::from_secs(5)))
         .expectation(Agreement)
         .expectation(LogLines::must_contain("demo-node ready"))
         .build()

@@ -1,8 +1,11 @@
-//! `testbed doctor [--on local|compose] [FILE]`: checks the machine before a
-//! run and gives a fix for each problem: the network plane's privileges and
-//! kernel features, the Docker engine and its API version, the open-file
-//! limit against the topology, free disk where the artifacts go, and the
-//! node program or image.
+//! `testbed doctor [--on local|compose|k8s] [FILE]`: checks the machine
+//! before a run and gives a fix for each problem: the network plane's
+//! privileges and kernel features, the Docker engine and its API version,
+//! the Kubernetes cluster and permissions, the open-file limit against the
+//! topology, free disk where the artifacts go, and the node program or
+//! image.
+
+mod kubernetes;
 
 use std::path::{Path, PathBuf};
 
@@ -48,8 +51,12 @@ pub(crate) fn run(on: Backend, path: Option<&Path>) -> u8 {
     let nodes = scenario
         .as_ref()
         .map_or(5, |s| s.topology.validators + s.topology.executors);
-    let mut findings = vec![network_plane(), open_files(nodes), disk()];
+    let mut findings = vec![open_files(nodes), disk()];
+    if !matches!(on, Backend::K8s) {
+        findings.insert(0, network_plane());
+    }
     match on {
+        Backend::K8s => findings.extend(kubernetes::check()),
         Backend::Local => {
             let dir = path.and_then(Path::parent).unwrap_or(Path::new("."));
             findings.push(program(scenario.as_ref().map(|s| &s.node), dir));

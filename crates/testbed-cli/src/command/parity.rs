@@ -52,6 +52,7 @@ fn name(on: Backend) -> &'static str {
     match on {
         Backend::Local => "local",
         Backend::Compose => "compose",
+        Backend::K8s => "k8s",
     }
 }
 

@@ -16,6 +16,7 @@ pub(crate) fn run(run: &str, keep: bool) -> u8 {
     let on = match report.deployer.as_str() {
         "local" => Backend::Local,
         "compose" => Backend::Compose,
+        "k8s" => Backend::K8s,
         other => {
             eprintln!(
                 "testbed: run {} ran on '{other}', which this binary cannot replay",

@@ -1,4 +1,4 @@
-//! `testbed run FILE --on local|compose`: run a scenario file and print its
+//! `testbed run FILE --on local|compose|k8s`: run a scenario file and print its
 //! verdicts and where its reports are; the exit code says how it went. The
 //! file is kept in the run's artifacts and the run in the per-user list, so
 //! `show` and `replay` find it.
@@ -7,6 +7,7 @@ use std::path::Path;
 
 use testbed::Report;
 use testbed::compose::ComposeDeployer;
+use testbed::k8s::K8sDeployer;
 use testbed::local::{Keep, LocalDeployer};
 use testbed_cli::history;
 
@@ -62,6 +63,8 @@ pub(crate) fn execute(planned: Planned, on: Backend, keep: bool) -> Result<Repor
                 (Backend::Local, true) => plan.run(&LocalDeployer::new().keep(KEEP_ALL)).await,
                 (Backend::Compose, false) => plan.run(&ComposeDeployer::new()).await,
                 (Backend::Compose, true) => plan.run(&ComposeDeployer::new().keep(KEEP_ALL)).await,
+                (Backend::K8s, false) => plan.run(&K8sDeployer::new()).await,
+                (Backend::K8s, true) => plan.run(&K8sDeployer::new().keep(KEEP_ALL)).await,
             }
         })
         .map_err(|error| format!("the run could not go ahead: {error}"))?;

@@ -100,7 +100,11 @@ pub fn builder(
         }
     };
     if let Some(rate) = file.load.tx_rate {
-        plan = plan.workload(TxLoad::new(rate, &ledger));
+        let mut load = TxLoad::new(rate, &ledger);
+        if let Some(share) = file.load.max_failed_share {
+            load = load.max_failed_share(share);
+        }
+        plan = plan.workload(load);
     }
     if let Some(rate) = file.load.blob_rate {
         plan = plan.workload(DaLoad::new(

@@ -199,6 +199,11 @@ pub struct LoadTable {
     /// Size of each DA blob in bytes (default 4096).
     #[serde(default)]
     pub blob_size: Option<usize>,
+    /// The share of transaction submissions (0 to 1) that may fail before
+    /// the load fails the run (default 0.1): nodes stopped by the chaos
+    /// refuse theirs while they are down.
+    #[serde(default)]
+    pub max_failed_share: Option<f64>,
 }
 
 /// Which nodes a fault picks.

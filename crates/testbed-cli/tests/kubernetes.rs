@@ -1,0 +1,64 @@
+//! The `testbed` binary on Kubernetes (the cluster `KUBECONFIG` names; CI
+//! starts its own): `doctor --on k8s` finds the cluster, the command-node
+//! example file passes on it, and a file with a partition is refused before
+//! anything is created, naming what the backend lacks. Skipped with a
+//! printed reason where no cluster answers, unless `TESTBED_REQUIRE_K8S=1`.
+
+#![allow(clippy::print_stderr)] // Tests say why they skip.
+
+mod support;
+
+use support::{one_run_at_a_time, place, report_of, scenarios, testbed, text};
+
+/// Whether a cluster answers (the demo-node image put into the local
+/// Docker engine, where the local cluster's kubelet finds it); `false`
+/// after printing why the test skips, a panic where CI requires it.
+fn cluster_ready(test: &str) -> bool {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        if let Err(e) = testbed::k8s::connect().await {
+            assert!(
+                std::env::var("TESTBED_REQUIRE_K8S").as_deref() != Ok("1"),
+                "TESTBED_REQUIRE_K8S=1 but {e}"
+            );
+            eprintln!("skipped {test}: {e}");
+            return false;
+        }
+        if let Ok(docker) = testbed::compose::connect(None).await {
+            let program = demo_node::DemoNode::locate()
+                .expect("cargo builds demo-node for the workspace's tests")
+                .program()
+                .to_path_buf();
+            testbed::compose::image::ImageBuilder::new(program, demo_node::DEFAULT_IMAGE)
+                .build(&docker)
+                .await
+                .expect("the demo-node image builds");
+        }
+        true
+    })
+}
+
+#[test]
+fn the_command_node_file_passes_on_kubernetes_and_a_partition_is_refused() {
+    let _one = one_run_at_a_time();
+    if !cluster_ready("the example files on Kubernetes") {
+        return;
+    }
+    let (_root, artifacts) = place();
+    let doctor = testbed(&["doctor", "--on", "k8s"], &artifacts);
+    let said = text(&doctor.stdout);
+    assert!(said.contains("ok       Kubernetes cluster v1."), "{said}");
+
+    let file = scenarios().join("command-node.toml");
+    let out = testbed(&["run", file.to_str().unwrap(), "--on", "k8s"], &artifacts);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains(" on k8s in run "), "{stdout}");
+    assert_eq!(report_of(&stdout)["passed"], true);
+
+    let file = scenarios().join("demo.toml");
+    let out = testbed(&["run", file.to_str().unwrap(), "--on", "k8s"], &artifacts);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("partition"), "{all}");
+}
