@@ -149,7 +149,7 @@ mod tests {
         assert_ne!(upper, other);
         let numeric = node_object(&NodeId::new("0"));
         assert!(numeric.starts_with("n-0-"), "{numeric}");
-        let long = node_object(&NodeId::new(&"x".repeat(80)));
+        let long = node_object(&NodeId::new("x".repeat(80)));
         assert!(long.len() <= MAX_NODE_NAME, "{long}");
     }
 

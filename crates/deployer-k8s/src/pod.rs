@@ -204,10 +204,10 @@ impl NodePod {
             ..LogParams::default()
         };
         for previous in [false, true] {
-            if let Ok(text) = self.pods.logs(&self.pod, &tail(previous)).await {
-                if !text.trim().is_empty() {
-                    return Some(text.trim_end().to_owned());
-                }
+            if let Ok(text) = self.pods.logs(&self.pod, &tail(previous)).await
+                && !text.trim().is_empty()
+            {
+                return Some(text.trim_end().to_owned());
             }
         }
         None

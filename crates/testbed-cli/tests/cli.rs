@@ -9,6 +9,7 @@
 mod support;
 
 use std::path::Path;
+use std::process::Command;
 
 use support::{one_run_at_a_time, place, report_of, scenarios, testbed, text};
 

@@ -86,6 +86,8 @@ async fn follow(endpoints: Api<Endpoints>, records: Records) {
                     table.remove(&key);
                 }
             }
+            // Its log is its output (`up` writes it to cluster-dns.log).
+            #[allow(clippy::print_stderr)]
             Err(error) => eprintln!("dns: watching endpoints: {error}"),
         }
     }
