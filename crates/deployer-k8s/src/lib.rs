@@ -184,3 +184,9 @@ impl Deployer for K8sDeployer {
         Ok(deploy::deploy(self, scenario, env).await?)
     }
 }
+
+/// The guide's chapter on this deployer, compiled as a doctest so its code
+/// matches the crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/src/k8s-deployer.md")]
+struct GuideChapter;
