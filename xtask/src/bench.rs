@@ -14,6 +14,9 @@ pub(crate) enum Area {
     Local,
     /// The compose deployer: deploy-to-ready for 4 containers against raw bollard calls.
     Compose,
+    /// The Kubernetes deployer: deploy-to-ready for 4 pods against raw kube
+    /// calls, on the cluster KUBECONFIG names (`cargo xtask k8s up`).
+    K8s,
     /// Running scenarios: block-feed latency, runner CPU at 1000 tx/s, memory with 64 nodes.
     Run,
 }
@@ -32,6 +35,13 @@ pub(crate) fn run(area: Area) -> anyhow::Result<()> {
                 &["bench", "-p", "deployer-compose", "--bench", "compose"],
                 &[],
             )
+        }
+        // The pods run the demo-node image: built here into the local
+        // Docker engine, where the local cluster's kubelet finds it.
+        Area::K8s => {
+            cargo(&["build", "--release", "-p", "demo-node"], &[])?;
+            crate::image::run(true, None)?;
+            cargo(&["bench", "-p", "deployer-k8s", "--bench", "k8s"], &[])
         }
         Area::Run => {
             cargo(&["build", "--release", "-p", "demo-node"], &[])?;

@@ -106,33 +106,4 @@ pub(crate) async fn default_storage_class(client: &Client) -> Result<Option<Stri
 }
 
 #[cfg(test)]
-mod tests {
-    use kube::core::Status;
-
-    use super::*;
-
-    fn status(code: u16, retry: u32) -> kube::Error {
-        let mut status = Status::failure("refused", "ServerTimeout");
-        status.code = code;
-        if retry > 0 {
-            status.details = Some(kube::core::response::StatusDetails {
-                name: String::new(),
-                group: String::new(),
-                kind: String::new(),
-                uid: String::new(),
-                causes: Vec::new(),
-                retry_after_seconds: retry,
-            });
-        }
-        kube::Error::Api(status.boxed())
-    }
-
-    #[test]
-    fn only_what_the_server_says_to_retry_is_retried() {
-        assert_eq!(retry_after(&status(500, 1)), Some(Duration::from_secs(1)));
-        assert_eq!(retry_after(&status(429, 0)), Some(Duration::from_secs(1)));
-        assert_eq!(retry_after(&status(500, 0)), None);
-        assert_eq!(retry_after(&status(403, 0)), None);
-        assert_eq!(retry_after(&status(409, 0)), None);
-    }
-}
+mod tests;

@@ -140,6 +140,9 @@ impl NodeControl for K8sNodeControl {
         wait_ready(node.as_ref(), self.ready_timeout, POLL)
             .await
             .map_err(|e| failed("start", id, e))?;
+        pod::wait_pod_ready(&node, self.ready_timeout)
+            .await
+            .map_err(|e| failed("start", id, e))?;
         pod::supervise(&node).await;
         Ok(())
     }

@@ -129,6 +129,11 @@ pub(crate) async fn deploy(
     )
     .await?;
     for node in nodes.values() {
+        pod::wait_pod_ready(node, limit)
+            .await
+            .map_err(|why| Error::PodNotReady { why })?;
+    }
+    for node in nodes.values() {
         pod::supervise(node).await;
         pod::spawn_supervisor(node);
     }
@@ -288,6 +293,9 @@ impl Membership for K8sMembership {
         wait_ready(node.as_ref(), self.control.ready_timeout, PROBE_EVERY)
             .await
             .map_err(|e| failed(e.into()))?;
+        pod::wait_pod_ready(&node, self.control.ready_timeout)
+            .await
+            .map_err(|why| failed(Error::PodNotReady { why }))?;
         pod::supervise(&node).await;
         pod::spawn_supervisor(&node);
         self.control.add(Arc::clone(&node));

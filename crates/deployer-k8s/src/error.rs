@@ -41,6 +41,12 @@ pub enum Error {
     /// A node did not become ready.
     #[error(transparent)]
     NotReady(#[from] deploykit::ready::NotReady),
+    /// A node answered the framework's probe but its pod never became Ready.
+    #[error("{why}")]
+    PodNotReady {
+        /// What the wait saw.
+        why: BoxError,
+    },
     /// The runner could not listen for a node's port-forward front.
     #[error("could not open a port-forward front for {node}: {source}")]
     Front {

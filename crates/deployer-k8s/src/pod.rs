@@ -304,6 +304,32 @@ impl Starting for NodePod {
     }
 }
 
+/// Wait until the node's pod reports Ready (the kubelet's own probe of
+/// the node), within `limit`: the second half of a node's readiness, after
+/// the framework's probe answered.
+pub(crate) async fn wait_pod_ready(node: &NodePod, limit: Duration) -> Result<(), BoxError> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match node.pods.get_opt(&node.pod).await? {
+            Some(pod) if NodePod::is_ready(&pod) => return Ok(()),
+            Some(pod) => {
+                if let Some(why) = node.hopeless(&pod) {
+                    return Err(format!("{} {why}", node.id).into());
+                }
+            }
+            None => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{}: the framework's probe answered, but its pod was not Ready after {limit:?}",
+                node.id
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Take the pod's current identity as what it is ready with, and supervise
 /// it from now on.
 pub(crate) async fn supervise(node: &Arc<NodePod>) {
