@@ -37,6 +37,14 @@ const UNSCHEDULABLE_FOR: Duration = Duration::from_secs(10);
 /// How often a ready node's pod is checked.
 const SUPERVISE_EVERY: Duration = Duration::from_secs(1);
 
+/// Which pod a node runs in, and how it is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Identity {
+    uid: String,
+    restarts: i32,
+    deleting: bool,
+}
+
 /// One node's pod.
 pub(crate) struct NodePod {
     pub(crate) id: NodeId,
@@ -55,8 +63,8 @@ pub(crate) struct NodePod {
     expected_down: AtomicBool,
     /// Since when the pod has been unschedulable.
     unschedulable_since: Mutex<Option<Instant>>,
-    /// The pod (by uid) and restart count the node was last ready with.
-    baseline: Mutex<Option<(String, i32)>>,
+    /// The pod the node was last ready with.
+    baseline: Mutex<Option<Identity>>,
 }
 
 impl NodePod {
@@ -149,15 +157,20 @@ impl NodePod {
         None
     }
 
-    /// The pod's uid and its container's restart count.
-    fn identity(pod: &Pod) -> (String, i32) {
+    /// The pod's uid, its container's restart count, and whether it is
+    /// being deleted.
+    fn identity(pod: &Pod) -> Identity {
         let restarts = pod
             .status
             .as_ref()
             .and_then(|status| status.container_statuses.as_ref())
             .and_then(|containers| containers.iter().find(|c| c.name == CONTAINER))
             .map_or(0, |container| container.restart_count);
-        (pod.metadata.uid.clone().unwrap_or_default(), restarts)
+        Identity {
+            uid: pod.metadata.uid.clone().unwrap_or_default(),
+            restarts,
+            deleting: pod.metadata.deletion_timestamp.is_some(),
+        }
     }
 
     /// Whether the pod exists and reports Ready.
@@ -239,10 +252,9 @@ impl NodePod {
             }
             let what = match (now, baseline) {
                 (None, _) => "its pod disappeared".to_owned(),
-                (Some((uid, _)), Some((was, _))) if uid != was => "its pod was replaced".to_owned(),
-                (Some((_, restarts)), _) => {
-                    format!("its container restarted ({restarts} restarts)")
-                }
+                (Some(now), Some(was)) if now.uid != was.uid => "its pod was replaced".to_owned(),
+                (Some(now), _) if now.deleting => "its pod is being deleted".to_owned(),
+                (Some(now), _) => format!("its container restarted ({} restarts)", now.restarts),
             };
             self.expect_exit();
             self.failure.fail(format!(

@@ -1,12 +1,15 @@
 //! Node faults through the API: a node stopped and started keeps its data
 //! (its volume claim) and catches up, its log followed across both pods
 //! without duplicates; restarts are on the timeline and none counts as a
-//! crash; a node killed behind the framework's back fails the run.
+//! crash; a pod deleted behind the framework's back fails the run.
 
 use std::time::Duration;
 
+use deployer_k8s::k8s_openapi::api::core::v1::Pod;
+use deployer_k8s::kube::api::{Api, DeleteParams};
 use deployer_k8s::{K8sDeployer, Keep};
 use expectations::{Agreement, Recovery};
+use scenario_core::prelude::*;
 use scenario_core::{EventKind, NodeId};
 use workloads::{Chaos, ChaosAction, Selector};
 
@@ -107,5 +110,47 @@ async fn restarted_pods_are_on_the_timeline_and_catch_up() {
             .any(|e| e.kind == EventKind::NodeExited),
         "{report}"
     );
+    assert_nothing_left(&client, &report).await;
+}
+
+/// Deletes validator-1's pod behind the framework's back once the run
+/// executes.
+struct DeletePodBehindItsBack;
+
+#[async_trait]
+impl Workload for DeletePodBehindItsBack {
+    fn name(&self) -> &str {
+        "delete-behind-its-back"
+    }
+
+    async fn run(&self, ctx: &RunContext, _cancel: CancellationToken) -> Result<(), BoxError> {
+        let client = deployer_k8s::connect().await?;
+        let namespace = deployer_k8s::names::namespace(ctx.run_id());
+        let pods: Api<Pod> = Api::namespaced(client, &namespace);
+        pods.delete("validator-1-0", &DeleteParams::default())
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_deleted_behind_the_frameworks_back_fails_the_run() {
+    let Some((client, _turn)) = cluster("deleted behind its back").await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let plan = scenario("k8s-behind-its-back", 3, 0, 10, root.path())
+        .workload(DeletePodBehindItsBack)
+        .build()
+        .unwrap();
+    let report = plan.run(&K8sDeployer::new()).await.unwrap();
+
+    assert!(!report.passed);
+    let failures = report.failures.join("\n");
+    assert!(
+        failures.contains("validator-1 went down on its own"),
+        "{failures}"
+    );
+    assert!(failures.contains("no fault caused it"), "{failures}");
     assert_nothing_left(&client, &report).await;
 }

@@ -12,5 +12,6 @@
 
 mod errors;
 mod faults;
+mod interrupt;
 mod smoke;
 mod support;

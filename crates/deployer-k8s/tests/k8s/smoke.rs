@@ -1,6 +1,7 @@
 //! A healthy network in pods: blocks finalize with every node agreeing,
 //! peers reaching each other by Service name, the pod logs followed into
-//! the node logs, and the whole namespace gone afterwards.
+//! the node logs, and the whole namespace gone afterwards; two runs at
+//! once, each in its own namespace.
 
 use std::time::Duration;
 
@@ -37,4 +38,25 @@ async fn three_validators_and_an_executor_finalize_in_pods_and_leave_nothing() {
     assert!(log.contains("demo-node ready"), "{log}");
     assert_eq!(log.matches("demo-node ready").count(), 1, "{log}");
     assert_nothing_left(&client, &report).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_scenarios_at_once_both_pass_in_their_own_namespaces() {
+    let Some((client, _turn)) = cluster("two at once").await else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let runs = (0..2).map(|i| {
+        let plan = scenario(&format!("k8s-pair-{i}"), 3, 0, 8, root.path())
+            .expectation(Liveness::new(3, Duration::from_secs(4)))
+            .build()
+            .unwrap();
+        async move { plan.run(&K8sDeployer::new()).await.unwrap() }
+    });
+    let reports = futures::future::join_all(runs).await;
+    for report in &reports {
+        assert!(report.passed, "{report}");
+        assert_nothing_left(&client, report).await;
+    }
+    assert_ne!(reports[0].run_id, reports[1].run_id);
 }
