@@ -10,7 +10,10 @@
 //! demo-node networks: each test-only misbehaviour of demo-node is caught
 //! by the right judge, and a healthy run passes them all.
 
+mod from_file;
 pub mod runner_process;
+
+pub use from_file::FromConfigFile;
 
 use std::path::Path;
 use std::time::Duration;

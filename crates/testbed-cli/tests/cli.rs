@@ -294,14 +294,7 @@ fn docker_and_plane_ready(test: &str) -> bool {
                 return false;
             }
         };
-        let program = demo_node::DemoNode::locate()
-            .expect("cargo builds demo-node for the workspace's tests")
-            .program()
-            .to_path_buf();
-        testbed::compose::image::ImageBuilder::new(program, demo_node::DEFAULT_IMAGE)
-            .build(&docker)
-            .await
-            .expect("the demo-node image builds");
+        support::build_demo_image(&docker).await;
         true
     })
 }

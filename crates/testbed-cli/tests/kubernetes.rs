@@ -25,14 +25,7 @@ fn cluster_ready(test: &str) -> bool {
             return false;
         }
         if let Ok(docker) = testbed::compose::connect(None).await {
-            let program = demo_node::DemoNode::locate()
-                .expect("cargo builds demo-node for the workspace's tests")
-                .program()
-                .to_path_buf();
-            testbed::compose::image::ImageBuilder::new(program, demo_node::DEFAULT_IMAGE)
-                .build(&docker)
-                .await
-                .expect("the demo-node image builds");
+            support::build_demo_image(&docker).await;
         }
         true
     })

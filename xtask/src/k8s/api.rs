@@ -26,9 +26,19 @@ const TAIL_LINES: usize = 30;
 
 /// GET `path` from the apiserver as the admin: the status code and body.
 fn get(state: &State, path: &str) -> anyhow::Result<(u16, String)> {
+    request(state, path, None)
+}
+
+/// POST `body` (JSON) to `path` as the admin: the status code and body.
+fn post(state: &State, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    request(state, path, Some(body))
+}
+
+/// GET `path`, or POST `body` to it, as the admin.
+fn request(state: &State, path: &str, body: Option<&str>) -> anyhow::Result<(u16, String)> {
     let pki = state.pki();
-    let output = Command::new("curl")
-        .arg("--silent")
+    let mut curl = Command::new("curl");
+    curl.arg("--silent")
         .arg("--show-error")
         .args(["--max-time", "5"])
         .arg("--cacert")
@@ -36,46 +46,17 @@ fn get(state: &State, path: &str) -> anyhow::Result<(u16, String)> {
         // The token from a file, so it shows in no process list.
         .arg("--header")
         .arg(format!("@{}", pki.join("admin.header").display()))
-        .args(["--write-out", "\n%{http_code}"])
-        .arg(format!("{SERVER}{path}"))
-        .output()
-        .context("cannot run curl")?;
-    if !output.status.success() {
-        bail!(
-            "{SERVER}{path}: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (body, code) = text
-        .rsplit_once('\n')
-        .ok_or_else(|| anyhow!("{SERVER}{path}: no status code from curl"))?;
-    Ok((code.trim().parse()?, body.to_owned()))
-}
-
-/// POST `body` (JSON) to `path` as the admin: the status code and body.
-fn post(state: &State, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
-    let pki = state.pki();
-    let output = Command::new("curl")
-        .args([
-            "--silent",
-            "--show-error",
-            "--max-time",
-            "5",
+        .args(["--write-out", "\n%{http_code}"]);
+    if let Some(body) = body {
+        curl.args([
             "--request",
             "POST",
-        ])
-        .arg("--cacert")
-        .arg(pki.join("ca.crt"))
-        .arg("--header")
-        .arg(format!("@{}", pki.join("admin.header").display()))
-        .args([
             "--header",
             "Content-Type: application/json",
-            "--data-binary",
-            body,
         ])
-        .args(["--write-out", "\n%{http_code}"])
+        .args(["--data-binary", body]);
+    }
+    let output = curl
         .arg(format!("{SERVER}{path}"))
         .output()
         .context("cannot run curl")?;

@@ -5,7 +5,6 @@
 //! nothing else.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use deployer_compose::ComposeDeployer;
@@ -15,31 +14,11 @@ use deployer_compose::bollard::query_parameters::{
     KillContainerOptionsBuilder, ListContainersOptionsBuilder,
 };
 use deployer_compose::labels::{HOST_LABEL, NODE_LABEL, RUN_LABEL, RUNNER_LABEL, host_name};
+use e2e_support::FromConfigFile;
 use scenario_core::prelude::*;
-use scenario_core::{EventKind, LaunchSpec, NodeEndpoint, NodeView, PortSpec};
+use scenario_core::EventKind;
 
-use crate::support::{assert_nothing_left, demo_node, engine_with_image, scenario};
-
-/// demo-node whose settings come from a config file in its data directory.
-struct FromConfigFile(&'static str);
-
-impl NodeKind for FromConfigFile {
-    fn name(&self) -> &str {
-        "demo-node-from-file"
-    }
-    fn ports(&self) -> Vec<PortSpec> {
-        demo_node().ports()
-    }
-    fn render(&self, node: &NodeView) -> Result<LaunchSpec, BoxError> {
-        Ok(demo_node()
-            .render(node)?
-            .file("config.json", self.0)
-            .arg(format!("--config={}/config.json", node.data_dir)))
-    }
-    fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-        demo_node().client(node)
-    }
-}
+use crate::support::{assert_nothing_left, engine_with_image, scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launch_file_reaches_the_node_and_an_early_exit_is_named_with_its_output() {

@@ -5,7 +5,6 @@
 //! whose lease expired, and no other.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use deployer_k8s::K8sDeployer;
@@ -16,10 +15,11 @@ use deployer_k8s::k8s_openapi::jiff::{SignedDuration, Timestamp};
 use deployer_k8s::kube::Client;
 use deployer_k8s::kube::api::{Api, DeleteParams, PostParams};
 use deployer_k8s::names::{MANAGED_BY, MANAGED_BY_LABEL, RUN_LABEL};
+use e2e_support::FromConfigFile;
+use scenario_core::NodeOverride;
 use scenario_core::prelude::*;
-use scenario_core::{LaunchSpec, NodeEndpoint, NodeOverride, NodeView, PortSpec};
 
-use crate::support::{assert_nothing_left, cluster, demo_node, scenario};
+use crate::support::{assert_nothing_left, cluster, scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_that_cannot_be_pulled_fails_the_deploy_with_the_reason() {
@@ -50,27 +50,6 @@ async fn an_image_that_cannot_be_pulled_fails_the_deploy_with_the_reason() {
     // Failed fast: well before the readiness deadline of 60 s.
     assert!(!failure.contains("was not ready after"), "{failure}");
     assert_nothing_left(&client, &report).await;
-}
-
-/// demo-node whose settings come from a config file in its data directory.
-struct FromConfigFile(&'static str);
-
-impl NodeKind for FromConfigFile {
-    fn name(&self) -> &str {
-        "demo-node-from-file"
-    }
-    fn ports(&self) -> Vec<PortSpec> {
-        demo_node().ports()
-    }
-    fn render(&self, node: &NodeView) -> Result<LaunchSpec, BoxError> {
-        Ok(demo_node()
-            .render(node)?
-            .file("config.json", self.0)
-            .arg(format!("--config={}/config.json", node.data_dir)))
-    }
-    fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-        demo_node().client(node)
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,3 +51,15 @@ pub(crate) fn report_of(stdout: &str) -> serde_json::Value {
         .expect("the report's path is printed");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// Put this build's demo-node image into the Docker engine `docker` is.
+pub(crate) async fn build_demo_image(docker: &testbed::compose::bollard::Docker) {
+    let program = demo_node::DemoNode::locate()
+        .expect("cargo builds demo-node for the workspace's tests")
+        .program()
+        .to_path_buf();
+    testbed::compose::image::ImageBuilder::new(program, demo_node::DEFAULT_IMAGE)
+        .build(docker)
+        .await
+        .expect("the demo-node image builds");
+}
