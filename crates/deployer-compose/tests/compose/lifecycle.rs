@@ -15,8 +15,8 @@ use deployer_compose::bollard::query_parameters::{
 };
 use deployer_compose::labels::{HOST_LABEL, NODE_LABEL, RUN_LABEL, RUNNER_LABEL, host_name};
 use e2e_support::FromConfigFile;
-use scenario_core::prelude::*;
 use scenario_core::EventKind;
+use scenario_core::prelude::*;
 
 use crate::support::{assert_nothing_left, engine_with_image, scenario};
 
