@@ -47,8 +47,10 @@ async fn two_scenarios_at_once_both_pass_in_their_own_namespaces() {
     };
     let root = tempfile::tempdir().unwrap();
     let runs = (0..2).map(|i| {
-        let plan = scenario(&format!("k8s-pair-{i}"), 3, 0, 8, root.path())
-            .expectation(Liveness::new(3, Duration::from_secs(4)))
+        // Two networks' pods start on one small machine: windows long
+        // enough for a slow first election.
+        let plan = scenario(&format!("k8s-pair-{i}"), 3, 0, 12, root.path())
+            .expectation(Liveness::new(3, Duration::from_secs(6)))
             .build()
             .unwrap();
         async move { plan.run(&K8sDeployer::new()).await.unwrap() }
