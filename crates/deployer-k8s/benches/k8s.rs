@@ -109,17 +109,6 @@ fn floor_pod(i: usize, namespace: &str) -> Pod {
     }
 }
 
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|status| status.conditions.as_ref())
-        .is_some_and(|conditions| {
-            conditions
-                .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        })
-}
-
 /// The same pods with bare API calls, in a namespace of their own that is
 /// deleted (by name, it being this benchmark's) and waited for afterwards.
 async fn floor(client: &Client, round: usize) -> Duration {
@@ -152,7 +141,7 @@ async fn floor(client: &Client, round: usize) -> Duration {
     for i in 0..NODES {
         loop {
             let pod = pods.get(&format!("floor-{i}")).await.unwrap();
-            if is_ready(&pod) {
+            if deployer_k8s::pod_is_ready(&pod) {
                 break;
             }
             assert!(started.elapsed() < Duration::from_secs(60), "never ready");

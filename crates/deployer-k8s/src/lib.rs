@@ -84,6 +84,7 @@ pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV, Keep};
 pub use error::{Error, Result};
 pub use lease::holder;
 pub use manifest::Storage;
+pub use pod::pod_is_ready;
 pub use reap::{Reaped, reap};
 pub use {k8s_openapi, kube};
 

@@ -37,6 +37,18 @@ const UNSCHEDULABLE_FOR: Duration = Duration::from_secs(10);
 /// How often a ready node's pod is checked.
 const SUPERVISE_EVERY: Duration = Duration::from_secs(1);
 
+/// Whether `pod` reports the Ready condition (its readiness probe passes).
+pub fn pod_is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|status| status.conditions.as_ref())
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
+        })
+}
+
 /// Which pod a node runs in, and how it is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Identity {
@@ -173,18 +185,6 @@ impl NodePod {
         }
     }
 
-    /// Whether the pod exists and reports Ready.
-    fn is_ready(pod: &Pod) -> bool {
-        pod.status
-            .as_ref()
-            .and_then(|status| status.conditions.as_ref())
-            .is_some_and(|conditions| {
-                conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "True")
-            })
-    }
-
     /// The pod's recent events, one per line.
     async fn events_text(&self) -> String {
         let params = ListParams::default().fields(&format!("involvedObject.name={}", self.pod));
@@ -309,7 +309,7 @@ impl Starting for NodePod {
         // A front accepts before the node listens: the kubelet's own TCP
         // probe, seen as the pod's Ready condition, tells instead.
         Some(match self.pods.get_opt(&self.pod).await {
-            Ok(Some(pod)) if Self::is_ready(&pod) => Ok(()),
+            Ok(Some(pod)) if pod_is_ready(&pod) => Ok(()),
             Ok(_) => Err("its pod is not Ready".to_owned()),
             Err(error) => Err(error.to_string()),
         })
@@ -323,7 +323,7 @@ pub(crate) async fn wait_pod_ready(node: &NodePod, limit: Duration) -> Result<()
     let deadline = Instant::now() + limit;
     loop {
         match node.pods.get_opt(&node.pod).await? {
-            Some(pod) if NodePod::is_ready(&pod) => return Ok(()),
+            Some(pod) if pod_is_ready(&pod) => return Ok(()),
             Some(pod) => {
                 if let Some(why) = node.hopeless(&pod) {
                     return Err(format!("{} {why}", node.id).into());
