@@ -83,8 +83,9 @@ pub(crate) fn merge(patch: Value) -> kube::api::Patch<Value> {
     kube::api::Patch::Merge(patch)
 }
 
-/// The cluster's default storage class, if it has one.
-pub(crate) async fn default_storage_class(client: &Client) -> Result<Option<String>> {
+/// The cluster's default storage class, if it has one (`None` too when the
+/// user may not list storage classes).
+pub async fn default_storage_class(client: &Client) -> Result<Option<String>> {
     use k8s_openapi::api::storage::v1::StorageClass;
     const DEFAULT: &str = "storageclass.kubernetes.io/is-default-class";
     let classes: Api<StorageClass> = Api::all(client.clone());

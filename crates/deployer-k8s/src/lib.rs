@@ -78,7 +78,7 @@ use scenario_core::{
 };
 
 pub use cleanup::{KEPT_ANNOTATION, leftovers};
-pub use cluster::connect;
+pub use cluster::{connect, default_storage_class};
 pub use deploykit::probe::READY_TIMEOUT_ENV;
 pub use deploykit::{KEEP_ENV, KEEP_LOGS_ENV, Keep};
 pub use error::{Error, Result};

@@ -173,16 +173,7 @@ pub(crate) fn service(
 /// A port name Kubernetes accepts (at most 15 lowercase letters, digits
 /// and `-`).
 fn port_name(name: &str) -> String {
-    let mut cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut cleaned = crate::names::lowercase_dashed(name);
     cleaned.truncate(15);
     cleaned.trim_matches('-').to_owned()
 }

@@ -32,12 +32,9 @@ pub const NODE_ID_ANNOTATION: &str = "testbed.dev/node-id";
 /// its controller-revision label (`<name>-<10 chars>` within 63).
 const MAX_NODE_NAME: usize = 52;
 
-/// `text` as a DNS label: lowercase letters, digits and `-`, starting with
-/// a letter, at most `max` characters. When that changed anything, a short
-/// hash of the original keeps distinct texts distinct.
-fn dns_label(text: &str, prefix: &str, max: usize) -> String {
-    let mut cleaned: String = text
-        .chars()
+/// `text` in lowercase letters, digits and `-` (anything else becomes `-`).
+pub(crate) fn lowercase_dashed(text: &str) -> String {
+    text.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
                 c.to_ascii_lowercase()
@@ -45,7 +42,14 @@ fn dns_label(text: &str, prefix: &str, max: usize) -> String {
                 '-'
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `text` as a DNS label: lowercase letters, digits and `-`, starting with
+/// a letter, at most `max` characters. When that changed anything, a short
+/// hash of the original keeps distinct texts distinct.
+fn dns_label(text: &str, prefix: &str, max: usize) -> String {
+    let mut cleaned = lowercase_dashed(text);
     if !cleaned.starts_with(|c: char| c.is_ascii_lowercase()) {
         cleaned.insert_str(0, prefix);
     }

@@ -3,7 +3,6 @@
 //! a default storage class (node data kept across stop and start) is said.
 
 use testbed::k8s::k8s_openapi::api::core::v1::Namespace;
-use testbed::k8s::k8s_openapi::api::storage::v1::StorageClass;
 use testbed::k8s::kube::api::{Api, ListParams};
 
 use super::{Finding, ok, problem};
@@ -43,15 +42,9 @@ pub(super) fn check() -> Vec<Finding> {
                 "use a kubeconfig whose user may create, list and delete namespaces and the objects in them",
             ),
         });
-        let classes: Api<StorageClass> = Api::all(client);
-        let default = classes.list(&ListParams::default()).await.ok().and_then(|listed| {
-            listed.items.into_iter().find(|class| {
-                class.metadata.annotations.as_ref().is_some_and(|notes| {
-                    notes.get("storageclass.kubernetes.io/is-default-class").is_some_and(|v| v == "true")
-                })
-            })
-        });
-        findings.push(ok(match default.and_then(|class| class.metadata.name) {
+        // A failed lookup reads as no default class, as the deployer's does.
+        let default = testbed::k8s::default_storage_class(&client).await.ok().flatten();
+        findings.push(ok(match default {
             Some(name) => format!("default storage class {name}: node data kept across stop and start"),
             None => "no default storage class: node data on emptyDir, lost when a node is stopped".to_owned(),
         }));
