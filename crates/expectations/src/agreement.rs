@@ -28,6 +28,11 @@ impl Expectation for Agreement {
         "agreement"
     }
 
+    fn requirements(&self) -> Requirements {
+        // It reads heights and blocks through the testing API.
+        Requirements::none().node_api()
+    }
+
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
         let clients = ctx.clients();
         let mut claimed: BTreeMap<&NodeId, u64> = BTreeMap::new();

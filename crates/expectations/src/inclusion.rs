@@ -85,7 +85,10 @@ impl Expectation for TxInclusion {
     }
 
     fn requirements(&self) -> Requirements {
-        Requirements::none().block_feed().reads(&self.ledger)
+        Requirements::none()
+            .node_api()
+            .block_feed()
+            .reads(&self.ledger)
     }
 
     async fn capture(&self, ctx: &RunContext) -> Result<(), BoxError> {

@@ -120,6 +120,11 @@ impl Expectation for Liveness {
         "liveness"
     }
 
+    fn requirements(&self) -> Requirements {
+        // It reads heights and blocks through the testing API.
+        Requirements::none().node_api()
+    }
+
     async fn capture(&self, ctx: &RunContext) -> Result<(), BoxError> {
         let (ctx, samples, stop) = (ctx.clone(), Arc::clone(&self.samples), self.stop.clone());
         let every = (self.window / 10).max(Duration::from_millis(50));

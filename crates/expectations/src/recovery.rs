@@ -60,6 +60,11 @@ impl Expectation for Recovery {
         "recovery"
     }
 
+    fn requirements(&self) -> Requirements {
+        // It reads heights and blocks through the testing API.
+        Requirements::none().node_api()
+    }
+
     async fn evaluate(&self, ctx: &RunContext) -> Result<Verdict, BoxError> {
         let started = tokio::time::Instant::now();
         let mut target = 0;

@@ -72,6 +72,18 @@ pub trait NodeKind: Send + Sync + 'static {
     fn requires(&self) -> crate::Capabilities {
         crate::Capabilities::none()
     }
+
+    /// Whether its nodes speak testbed's HTTP testing API (true by
+    /// default). A kind whose software does not still returns a client
+    /// from [`NodeKind::client`], answering
+    /// [`ClientError::Unsupported`](crate::ClientError::Unsupported) for
+    /// what it cannot read (metrics it may serve); the builder then
+    /// refuses a block feed and every workload or expectation that reads
+    /// the API ([`Requirements::node_api`](crate::Requirements::node_api)),
+    /// so such nodes are judged by their logs and metrics.
+    fn testing_api(&self) -> bool {
+        true
+    }
 }
 
 /// A port a node listens on.

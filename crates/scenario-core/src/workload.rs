@@ -27,6 +27,10 @@ pub struct Requirements {
     pub capabilities: Capabilities,
     /// Whether it needs the scenario's block feed.
     pub block_feed: bool,
+    /// Whether it reads nodes through testbed's HTTP testing API (heights,
+    /// blocks, transactions, blobs): refused for node software that does
+    /// not speak it ([`NodeKind::testing_api`](crate::NodeKind::testing_api)).
+    pub node_api: bool,
     /// Ledgers it reads (each must be written by a workload of the plan).
     pub reads: Vec<LedgerId>,
     /// Ledgers it writes.
@@ -64,6 +68,13 @@ impl Requirements {
         self
     }
 
+    /// Also reads nodes through the testing API (heights, blocks,
+    /// transactions, blobs; not metrics, which any node may serve).
+    pub fn node_api(mut self) -> Self {
+        self.node_api = true;
+        self
+    }
+
     /// Reads `ledger`: some workload of the scenario must write it.
     pub fn reads(mut self, ledger: &Ledger) -> Self {
         self.reads.push(ledger.id());
@@ -82,6 +93,7 @@ impl Requirements {
         self.min_nodes = self.min_nodes.max(other.min_nodes);
         self.capabilities.extend(&other.capabilities);
         self.block_feed |= other.block_feed;
+        self.node_api |= other.node_api;
         self.reads.extend(other.reads);
         self.writes.extend(other.writes);
         self

@@ -135,7 +135,11 @@ kind = "demo-node"
     #[test]
     fn the_guides_examples_are_valid_files_and_build() {
         let examples = guide_examples();
-        assert_eq!(examples.len(), 2, "the format and the command node");
+        assert_eq!(
+            examples.len(),
+            3,
+            "the format, the command node, one without the testing API"
+        );
         let format = parse(Path::new("guide-format.toml"), &examples[0]).unwrap();
         assert_eq!(format.chaos.len(), 4);
         // The command node's table, in a file of its own.
@@ -145,6 +149,10 @@ kind = "demo-node"
         );
         let file = parse(Path::new("guide-node.toml"), &node).unwrap();
         let dir = Path::new("/");
+        let (plan, _) = build::builder(&file, dir).unwrap();
+        plan.build().unwrap();
+        let silent = node.replace(&examples[1], &examples[2]);
+        let file = parse(Path::new("guide-silent.toml"), &silent).unwrap();
         let (plan, _) = build::builder(&file, dir).unwrap();
         plan.build().unwrap();
     }

@@ -89,6 +89,29 @@ fn the_checked_in_schema_is_the_codes() {
 }
 
 #[test]
+fn a_node_without_the_testing_contract_refuses_the_judges_and_loads_that_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(scenarios().join("logs-and-metrics.toml")).unwrap();
+    let file = dir.path().join("reads-the-contract.toml");
+    let text_of = example.replace(
+        "[expect]\n",
+        "[load]\ntx_rate = 5.0\n\n[expect]\nagreement = true\n",
+    );
+    std::fs::write(&file, text_of).unwrap();
+    let out = testbed(&["check", file.to_str().unwrap()], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for reader in ["\"agreement\"", "\"tx-load\""] {
+        assert!(
+            stderr.contains(&format!(
+                "{reader} reads nodes through testbed's HTTP testing API, which opaque-chain does not speak"
+            )),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn every_example_scenario_file_is_valid() {
     let artifacts = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(scenarios()).unwrap() {
@@ -347,10 +370,11 @@ fn parity_runs_one_file_on_local_processes_and_docker_and_prints_them_side_by_si
     assert!(!stdout.contains("DIFFERS"), "{stdout}");
 }
 
-/// Run the demo and command-node example files on a backend; both pass.
+/// Run the demo, command-node and logs-and-metrics example files on a
+/// backend; all pass.
 fn the_example_files_pass_on(backend: &str) {
     let (_root, artifacts) = place();
-    for name in ["demo.toml", "command-node.toml"] {
+    for name in ["demo.toml", "command-node.toml", "logs-and-metrics.toml"] {
         let file = scenarios().join(name);
         let out = testbed(
             &["run", file.to_str().unwrap(), "--on", backend],

@@ -130,6 +130,7 @@ impl Workload for DaLoad {
         // The feed tells which blobs are certified, to sample them.
         Requirements::none()
             .role(Role::Executor)
+            .node_api()
             .writes(&self.ledger)
             .block_feed()
     }

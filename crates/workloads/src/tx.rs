@@ -95,7 +95,7 @@ impl Workload for TxLoad {
     }
 
     fn requirements(&self) -> Requirements {
-        let needs = Requirements::none().writes(&self.ledger);
+        let needs = Requirements::none().node_api().writes(&self.ledger);
         match &self.targets {
             Targets::Role(role) => needs.role(role.clone()),
             _ => needs,

@@ -203,6 +203,26 @@ pub enum PlanProblem {
         /// The workload or expectation.
         name: String,
     },
+    /// A workload or expectation reads the testing API, which the node
+    /// software does not speak.
+    #[error(
+        "\"{name}\" reads nodes through testbed's HTTP testing API, which {kind} does not speak; judge such nodes by their logs and metrics (LogLines, MetricAtLeast) instead"
+    )]
+    NeedsTestingApi {
+        /// The workload or expectation.
+        name: String,
+        /// The node software.
+        kind: String,
+    },
+    /// The plan has a block feed and the node software does not speak the
+    /// testing API it reads blocks through.
+    #[error(
+        "the plan has a block feed, which reads blocks through testbed's HTTP testing API, and {kind} does not speak it; leave the feed out"
+    )]
+    FeedNeedsTestingApi {
+        /// The node software.
+        kind: String,
+    },
     /// An expectation reads a ledger that no workload of the plan writes.
     #[error(
         "expectation \"{expectation}\" reads a ledger that no workload of the plan writes, so it would judge nothing; build it and the workload with the same Ledger"

@@ -199,6 +199,17 @@ fn check_inputs(plan: &ScenarioBuilder, found: &mut Vec<PlanProblem>) {
         .iter()
         .flat_map(|w| w.requirements().writes)
         .collect();
+    // The node software, where it does not speak the testing API.
+    let silent = plan
+        .node_kind
+        .as_ref()
+        .filter(|kind| !kind.testing_api())
+        .map(|kind| kind.name().to_owned());
+    if let Some(kind) = &silent
+        && plan.feed.is_some()
+    {
+        found.push(PlanProblem::FeedNeedsTestingApi { kind: kind.clone() });
+    }
     let workloads = plan.workloads.iter().map(|w| (w.name(), w.requirements()));
     let expectations = plan
         .expectations
@@ -208,6 +219,14 @@ fn check_inputs(plan: &ScenarioBuilder, found: &mut Vec<PlanProblem>) {
         if needs.block_feed && plan.feed.is_none() {
             found.push(PlanProblem::NeedsBlockFeed {
                 name: name.to_owned(),
+            });
+        }
+        if let Some(kind) = &silent
+            && (needs.node_api || needs.block_feed)
+        {
+            found.push(PlanProblem::NeedsTestingApi {
+                name: name.to_owned(),
+                kind: kind.clone(),
             });
         }
         let is_expectation = index >= plan.workloads.len();
@@ -310,6 +329,88 @@ mod tests {
             .topology(Topology::new().validators(1))
             .node_kind(FakeNodeKind)
             .window(Duration::from_secs(1))
+    }
+
+    /// The fake node kind, claiming not to speak the testing API.
+    struct Silent;
+
+    impl crate::NodeKind for Silent {
+        fn name(&self) -> &str {
+            "silent-node"
+        }
+        fn ports(&self) -> Vec<crate::PortSpec> {
+            FakeNodeKind.ports()
+        }
+        fn render(&self, node: &crate::NodeView) -> Result<crate::LaunchSpec, crate::BoxError> {
+            FakeNodeKind.render(node)
+        }
+        fn client(
+            &self,
+            node: &crate::NodeEndpoint,
+        ) -> Result<std::sync::Arc<dyn crate::NodeClient>, crate::BoxError> {
+            FakeNodeKind.client(node)
+        }
+        fn testing_api(&self) -> bool {
+            false
+        }
+    }
+
+    /// A workload needing only what `needs` says.
+    struct Needs(&'static str, Requirements);
+
+    #[async_trait::async_trait]
+    impl crate::Workload for Needs {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn requirements(&self) -> Requirements {
+            self.1.clone()
+        }
+        async fn run(
+            &self,
+            _ctx: &crate::RunContext,
+            _cancel: tokio_util::sync::CancellationToken,
+        ) -> Result<(), crate::BoxError> {
+            Ok(())
+        }
+    }
+
+    struct NoFeed;
+
+    #[async_trait::async_trait]
+    impl crate::BlockFeedFactory for NoFeed {
+        async fn start(
+            &self,
+            _start: crate::feed::FeedStart,
+        ) -> Result<std::sync::Arc<dyn crate::BlockFeed>, crate::BoxError> {
+            Err("never started".into())
+        }
+    }
+
+    #[test]
+    fn software_without_the_testing_api_refuses_what_reads_it_and_a_feed() {
+        let silent = Scenario::builder("silent")
+            .topology(Topology::new().validators(1))
+            .node_kind(Silent)
+            .window(Duration::from_secs(1))
+            .workload(Needs("reader", Requirements::none().node_api()))
+            .workload(Needs("chaos", Requirements::none()));
+        assert_eq!(
+            problems(&silent, None),
+            [PlanProblem::NeedsTestingApi {
+                name: "reader".to_owned(),
+                kind: "silent-node".to_owned()
+            }]
+        );
+        let with_feed = problems(&silent.block_feed(NoFeed), None);
+        assert!(
+            with_feed.contains(&PlanProblem::FeedNeedsTestingApi {
+                kind: "silent-node".to_owned()
+            }),
+            "{with_feed:?}"
+        );
+        let speaking = plan().workload(Needs("reader", Requirements::none().node_api()));
+        assert!(problems(&speaking, None).is_empty());
     }
 
     #[test]

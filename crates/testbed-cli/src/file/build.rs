@@ -59,8 +59,13 @@ pub fn builder(
     }
     let mut plan = Scenario::builder(file.name.clone())
         .topology(topology)
-        .window(file.window.0)
-        .block_feed(Feed::new());
+        .window(file.window.0);
+    // The feed reads blocks through the testing contract: not for command
+    // nodes that do not speak it.
+    let speaks = !matches!(&file.node, NodeTable::Command(node) if node.client_port.is_none());
+    if speaks {
+        plan = plan.block_feed(Feed::new());
+    }
     if let Some(seed) = file.seed {
         plan = plan.seed(seed);
     }
@@ -96,7 +101,7 @@ pub fn builder(
                 .program
                 .as_deref()
                 .map(|program| program_or_name(program, dir));
-            plan.node_kind(CommandKind::new(command.clone(), program)?)
+            plan.node_kind(CommandKind::new(command.as_ref().clone(), program)?)
         }
     };
     if let Some(rate) = file.load.tx_rate {

@@ -1,14 +1,16 @@
 //! The generic command node of scenario files: any program (local) or image
-//! (Docker) that speaks the HTTP testing contract, launched with args, env
-//! and files rendered from templates (see `template`), one arg list per peer
-//! for peer lists, declared ports, and a readiness check.
+//! (Docker, Kubernetes), launched with args, env and files rendered from
+//! templates (see `template`), one arg list per peer for peer lists,
+//! declared ports, and a readiness check. Software that speaks the HTTP
+//! testing contract names its `client_port`; software that does not is
+//! judged by its logs and the metrics of its `metrics_port`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use testbed::http::NodeHttpClient;
 use testbed::prelude::*;
-use testbed::{NodeEndpoint, NodeView, PortSpec};
+use testbed::{Block, ClientError, NodeEndpoint, NodeInfo, NodeView, PortSpec};
 
 use super::model::{CommandNode, ReadinessTable};
 use super::template::{self, Scope};
@@ -43,12 +45,26 @@ impl CommandKind {
                 ports.join(", ")
             ));
         }
-        if !ports.contains(&node.client_port) {
-            return Err(format!(
-                "[node] client_port `{}` is not among the declared ports ({})",
-                node.client_port,
-                ports.join(", ")
-            ));
+        let named = [
+            ("client_port", &node.client_port),
+            ("metrics_port", &node.metrics_port),
+        ];
+        for (key, port) in named {
+            if let Some(port) = port.as_ref().filter(|port| !ports.contains(port)) {
+                return Err(format!(
+                    "[node] {key} `{port}` is not among the declared ports ({})",
+                    ports.join(", ")
+                ));
+            }
+        }
+        match (&node.client_port, &node.metrics_port, &node.readiness) {
+            (Some(_), Some(_), _) => {
+                return Err("[node] metrics_port is for nodes without client_port: with one, metrics are read from it".to_owned());
+            }
+            (None, _, None) => {
+                return Err("[node] without client_port (software that does not speak the HTTP testing contract), `readiness` must say when a node is ready".to_owned());
+            }
+            _ => {}
         }
         if node.program.is_none() && node.image.is_none() {
             return Err(
@@ -124,13 +140,60 @@ impl NodeKind for CommandKind {
             }
             Some(ReadinessTable::Tcp { port }) => Readiness::tcp(port.clone()),
             Some(ReadinessTable::Log { line }) => Readiness::log_line(line.clone()),
-            None => Readiness::http(self.node.client_port.clone(), "/testing/v1/ready"),
+            None => match &self.node.client_port {
+                Some(port) => Readiness::http(port.clone(), "/testing/v1/ready"),
+                None => return Err("a node without client_port needs a readiness".into()),
+            },
         };
         Ok(launch.readiness(readiness))
     }
 
     fn client(&self, node: &NodeEndpoint) -> Result<Arc<dyn NodeClient>, BoxError> {
-        NodeHttpClient::for_node(node, &self.node.client_port)
+        if let Some(port) = &self.node.client_port {
+            return NodeHttpClient::for_node(node, port);
+        }
+        let metrics = match &self.node.metrics_port {
+            Some(port) => Some(NodeHttpClient::for_node(node, port)?),
+            None => None,
+        };
+        Ok(Arc::new(MetricsOnly {
+            node: node.id.clone(),
+            metrics,
+        }))
+    }
+
+    fn testing_api(&self) -> bool {
+        self.node.client_port.is_some()
+    }
+}
+
+/// The client of a node that does not speak the testing contract: its
+/// metrics (where it serves them) and nothing else.
+#[derive(Debug)]
+struct MetricsOnly {
+    node: NodeId,
+    metrics: Option<Arc<dyn NodeClient>>,
+}
+
+#[async_trait]
+impl NodeClient for MetricsOnly {
+    fn node(&self) -> &NodeId {
+        &self.node
+    }
+
+    async fn info(&self) -> Result<NodeInfo, ClientError> {
+        Err(self.unsupported("info (the node does not speak the HTTP testing contract)"))
+    }
+
+    async fn block(&self, _height: u64) -> Result<Block, ClientError> {
+        Err(self.unsupported("block (the node does not speak the HTTP testing contract)"))
+    }
+
+    async fn metrics(&self) -> Result<String, ClientError> {
+        match &self.metrics {
+            Some(client) => client.metrics().await,
+            None => Err(self.unsupported("metrics (no metrics_port)")),
+        }
     }
 }
 

@@ -94,8 +94,8 @@ pub enum NodeTable {
         #[serde(default)]
         block_time: Option<Length>,
     },
-    /// Any program or image that speaks the HTTP testing contract.
-    Command(CommandNode),
+    /// Any program or image, speaking the HTTP testing contract or not.
+    Command(Box<CommandNode>),
 }
 
 /// `[node] kind = "command"`: a node program or image of your own.
@@ -120,8 +120,18 @@ pub struct CommandNode {
     /// The ports the node listens on (inside a container: these numbers;
     /// local processes get free ones).
     pub ports: Vec<PortTable>,
-    /// The port that speaks the HTTP testing contract.
-    pub client_port: String,
+    /// The port that speaks the HTTP testing contract. Leave it out for
+    /// software that does not speak it: its nodes are then judged by their
+    /// logs and metrics only (`[load]`, liveness, agreement, inclusion,
+    /// availability and recovery read the contract and are refused), and
+    /// `readiness` must say when a node is ready.
+    #[serde(default)]
+    pub client_port: Option<String>,
+    /// Without `client_port`: the port serving Prometheus text at
+    /// `/metrics`, for `metric_at_least` (with `client_port`, metrics are
+    /// read from it).
+    #[serde(default)]
+    pub metrics_port: Option<String>,
     /// Arguments, with placeholders.
     #[serde(default)]
     pub args: Vec<String>,
