@@ -1,9 +1,10 @@
-//! Node faults on Kubernetes: 5 validators of demo-node as pods for 30
-//! seconds while one validator is restarted every 10 seconds (its pod
-//! deleted and recreated, its data on a volume claim where the cluster has
-//! storage) and another is stopped for 8 seconds; with three of five
-//! always up, blocks must keep finalizing, agree, and every node must
-//! catch up.
+//! Chaos on Kubernetes: 5 validators of demo-node as pods for 30 seconds
+//! while one validator is restarted every 10 seconds (its pod deleted and
+//! recreated, its data on a volume claim where the cluster has storage),
+//! another is stopped for 8 seconds, a minority is partitioned off for 5
+//! seconds and one validator paused for 3 (both through the fault agent
+//! beside each pod); blocks must keep finalizing, agree, and every node
+//! must catch up.
 //! `cargo xtask k8s up && cargo xtask image &&
 //! KUBECONFIG=/var/lib/testbed-k8s/kubeconfig cargo run -p examples --example k8s_chaos`
 
@@ -31,6 +32,20 @@ async fn main() -> anyhow::Result<()> {
                 .named("stop-start")
                 .at(Duration::from_secs(8), ChaosAction::stop("validator-1"))
                 .at(Duration::from_secs(16), ChaosAction::start("validator-1")),
+        )
+        .workload(
+            Chaos::new()
+                .named("network")
+                .partition_at(
+                    Duration::from_secs(4),
+                    Duration::from_secs(5),
+                    Selector::Minority,
+                )
+                .pause_at(
+                    Duration::from_secs(20),
+                    Duration::from_secs(3),
+                    Selector::One(NodeId::new("validator-4")),
+                ),
         )
         .expectation(Liveness::new(3, Duration::from_secs(10)))
         .expectation(Agreement)

@@ -50,13 +50,13 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Build the demo-node container image through the Docker engine API
-    /// (`FROM scratch`, nothing pulled).
+    /// Build the demo-node and fault-agent container images through the
+    /// Docker engine API (`FROM scratch`, nothing pulled).
     Image {
-        /// Use the release build of demo-node.
+        /// Use the release builds.
         #[arg(long)]
         release: bool,
-        /// The image tag (default `testbed/demo-node:dev`).
+        /// The demo-node image's tag (default `testbed/demo-node:dev`).
         #[arg(long)]
         tag: Option<String>,
     },

@@ -10,6 +10,7 @@ use std::time::Duration;
 use deploykit::Keep;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, DeleteParams, ListParams, PatchParams};
 use kube::{Client, Resource};
 use scenario_core::{BoxError, DeployEnv, EventKind};
@@ -249,7 +250,14 @@ pub async fn leftovers(client: &Client, run_id: &str) -> Result<Vec<String>, Box
             }
         )*};
     }
-    each!(Pod, StatefulSet, Service, ConfigMap, PersistentVolumeClaim);
+    each!(
+        Pod,
+        StatefulSet,
+        Service,
+        ConfigMap,
+        PersistentVolumeClaim,
+        NetworkPolicy
+    );
     Ok(left)
 }
 

@@ -3,7 +3,8 @@
 //! period for SIGTERM); start scales it to 1 and waits for readiness; kill
 //! with SIGKILL also deletes the pod with grace 0, as stop does with a pod
 //! that outlives its grace. A stopped node stays down until started, as on
-//! the other backends.
+//! the other backends. Pause and resume are SIGSTOP and SIGCONT sent by
+//! the node's fault agent, which shares the pod's process namespace.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -15,6 +16,7 @@ use kube::api::{Api, DeleteParams, PatchParams};
 use scenario_core::{ControlError, NodeControl, NodeId, Signal};
 use tokio::time::Instant;
 
+use crate::agents::AgentPlane;
 use crate::cluster::merge;
 use crate::names;
 use crate::pod::{self, NodePod};
@@ -23,6 +25,8 @@ use crate::pod::{self, NodePod};
 const POLL: Duration = Duration::from_millis(200);
 
 pub(crate) struct K8sNodeControl {
+    /// The fault agents, where the run has them (pause and resume).
+    pub(crate) agents: Option<Arc<AgentPlane>>,
     pub(crate) nodes: RwLock<BTreeMap<NodeId, Arc<NodePod>>>,
     pub(crate) sets: Api<StatefulSet>,
     pub(crate) grace: Duration,
@@ -53,6 +57,21 @@ impl K8sNodeControl {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(node.id.clone(), node);
+    }
+
+    async fn detach(&self, id: &NodeId) {
+        if let Some(plane) = &self.agents {
+            plane.detach(id).await;
+        }
+    }
+
+    async fn signal_through_agent(&self, id: &NodeId, signal: &str) -> Result<(), ControlError> {
+        self.node(id)?;
+        let plane = self
+            .agents
+            .as_ref()
+            .ok_or(ControlError::Unsupported(scenario_core::Capability::Pause))?;
+        plane.signal(id, signal).await.map(drop)
     }
 
     async fn scale(&self, id: &NodeId, replicas: i32, action: &str) -> Result<(), ControlError> {
@@ -121,6 +140,7 @@ impl NodeControl for K8sNodeControl {
     async fn stop(&self, id: &NodeId) -> Result<(), ControlError> {
         let node = self.node(id)?;
         node.expect_exit();
+        self.detach(id).await;
         self.scale(id, 0, "stop").await?;
         self.gone(&node, "stop", Duration::from_secs(3)).await
     }
@@ -137,14 +157,33 @@ impl NodeControl for K8sNodeControl {
             return Err(failed("start", id, "it is still running"));
         }
         self.scale(id, 1, "start").await?;
-        wait_ready(node.as_ref(), self.ready_timeout, POLL)
-            .await
-            .map_err(|e| failed("start", id, e))?;
+        // The new pod's agent holds its packets until it is synced, and the
+        // kubelet's probe answers are among them: both at once.
+        let ready = async {
+            wait_ready(node.as_ref(), self.ready_timeout, POLL)
+                .await
+                .map_err(|e| failed("start", id, e))
+        };
+        let attached = async {
+            match &self.agents {
+                Some(plane) => plane.attach(id, self.ready_timeout).await,
+                None => Ok(()),
+            }
+        };
+        futures::future::try_join(ready, attached).await?;
         pod::wait_pod_ready(&node, self.ready_timeout)
             .await
             .map_err(|e| failed("start", id, e))?;
         pod::supervise(&node).await;
         Ok(())
+    }
+
+    async fn pause(&self, id: &NodeId) -> Result<(), ControlError> {
+        self.signal_through_agent(id, "SIGSTOP").await
+    }
+
+    async fn resume(&self, id: &NodeId) -> Result<(), ControlError> {
+        self.signal_through_agent(id, "SIGCONT").await
     }
 
     async fn kill(&self, id: &NodeId, signal: Signal) -> Result<(), ControlError> {
@@ -153,6 +192,7 @@ impl NodeControl for K8sNodeControl {
             Signal::Kill => {
                 let node = self.node(id)?;
                 node.expect_exit();
+                self.detach(id).await;
                 self.scale(id, 0, "signal").await?;
                 force_delete(&node)
                     .await

@@ -17,14 +17,15 @@ use kube::{Client, Resource};
 use scenario_core::layout::NodeFiles;
 use scenario_core::{
     ControlError, DeployEnv, Deployment, EventKind, FailureReporter, HostPort, Joined, Membership,
-    NodeKind, NodeSlot, PortSpec, Role, Scenario,
+    NetworkControl, NodeKind, NodeSlot, PortSpec, Role, Scenario,
 };
 
+use crate::agents::{AgentNetwork, AgentPlane};
 use crate::cleanup::{self, RunHold};
 use crate::cluster::{self, create};
 use crate::control::K8sNodeControl;
 use crate::error::{Error, Result, api};
-use crate::manifest::{self, PodSettings, Storage};
+use crate::manifest::{self, AgentSettings, PodSettings, Storage};
 use crate::names;
 use crate::plan::{self, NodePlan};
 use crate::pod::{self, NodePod};
@@ -36,6 +37,7 @@ const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 /// What bringing up a node of the run needs.
 pub(crate) struct Run {
     hold: RunHold,
+    agents: Option<Arc<AgentPlane>>,
     labels: BTreeMap<String, String>,
     ports: Vec<PortSpec>,
     settings: PodSettings,
@@ -54,6 +56,11 @@ pub(crate) async fn deploy(
     let slots = scenario.nodes();
     let plans = plan::render(kind, slots)?;
     let storage = storage(deployer, &client).await?;
+    let agent = (!needs_agent(scenario).is_empty()).then(|| AgentSettings {
+        image: deployer.agent_image.clone(),
+        pull_policy: deployer.pull_policy.clone(),
+        hold: deployer.lease,
+    });
     env.timeline().record(EventKind::Note, None, match &storage {
         Storage::Claim { class, size } => format!(
             "node data on volume claims of {size} ({}): kept across stop and start",
@@ -103,14 +110,36 @@ pub(crate) async fn deploy(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(lease);
 
+    let agents = match &agent {
+        Some(settings) => {
+            let needs = needs_agent(scenario);
+            crate::probe::fault_agent(&client, &namespace, &labels, settings)
+                .await
+                .map_err(|reason| Error::NoFaultAgent { needs, reason })?;
+            env.timeline().record(
+                EventKind::Note,
+                None,
+                format!(
+                    "fault agent {} beside every node: a probe pod ran it with NET_ADMIN",
+                    settings.image
+                ),
+            );
+            let plane = AgentPlane::new(scenario.seed(), deployer.lease);
+            plane.spawn_renewals(hold.closing.clone(), env.failure_reporter());
+            Some(plane)
+        }
+        None => None,
+    };
     let run = Run {
         hold,
+        agents,
         labels,
         ports: kind.ports(),
         settings: PodSettings {
             grace: deployer.grace,
             pull_policy: deployer.pull_policy.clone(),
             storage,
+            agent,
         },
         run_dir: env.artifacts_dir().to_path_buf(),
         failure: env.failure_reporter(),
@@ -122,12 +151,26 @@ pub(crate) async fn deploy(
         .map(|node| (node.id.clone(), node))
         .collect();
     let limit = deployer.ready_timeout_for(slots.len());
-    wait_all_ready(
-        nodes.values().map(|node| node.as_ref() as &dyn Starting),
-        limit,
-        PROBE_EVERY,
-    )
-    .await?;
+    let ready = async {
+        wait_all_ready(
+            nodes.values().map(|node| node.as_ref() as &dyn Starting),
+            limit,
+            PROBE_EVERY,
+        )
+        .await
+        .map_err(Error::from)
+    };
+    let attached = async {
+        match &run.agents {
+            Some(plane) => {
+                futures::future::try_join_all(nodes.keys().map(|id| plane.attach(id, limit)))
+                    .await?;
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    };
+    futures::future::try_join(ready, attached).await?;
     for node in nodes.values() {
         pod::wait_pod_ready(node, limit)
             .await
@@ -143,7 +186,12 @@ pub(crate) async fn deploy(
             .iter()
             .map(|slot| (slot, nodes[&slot.id].endpoints.clone())),
     )?;
+    let network_control = run
+        .agents
+        .as_ref()
+        .map(|plane| Arc::new(AgentNetwork(Arc::clone(plane))) as Arc<dyn NetworkControl>);
     let control = Arc::new(K8sNodeControl {
+        agents: run.agents.clone(),
         nodes: RwLock::new(nodes),
         sets: Api::namespaced(client, &namespace),
         grace: deployer.grace,
@@ -158,9 +206,20 @@ pub(crate) async fn deploy(
     Ok(Deployment {
         clients,
         node_control: Some(control),
-        network_control: None,
+        network_control,
         membership: Some(Arc::new(membership)),
     })
+}
+
+/// What the scenario needs that only the fault agent offers, named.
+fn needs_agent(scenario: &Scenario) -> String {
+    let required = scenario.required_capabilities();
+    crate::AGENT_CAPABILITIES
+        .iter()
+        .filter(|capability| required.contains(**capability))
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What runners that are gone left in the cluster goes first.
@@ -224,23 +283,29 @@ impl Run {
 
         let id = plan.slot.id.clone();
         let pod_name = names::node_pod(&id);
-        let mut endpoints = BTreeMap::new();
-        for port in &self.ports {
-            let address = forward::open(
+        let front = async |port: u16| {
+            forward::open(
                 self.api(),
                 pod_name.clone(),
-                port.container_port,
+                port,
                 self.hold.closing.clone(),
             )
             .await
             .map_err(|source| Error::Front {
                 node: id.clone(),
                 source,
-            })?;
+            })
+        };
+        let mut endpoints = BTreeMap::new();
+        for port in &self.ports {
+            let address = front(port.container_port).await?;
             endpoints.insert(
                 port.name.clone(),
                 HostPort::new(address.ip().to_string(), address.port()),
             );
+        }
+        if let Some(plane) = &self.agents {
+            plane.add(&id, front(netplane::agent::CONTROL_PORT).await?);
         }
         let files = NodeFiles::of(&self.run_dir, &id);
         std::fs::create_dir_all(&files.dir).map_err(|source| Error::Front {
@@ -290,9 +355,20 @@ impl Membership for K8sMembership {
         plan::render(&self.kind, &slots).map_err(failed)?;
         let plan = plan::render_node(&self.kind, &slot, &slots).map_err(failed)?;
         let node = self.run.create_node(&plan).await.map_err(failed)?;
-        wait_ready(node.as_ref(), self.control.ready_timeout, PROBE_EVERY)
+        let ready = async {
+            wait_ready(node.as_ref(), self.control.ready_timeout, PROBE_EVERY)
+                .await
+                .map_err(Error::from)
+        };
+        let attached = async {
+            match &self.run.agents {
+                Some(plane) => Ok(plane.attach(&id, self.control.ready_timeout).await?),
+                None => Ok(()),
+            }
+        };
+        futures::future::try_join(ready, attached)
             .await
-            .map_err(|e| failed(e.into()))?;
+            .map_err(failed)?;
         pod::wait_pod_ready(&node, self.control.ready_timeout)
             .await
             .map_err(|why| failed(Error::PodNotReady { why }))?;

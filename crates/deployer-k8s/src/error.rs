@@ -56,6 +56,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The scenario needs the fault agent and the cluster will not run it.
+    #[error(
+        "this scenario needs {needs}, which the fault agent provides on Kubernetes, but the cluster will not run it: {reason}"
+    )]
+    NoFaultAgent {
+        /// What the scenario needs, e.g. "network partitions".
+        needs: String,
+        /// What the probe saw.
+        reason: String,
+    },
+    /// A node's fault agent did not answer or refused its sync.
+    #[error("{0}")]
+    Agent(#[from] scenario_core::ControlError),
     /// The run's namespace was still there when cleanup gave up waiting.
     #[error("namespace {namespace} was not gone after {waited:?}: {stuck}")]
     NamespaceStuck {

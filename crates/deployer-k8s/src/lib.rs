@@ -29,9 +29,16 @@
 //!   restarts.
 //! * **Logs**: each pod's log is followed into `<run>/nodes/<id>/node.log`
 //!   across container restarts and pod recreation, without duplicates.
-//! * **Node faults**: stop, start, restart, SIGTERM and SIGKILL. Pause and
-//!   other signals are not offered; neither are network faults yet: a
-//!   scenario that needs them is refused before anything is created.
+//! * **Node faults**: stop, start, restart, SIGTERM and SIGKILL through
+//!   the API; pause and resume through the fault agent.
+//! * **Network faults** (partition, one-way cut, latency, jitter, loss,
+//!   bandwidth) through the fault agent, a sidecar beside every node of a
+//!   run that needs them (`testbed-agent`, [`DEFAULT_AGENT_IMAGE`]): it
+//!   runs the network plane's fault engine on its pod's outgoing packets,
+//!   with the same semantics and counters as on local processes and
+//!   Docker, and heals everything by itself when the runner stops renewing
+//!   its lease. Whether the cluster lets a pod have `NET_ADMIN` is probed
+//!   before any node is created; a refusal fails the deploy with the reason.
 //! * **Dynamic join**: `RunContext::add_node(role)` adds one more node the
 //!   same way.
 //! * **Cleanup** on every exit path: the lease is let go, the namespace
@@ -57,6 +64,7 @@
 //! # }
 //! ```
 
+mod agents;
 mod cleanup;
 mod cluster;
 mod control;
@@ -69,6 +77,7 @@ mod manifest;
 pub mod names;
 mod plan;
 mod pod;
+mod probe;
 mod reap;
 
 use std::time::Duration;
@@ -85,6 +94,7 @@ pub use error::{Error, Result};
 pub use lease::holder;
 pub use manifest::Storage;
 pub use pod::pod_is_ready;
+pub use probe::{ClusterProbe, PolicyEnforcement, probe_cluster};
 pub use reap::{Reaped, reap};
 pub use {k8s_openapi, kube};
 
@@ -97,7 +107,24 @@ pub struct K8sDeployer {
     storage: Option<Storage>,
     pull_policy: String,
     lease: Duration,
+    agent_image: String,
 }
+
+/// The fault agent's image: `testbed-agent` (crate `k8s-agent`), built by
+/// `cargo xtask image` into the local Docker engine. Another cluster needs
+/// it in a registry its nodes pull from ([`K8sDeployer::agent_image`]).
+pub const DEFAULT_AGENT_IMAGE: &str = "testbed/k8s-agent:dev";
+
+/// What the fault agent offers: a scenario that needs any of these gets the
+/// agent beside every node.
+const AGENT_CAPABILITIES: [Capability; 6] = [
+    Capability::Pause,
+    Capability::Partition,
+    Capability::OneWayCut,
+    Capability::LinkLatency,
+    Capability::LinkLoss,
+    Capability::LinkBandwidth,
+];
 
 impl Default for K8sDeployer {
     fn default() -> Self {
@@ -117,6 +144,7 @@ impl K8sDeployer {
             storage: None,
             pull_policy: "IfNotPresent".to_owned(),
             lease: Duration::from_secs(15),
+            agent_image: DEFAULT_AGENT_IMAGE.to_owned(),
         }
     }
 
@@ -160,6 +188,13 @@ impl K8sDeployer {
         self
     }
 
+    /// The fault agent's image, for scenarios with network faults or
+    /// pauses (default [`DEFAULT_AGENT_IMAGE`]).
+    pub fn agent_image(mut self, image: impl Into<String>) -> Self {
+        self.agent_image = image.into();
+        self
+    }
+
     fn ready_timeout_for(&self, nodes: usize) -> Duration {
         deploykit::probe::ready_deadline(self.ready_timeout, Duration::from_secs(60), nodes)
     }
@@ -178,6 +213,7 @@ impl Deployer for K8sDeployer {
             Capability::DynamicJoin,
         ]
         .into_iter()
+        .chain(AGENT_CAPABILITIES)
         .collect()
     }
 

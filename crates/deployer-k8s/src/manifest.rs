@@ -11,11 +11,12 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec};
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    HTTPGetAction, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
-    PodTemplateSpec, Probe, Service, ServicePort, ServiceSpec, TCPSocketAction, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvVar, HTTPGetAction, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec, Pod,
+    PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume, VolumeMount, VolumeResourceRequirements,
 };
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -53,6 +54,47 @@ pub(crate) struct PodSettings {
     pub(crate) grace: Duration,
     pub(crate) pull_policy: String,
     pub(crate) storage: Storage,
+    /// The fault agent beside every node, where the run needs one.
+    pub(crate) agent: Option<AgentSettings>,
+}
+
+/// The fault agent sidecar (`testbed-agent`).
+#[derive(Clone, Debug)]
+pub(crate) struct AgentSettings {
+    pub(crate) image: String,
+    pub(crate) pull_policy: String,
+    /// How long it holds the pod's packets for the runner's first sync.
+    pub(crate) hold: Duration,
+}
+
+/// The fault agent's container in a pod.
+pub(crate) const AGENT_CONTAINER: &str = "testbed-agent";
+
+/// The agent's container: first in the pod, so the kubelet starts it before
+/// the node; `NET_ADMIN` for its TUN device and routes, `NET_RAW` for its
+/// raw socket, `MKNOD` for `/dev/net/tun` where the runtime gives none.
+pub(crate) fn agent_container(agent: &AgentSettings) -> Container {
+    Container {
+        name: AGENT_CONTAINER.to_owned(),
+        image: Some(agent.image.clone()),
+        image_pull_policy: Some(agent.pull_policy.clone()),
+        args: Some(vec![
+            "--hold-ms".to_owned(),
+            agent.hold.as_millis().to_string(),
+        ]),
+        security_context: Some(SecurityContext {
+            capabilities: Some(Capabilities {
+                add: Some(
+                    ["NET_ADMIN", "NET_RAW", "MKNOD"]
+                        .map(str::to_owned)
+                        .to_vec(),
+                ),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    }
 }
 
 fn meta(name: &str, labels: &BTreeMap<String, String>) -> ObjectMeta {
@@ -287,7 +329,14 @@ pub(crate) fn stateful_set(
             template: PodTemplateSpec {
                 metadata: Some(template_meta),
                 spec: Some(PodSpec {
-                    containers: vec![container],
+                    containers: settings
+                        .agent
+                        .iter()
+                        .map(agent_container)
+                        .chain([container])
+                        .collect(),
+                    // The agent signals the node's processes (pause).
+                    share_process_namespace: settings.agent.as_ref().map(|_| true),
                     volumes: Some(volumes),
                     termination_grace_period_seconds: Some(i64::from(seconds(settings.grace))),
                     // No service links or API token: a node needs neither,
@@ -336,6 +385,55 @@ fn readiness_probe(readiness: &Readiness, ports: &[PortSpec]) -> Option<Probe> {
             ..Probe::default()
         })),
         _ => None,
+    }
+}
+
+/// A probe pod: the fault agent alone, as the nodes would have it
+/// (`probe_only`: without privileges, only its probe listener and
+/// `/connect`), never restarted.
+pub(crate) fn probe_pod(
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    agent: &AgentSettings,
+    probe_only: bool,
+) -> Pod {
+    let mut container = agent_container(agent);
+    if probe_only {
+        container.security_context = None;
+        container.args = Some(vec!["--probe-only".to_owned()]);
+    }
+    Pod {
+        metadata: meta(name, labels),
+        spec: Some(PodSpec {
+            containers: vec![container],
+            restart_policy: Some("Never".to_owned()),
+            termination_grace_period_seconds: Some(0),
+            enable_service_links: Some(false),
+            automount_service_account_token: Some(false),
+            ..PodSpec::default()
+        }),
+        ..Pod::default()
+    }
+}
+
+/// A NetworkPolicy that denies every inbound connection to the pods
+/// `selector` matches.
+pub(crate) fn deny_ingress(
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: meta(name, labels),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".to_owned()]),
+            ingress: Some(Vec::new()),
+            ..NetworkPolicySpec::default()
+        }),
     }
 }
 

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::manifest::CONTAINER;
 
 /// Waiting reasons after which a container will not start by itself.
-const HOPELESS: [&str; 7] = [
+pub(crate) const HOPELESS: [&str; 7] = [
     "ErrImagePull",
     "ImagePullBackOff",
     "ErrImageNeverPull",
@@ -144,7 +144,8 @@ impl NodePod {
                 let reason = waiting.reason.as_deref().unwrap_or_default();
                 if HOPELESS.contains(&reason) {
                     return Some(format!(
-                        "cannot start: {reason}: {}",
+                        "{} cannot start: {reason}: {}",
+                        container_label(&container.name),
                         waiting.message.as_deref().unwrap_or("no message")
                     ));
                 }
@@ -155,7 +156,8 @@ impl NodePod {
                 .and_then(|s| s.terminated.as_ref())
             {
                 return Some(format!(
-                    "exited with code {}{} before it was ready (restarted {} times)",
+                    "{} exited with code {}{} before it was ready (restarted {} times)",
+                    container_label(&container.name),
                     ended.exit_code,
                     ended
                         .reason
@@ -359,4 +361,14 @@ pub(crate) async fn supervise(node: &Arc<NodePod>) {
 /// Start the supervisor of a node (once, after its first readiness).
 pub(crate) fn spawn_supervisor(node: &Arc<NodePod>) {
     tokio::spawn(Arc::clone(node).watch_ready());
+}
+
+/// How a pod's container is named in a reason: the node's, or the fault
+/// agent beside it.
+fn container_label(name: &str) -> String {
+    if name == CONTAINER {
+        "its container".to_owned()
+    } else {
+        format!("its {name} sidecar")
+    }
 }

@@ -11,9 +11,11 @@
 //! by the right judge, and a healthy run passes them all.
 
 mod from_file;
+mod partition;
 pub mod runner_process;
 
 pub use from_file::FromConfigFile;
+pub use partition::{Observed, PartitionProbe};
 
 use std::path::Path;
 use std::time::Duration;

@@ -114,6 +114,23 @@ impl Engine {
     /// Apply a fault on top of the active ones. Fails, changing nothing, if
     /// it names an unknown node or its shape is impossible.
     pub fn apply(&mut self, fault: Fault) -> Result<FaultId, ControlError> {
+        let id = FaultId(self.next_id);
+        self.apply_as(id, fault)?;
+        Ok(id)
+    }
+
+    /// Apply a fault under an id chosen elsewhere (an engine mirroring
+    /// another's faults, as a pod's agent mirrors the runner's). Fails,
+    /// changing nothing, where [`Engine::apply`] would, or if the id is
+    /// taken.
+    pub fn apply_as(&mut self, id: FaultId, fault: Fault) -> Result<(), ControlError> {
+        if self.faults.contains_key(&id) {
+            return Err(ControlError::ActionFailed {
+                action: "apply".to_owned(),
+                target: fault.to_string(),
+                source: format!("{id} is already taken").into(),
+            });
+        }
         for node in fault.named_nodes() {
             if !self.index.contains_key(node) {
                 return Err(ControlError::UnknownNode(node.clone()));
@@ -135,8 +152,7 @@ impl Engine {
                 });
             }
         }
-        let id = FaultId(self.next_id);
-        self.next_id += 1;
+        self.next_id = self.next_id.max(id.0 + 1);
         self.faults.insert(
             id,
             Entry {
@@ -146,7 +162,7 @@ impl Engine {
             },
         );
         self.compile();
-        Ok(id)
+        Ok(())
     }
 
     /// Heal one fault; its counters stay readable. Healing an unknown or
@@ -164,6 +180,15 @@ impl Engine {
             entry.active = false;
         }
         self.compile();
+    }
+
+    /// The ids of the faults in force.
+    pub fn active(&self) -> Vec<FaultId> {
+        self.faults
+            .iter()
+            .filter(|(_, entry)| entry.active)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Whether any fault acts on any link (the packet path skips the engine

@@ -49,7 +49,9 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`engine`] | the pure fault engine: per-packet verdicts, stacking, seeded randomness, counters |
+//! | [`agent`] | the wire protocol of the fault agent in each Kubernetes pod |
 //! | [`audit`] | whether a run's namespaces are gone after cleanup |
+//! | [`release`] | packets held for later, released earliest first |
 //! | [`probe`] | whether this machine can run the plane, and the fix when not |
 //! | [`subnet`] | run subnets of 198.18.0.0/15 and their lock files |
 //! | crate root | [`Switch`], [`RunPlane`], [`NodeNamespace`], [`Fault`], [`SwitchControl`], counters, [`Error`] |
@@ -106,6 +108,7 @@
 //! # }
 //! ```
 
+pub mod agent;
 pub mod audit;
 mod control;
 mod counters;
@@ -116,6 +119,7 @@ mod front;
 mod netlink;
 mod netns;
 pub mod probe;
+pub mod release;
 mod run_plane;
 pub mod subnet;
 mod switch;

@@ -9,7 +9,7 @@
 //! node cannot escape a fault by spoofing. Non-IPv4 packets and packets to
 //! an address with no port are dropped and counted.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -25,6 +25,7 @@ use crate::counters::{Counters, SwitchCounters};
 use crate::engine::{Engine, NodeIndex, Verdict};
 use crate::error::{Error, Result};
 use crate::netns::{self, NodeNamespace, Origin};
+use crate::release::release;
 use crate::subnet::RunSubnet;
 
 /// The host number of the runner's port in the run's subnet.
@@ -44,36 +45,15 @@ struct Ports {
 
 /// A packet waiting for its release time.
 struct Delayed {
-    at: Instant,
-    seq: u64,
     to: Arc<Port>,
     packet: Vec<u8>,
-}
-
-impl PartialEq for Delayed {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Delayed {}
-impl PartialOrd for Delayed {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Delayed {
-    // Reversed: the earliest release is the heap's top.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
 }
 
 pub(crate) struct Shared {
     engine: Mutex<Engine>,
     faulted: AtomicBool,
     ports: RwLock<Ports>,
-    delayed: mpsc::UnboundedSender<Delayed>,
-    delayed_seq: std::sync::atomic::AtomicU64,
+    delayed: mpsc::UnboundedSender<(Instant, Delayed)>,
     pub(crate) counters: Counters,
     next_host: AtomicU32,
     pub(crate) network: (Ipv4Addr, u8),
@@ -121,7 +101,6 @@ impl Switch {
             faulted: AtomicBool::new(false),
             ports: RwLock::new(Ports::default()),
             delayed,
-            delayed_seq: 0.into(),
             counters: Counters::default(),
             next_host: AtomicU32::new(RUNNER_HOST + 1),
             network: (subnet.network(), subnet.prefix()),
@@ -369,14 +348,8 @@ impl Shared {
             Verdict::Forward => self.deliver(&to, packet).await,
             Verdict::ForwardAt(at) => {
                 self.counters.delayed();
-                let seq = self.delayed_seq.fetch_add(1, Ordering::Relaxed);
                 let packet = packet.to_vec();
-                let _ = self.delayed.send(Delayed {
-                    at,
-                    seq,
-                    to,
-                    packet,
-                });
+                let _ = self.delayed.send((at, Delayed { to, packet }));
             }
             Verdict::Drop(_) => self.counters.dropped_by_fault(),
         }
@@ -390,32 +363,15 @@ impl Shared {
     }
 }
 
-/// Hold delayed packets until their release time, earliest first.
-async fn release_delayed(shared: Arc<Shared>, mut queue: mpsc::UnboundedReceiver<Delayed>) {
-    let mut waiting = BinaryHeap::<Delayed>::new();
-    loop {
-        let next = waiting.peek().map(|packet| packet.at);
-        let due = async {
-            match next {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            biased;
-            () = shared.stop.cancelled() => return,
-            () = due => {
-                let now = Instant::now();
-                while waiting.peek().is_some_and(|packet| packet.at <= now) {
-                    if let Some(packet) = waiting.pop() {
-                        shared.deliver(&packet.to, &packet.packet).await;
-                    }
-                }
-            }
-            received = queue.recv() => match received {
-                Some(packet) => waiting.push(packet),
-                None => return,
-            },
-        }
+/// Hold delayed packets until their release time, earliest first, until
+/// the switch stops.
+async fn release_delayed(shared: Arc<Shared>, queue: mpsc::UnboundedReceiver<(Instant, Delayed)>) {
+    let deliver = |packet: Delayed| {
+        let shared = Arc::clone(&shared);
+        async move { shared.deliver(&packet.to, &packet.packet).await }
+    };
+    tokio::select! {
+        () = shared.stop.cancelled() => {}
+        () = release(queue, deliver) => {}
     }
 }

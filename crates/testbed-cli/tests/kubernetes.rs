@@ -1,7 +1,7 @@
 //! The `testbed` binary on Kubernetes (the cluster `KUBECONFIG` names; CI
-//! starts its own): `doctor --on k8s` finds the cluster, the command-node
-//! example file passes on it, and a file with a partition is refused before
-//! anything is created, naming what the backend lacks. Skipped with a
+//! starts its own): `doctor --on k8s` finds the cluster and probes what it
+//! allows, and the command-node and demo example files (the demo's
+//! partition through the fault agent) pass on it. Skipped with a
 //! printed reason where no cluster answers, unless `TESTBED_REQUIRE_K8S=1`.
 
 #![allow(clippy::print_stderr)] // Tests say why they skip.
@@ -26,13 +26,14 @@ fn cluster_ready(test: &str) -> bool {
         }
         if let Ok(docker) = testbed::compose::connect(None).await {
             support::build_demo_image(&docker).await;
+            support::build_agent_image(&docker).await;
         }
         true
     })
 }
 
 #[test]
-fn the_command_node_file_passes_on_kubernetes_and_a_partition_is_refused() {
+fn the_command_node_and_demo_files_pass_on_kubernetes() {
     let _one = one_run_at_a_time();
     if !cluster_ready("the example files on Kubernetes") {
         return;
@@ -41,6 +42,11 @@ fn the_command_node_file_passes_on_kubernetes_and_a_partition_is_refused() {
     let doctor = testbed(&["doctor", "--on", "k8s"], &artifacts);
     let said = text(&doctor.stdout);
     assert!(said.contains("ok       Kubernetes cluster v1."), "{said}");
+    assert!(
+        said.contains("runs with NET_ADMIN: network faults and pauses available"),
+        "{said}"
+    );
+    assert!(said.contains("NetworkPolicy "), "{said}");
 
     let file = scenarios().join("command-node.toml");
     let out = testbed(&["run", file.to_str().unwrap(), "--on", "k8s"], &artifacts);
@@ -51,7 +57,14 @@ fn the_command_node_file_passes_on_kubernetes_and_a_partition_is_refused() {
 
     let file = scenarios().join("demo.toml");
     let out = testbed(&["run", file.to_str().unwrap(), "--on", "k8s"], &artifacts);
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert_ne!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("partition"), "{all}");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let report = report_of(&stdout);
+    assert_eq!(report["passed"], true);
+    let partition = &report["faults"][0];
+    assert_eq!(partition["fault"]["kind"], "partition", "{partition}");
+    assert!(
+        partition["effect"]["dropped_packets"].as_u64() > Some(0),
+        "the partition dropped packets: {partition}"
+    );
 }

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `local` | `testbed::local`, the local-process deployer (`LocalDeployer`) | available |
 //! | `compose` | `testbed::compose`, the Docker deployer (`ComposeDeployer`, through bollard) | available |
-//! | `k8s` | `testbed::k8s`, the Kubernetes deployer (`K8sDeployer`, through kube; selects k8s-openapi's `v1_33`) | available: node faults and joins; network faults not yet |
+//! | `k8s` | `testbed::k8s`, the Kubernetes deployer (`K8sDeployer`, through kube; selects k8s-openapi's `v1_33`) | available: node faults, joins, network faults and pauses (through the fault agent sidecar) |
 //!
 //! Each feature forwards to its deployer crate, so a user who wants only
 //! local processes compiles no bollard and no kube.

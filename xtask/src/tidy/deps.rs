@@ -56,8 +56,10 @@ pub(super) fn check(root: &Path, metadata: &Metadata) -> anyhow::Result<Vec<Viol
     Ok(found)
 }
 
-/// Crates besides the deployers that may depend on `netplane`.
-const NETPLANE_USERS: [&str; 4] = ["testbed", "examples", "xtask", "e2e-support"];
+/// Crates besides the deployers that may depend on `netplane` (k8s-agent:
+/// the Kubernetes deployer's sidecar, which runs the plane's fault engine
+/// in each pod).
+const NETPLANE_USERS: [&str; 5] = ["testbed", "examples", "xtask", "e2e-support", "k8s-agent"];
 
 /// The dependency-direction rules of DESIGN.md over a graph of workspace
 /// crates to the workspace crates they depend on (dev-dependencies excluded).
@@ -73,7 +75,7 @@ pub(crate) fn direction_violations(graph: &BTreeMap<String, BTreeSet<String>>) -
                     Some("node-http, deploykit and netplane may depend only on scenario-core")
                 }
                 k if dep == "netplane" && !is_deployer(k) && !NETPLANE_USERS.contains(&k) => Some(
-                    "only deployers (and the facade, examples, xtask, e2e-support) may depend on netplane",
+                    "only deployers (and the facade, examples, xtask, e2e-support, k8s-agent) may depend on netplane",
                 ),
                 k if is_deployer(k) && is_deployer(dep) => {
                     Some("a deployer never depends on another deployer")

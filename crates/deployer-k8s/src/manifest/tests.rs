@@ -48,6 +48,7 @@ fn settings(storage: Storage) -> PodSettings {
         grace: Duration::from_secs(5),
         pull_policy: "IfNotPresent".to_owned(),
         storage,
+        agent: None,
     }
 }
 
@@ -88,6 +89,29 @@ fn a_node_with_files_on_a_volume_claim() {
         &settings(claim)
     )));
     insta::assert_snapshot!(json(&config_map(&plan, &labels).unwrap()));
+}
+
+#[test]
+fn a_node_with_the_fault_agent_beside_it() {
+    let plan = plan(false);
+    let labels = node_labels(&plan, &labels());
+    let selector = node_selector(&plan, &labels);
+    let mut settings = settings(Storage::EmptyDir);
+    settings.agent = Some(AgentSettings {
+        image: "testbed/k8s-agent:dev".to_owned(),
+        pull_policy: "IfNotPresent".to_owned(),
+        hold: Duration::from_secs(15),
+    });
+    let set = stateful_set(&plan, &ports(), &labels, &selector, &settings);
+    let pod = set.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.share_process_namespace, Some(true));
+    let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [AGENT_CONTAINER, CONTAINER],
+        "the agent starts first"
+    );
+    insta::assert_snapshot!(json(&pod.containers[0]));
 }
 
 #[test]

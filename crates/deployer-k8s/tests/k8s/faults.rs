@@ -85,17 +85,26 @@ async fn restarted_pods_are_on_the_timeline_and_catch_up() {
         return;
     };
     let root = tempfile::tempdir().unwrap();
+    // A restart here takes 3 s to about 12 s (a pod the 1.20 kubelet
+    // leaves Terminating is deleted with grace 0 after grace + 3 s): the
+    // restarts are planned in the first half of the window only, so the
+    // last one ends before the chaos workload's 10 s after the window.
     let plan = scenario("k8s-restart", 4, 0, 12, root.path())
-        .workload(Chaos::new().restarts(
-            Duration::from_secs(2),
-            Duration::from_secs(4),
-            Selector::One(NodeId::new("validator-2")),
-        ))
+        .workload(
+            Chaos::new()
+                .restarts(
+                    Duration::from_secs(2),
+                    Duration::from_secs(4),
+                    Selector::One(NodeId::new("validator-2")),
+                )
+                .window(Duration::from_secs(6)),
+        )
         .expectation(Agreement)
         .expectation(Recovery::within(Duration::from_secs(15)))
         .build()
         .unwrap();
-    let report = plan.run(&K8sDeployer::new()).await.unwrap();
+    let deployer = K8sDeployer::new().grace(Duration::from_secs(2));
+    let report = plan.run(&deployer).await.unwrap();
 
     assert!(report.passed, "{report}");
     // How many fit in the window depends on how fast the cluster deletes

@@ -5,7 +5,8 @@
 //! check; the demo-node scenarios come from `e2e-support`.
 
 use deployer_compose::image::ImageBuilder;
-use deployer_k8s::kube::Client;
+use deployer_k8s::k8s_openapi::api::core::v1::Pod;
+use deployer_k8s::kube::{Api, Client};
 pub(crate) use e2e_support::{demo_node, scenario};
 use scenario_core::prelude::*;
 
@@ -40,10 +41,72 @@ pub(crate) async fn cluster(
                 .build(&docker)
                 .await
                 .expect("the demo-node image builds");
+            ImageBuilder::new(agent_binary(), deployer_k8s::DEFAULT_AGENT_IMAGE)
+                .build(&docker)
+                .await
+                .expect("the fault agent's image builds");
         }
         *turn = true;
     }
     Some((client, turn))
+}
+
+/// `testbed-agent` of this build, beside the test binary's directory
+/// (`cargo test --workspace` builds it; so does `cargo build -p k8s-agent`).
+fn agent_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary");
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps");
+    let binary = dir.join("testbed-agent");
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo build -p k8s-agent` (or the whole workspace's tests)",
+        binary.display()
+    );
+    binary
+}
+
+/// A GET to `path` on `port` of `pod` in `namespace`, through a
+/// port-forward of the test's own, answered as JSON.
+pub(crate) async fn pod_get(
+    client: &Client,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+    path: &str,
+) -> Result<serde_json::Value, String> {
+    use http_body_util::BodyExt;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let mut forward = pods
+        .portforward(pod, &[port])
+        .await
+        .map_err(|e| e.to_string())?;
+    let stream = forward.take_stream(port).ok_or("no stream")?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let request = http::Request::get(path)
+        .header("host", "test")
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sender.send_request(request),
+    )
+    .await
+    .map_err(|_| "no answer within 5 s".to_owned())?
+    .map_err(|e| e.to_string())?;
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    serde_json::from_slice(&body).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&body)))
 }
 
 /// Nothing labelled with the run's id is left in the cluster.

@@ -7,7 +7,9 @@ use deployer_local::LocalDeployer;
 use expectations::Liveness;
 use scenario_core::EventKind;
 
-use crate::support::{Agreement, Finalizes, Observed, PartitionProbe, RestartAfter, scenario};
+use e2e_support::{Observed, PartitionProbe};
+
+use crate::support::{Agreement, Finalizes, RestartAfter, scenario};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_validator_is_on_the_timeline_and_catches_up() {
@@ -37,14 +39,7 @@ async fn a_restarted_validator_is_on_the_timeline_and_catches_up() {
 }
 
 fn probe(groups: Vec<Vec<&'static str>>) -> (PartitionProbe, Arc<Mutex<Observed>>) {
-    let observed = Arc::new(Mutex::new(Observed::default()));
-    (
-        PartitionProbe {
-            groups,
-            observed: Arc::clone(&observed),
-        },
-        observed,
-    )
+    PartitionProbe::new(groups)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,18 +65,7 @@ async fn a_two_two_partition_halts_finalization_and_healing_resumes_it() {
         "{}",
         liveness.message
     );
-    let observed = observed.lock().unwrap();
-    assert_eq!(
-        observed.during_start, observed.during_end,
-        "nothing finalizes without a quorum"
-    );
-    let halted = observed.during_end.values().max().copied().unwrap();
-    for (id, height) in &observed.healed {
-        assert!(
-            *height >= halted + 5,
-            "{id} resumed only to {height} (halted at {halted})"
-        );
-    }
+    observed.lock().unwrap().assert_halted_then_resumed();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) use expectations::Agreement;
-use scenario_core::NetworkFault;
 use scenario_core::prelude::*;
 
 pub(crate) use e2e_support::scenario;
@@ -93,73 +92,6 @@ impl Workload for RestartAfter {
             .ok_or("no node control")?
             .restart(&NodeId::new(self.0))
             .await?;
-        Ok(())
-    }
-}
-
-/// What a [`PartitionProbe`] saw: finalized heights per node at the start
-/// and end of the partition, and after healing.
-#[derive(Debug, Default)]
-pub(crate) struct Observed {
-    pub(crate) during_start: BTreeMap<NodeId, u64>,
-    pub(crate) during_end: BTreeMap<NodeId, u64>,
-    pub(crate) healed: BTreeMap<NodeId, u64>,
-}
-
-/// Partitions the network for a while, recording finalized heights inside
-/// the partition and after it heals.
-pub(crate) struct PartitionProbe {
-    pub(crate) groups: Vec<Vec<&'static str>>,
-    pub(crate) observed: Arc<Mutex<Observed>>,
-}
-
-async fn heights(ctx: &RunContext) -> BTreeMap<NodeId, u64> {
-    let mut heights = BTreeMap::new();
-    for (id, client) in ctx.clients() {
-        heights.insert(
-            id.clone(),
-            client.info().await.map(|i| i.finalized_height).unwrap_or(0),
-        );
-    }
-    heights
-}
-
-#[async_trait]
-impl Workload for PartitionProbe {
-    fn name(&self) -> &str {
-        "partition-probe"
-    }
-
-    fn requirements(&self) -> Requirements {
-        Requirements::none().capability(Capability::Partition)
-    }
-
-    async fn run(&self, ctx: &RunContext, _cancel: CancellationToken) -> Result<(), BoxError> {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let groups = self
-            .groups
-            .iter()
-            .map(|g| g.iter().map(|id| NodeId::new(*id)).collect())
-            .collect();
-        let fault = ctx
-            .network_fault(&NetworkFault::Partition { groups }, None)
-            .await?;
-        // Let commits already in flight land, then observe the partition.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let start = heights(ctx).await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let end = heights(ctx).await;
-        ctx.network_control()
-            .ok_or("no network control")?
-            .heal(fault)
-            .await?;
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let healed = heights(ctx).await;
-        *self.observed.lock().unwrap() = Observed {
-            during_start: start,
-            during_end: end,
-            healed,
-        };
         Ok(())
     }
 }

@@ -10,10 +10,7 @@ mod kubernetes;
 use std::path::{Path, PathBuf};
 
 use testbed::compose as compose_deployer;
-use testbed_cli::file::{
-    self,
-    model::{CommandNode, NodeTable},
-};
+use testbed_cli::file::{self, model::NodeTable};
 
 use crate::{Backend, exit};
 
@@ -62,8 +59,8 @@ pub(crate) fn run(on: Backend, path: Option<&Path>) -> u8 {
             findings.push(program(scenario.as_ref().map(|s| &s.node), dir));
         }
         Backend::Compose => {
-            if let Some(NodeTable::Command(CommandNode { image: None, .. })) =
-                scenario.as_ref().map(|s| &s.node)
+            if let Some(NodeTable::Command(node)) = scenario.as_ref().map(|s| &s.node)
+                && node.image.is_none()
             {
                 findings.push(problem(
                     "node image",
@@ -73,14 +70,12 @@ pub(crate) fn run(on: Backend, path: Option<&Path>) -> u8 {
                 return report(&findings);
             }
             let image = match scenario.as_ref().map(|s| &s.node) {
-                Some(
-                    NodeTable::DemoNode {
-                        image: Some(image), ..
-                    }
-                    | NodeTable::Command(CommandNode {
-                        image: Some(image), ..
-                    }),
-                ) => image.clone(),
+                Some(NodeTable::DemoNode {
+                    image: Some(image), ..
+                }) => image.clone(),
+                Some(NodeTable::Command(node)) if node.image.is_some() => {
+                    node.image.clone().unwrap_or_default()
+                }
                 _ => demo_node::DEFAULT_IMAGE.to_owned(),
             };
             findings.extend(docker(&image));

@@ -52,6 +52,28 @@ pub(crate) fn report_of(stdout: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Put the fault agent's image (`testbed-agent` of this build, which
+/// `cargo test --workspace` builds next to the test binaries), for
+/// Kubernetes runs with network faults and `doctor --on k8s`, into the
+/// Docker engine `docker` is.
+pub(crate) async fn build_agent_image(docker: &testbed::compose::bollard::Docker) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .join("testbed-agent");
+    assert!(
+        binary.is_file(),
+        "{} is missing: cargo build -p k8s-agent",
+        binary.display()
+    );
+    testbed::compose::image::ImageBuilder::new(binary, testbed::k8s::DEFAULT_AGENT_IMAGE)
+        .build(docker)
+        .await
+        .expect("the fault agent's image builds");
+}
+
 /// Put this build's demo-node image into the Docker engine `docker` is.
 pub(crate) async fn build_demo_image(docker: &testbed::compose::bollard::Docker) {
     let program = demo_node::DemoNode::locate()

@@ -1,6 +1,8 @@
 //! `testbed doctor --on k8s`: the cluster `KUBECONFIG` names answers, and
 //! the runner may create namespaces and list them; whether the cluster has
-//! a default storage class (node data kept across stop and start) is said.
+//! a default storage class (node data kept across stop and start) is said;
+//! and, probed live (about 20 s), whether a pod may run the fault agent
+//! (network faults and pauses) and whether NetworkPolicy is enforced.
 
 use testbed::k8s::k8s_openapi::api::core::v1::Namespace;
 use testbed::k8s::kube::api::{Api, ListParams};
@@ -48,6 +50,45 @@ pub(super) fn check() -> Vec<Finding> {
             Some(name) => format!("default storage class {name}: node data kept across stop and start"),
             None => "no default storage class: node data on emptyDir, lost when a node is stopped".to_owned(),
         }));
+        findings.extend(probe(&client).await);
         findings
     })
+}
+
+/// What the live probe says: the fault agent allowed or refused (with
+/// why), NetworkPolicy enforced or not.
+async fn probe(client: &testbed::k8s::kube::Client) -> Vec<Finding> {
+    let image = testbed::k8s::DEFAULT_AGENT_IMAGE;
+    let probe = match testbed::k8s::probe_cluster(client, image).await {
+        Ok(probe) => probe,
+        Err(error) => {
+            return vec![problem(
+                "cluster probe",
+                error.to_string(),
+                "check that the runner may create namespaces, pods and network policies",
+            )];
+        }
+    };
+    let agent = match probe.fault_agent {
+        Ok(()) => ok(format!(
+            "fault agent {image} runs with NET_ADMIN: network faults and pauses available"
+        )),
+        Err(why) => problem(
+            "fault agent",
+            format!("a pod may not run {image}: {why}"),
+            "allow NET_ADMIN in the run namespaces (Pod Security `privileged`) and make the image pullable (`cargo xtask image` for the local cluster, a registry elsewhere, `K8sDeployer::agent_image`); scenarios without network faults or pauses do not need it",
+        ),
+    };
+    let policy = ok(match probe.network_policy {
+        testbed::k8s::PolicyEnforcement::Enforced { after } => {
+            format!("NetworkPolicy enforced (a denying policy took effect after {after:?})")
+        }
+        testbed::k8s::PolicyEnforcement::NotEnforced { watched } => {
+            format!("NetworkPolicy not enforced (a denying policy changed nothing in {watched:?})")
+        }
+        testbed::k8s::PolicyEnforcement::Unknown { reason } => {
+            format!("NetworkPolicy enforcement unknown: {reason}")
+        }
+    });
+    vec![agent, policy]
 }
