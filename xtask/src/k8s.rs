@@ -7,13 +7,16 @@
 //! Modules: [`build`] (packages, source, verified cache, pause image),
 //! [`auth`] (certificates, tokens, kubeconfigs), [`procs`] (starting and
 //! stopping the components by pid), [`api`] (asking the apiserver),
-//! [`leftovers`] (the pods' containers and mounts the kubelet leaves).
+//! [`leftovers`] (the pods' containers and mounts the kubelet leaves),
+//! [`dns`] (the cluster DNS), [`netpol`] (the optional NetworkPolicy
+//! enforcer).
 
 mod api;
 mod auth;
 mod build;
 mod dns;
 mod leftovers;
+mod netpol;
 mod procs;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +38,18 @@ pub(crate) enum Action {
     /// Whether each component runs, the apiserver answers and the node is
     /// Ready; exits non-zero unless all of it is up.
     Status,
+    /// Enforce NetworkPolicy on the running cluster (`on`), or stop
+    /// enforcing it (`off`, also done by `down`). Off by default: the
+    /// cluster then stores policies and ignores them, as one without a
+    /// network plugin does.
+    Policies {
+        /// `on` or `off`.
+        switch: Switch,
+    },
+    /// The NetworkPolicy enforcer (started by `policies on`; not for use
+    /// by hand).
+    #[command(hide = true)]
+    PolicyEnforcer,
     /// The cluster's DNS (started by `up`; not for use by hand).
     #[command(hide = true)]
     Dns {
@@ -42,6 +57,13 @@ pub(crate) enum Action {
         #[arg(long)]
         listen: std::net::SocketAddr,
     },
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Switch {
+    On,
+    Off,
 }
 
 /// Where the built binaries are cached, one directory per source version.
@@ -102,6 +124,11 @@ pub(crate) fn run(action: &Action) -> anyhow::Result<()> {
         Action::Down => down(&state),
         Action::Status => status(&state),
         Action::Dns { listen } => dns::serve(*listen),
+        Action::Policies { switch: Switch::On } => policies_on(&state),
+        Action::Policies {
+            switch: Switch::Off,
+        } => policies_off(&state, true),
+        Action::PolicyEnforcer => netpol::serve(),
     }
 }
 
@@ -153,6 +180,56 @@ fn up(state: &State) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long `policies on` waits for the enforcer's first rules.
+const ENFORCER_READY_WITHIN: Duration = Duration::from_secs(30);
+
+fn policies_on(state: &State) -> anyhow::Result<()> {
+    if let Ok(pid) = procs::running_pid(state, Component::PolicyEnforcer) {
+        println!("k8s: NetworkPolicy is already enforced (pid {pid})");
+        return Ok(());
+    }
+    if !api::node_ready(state).unwrap_or(false) {
+        bail!("the cluster is not up: `cargo xtask k8s up` first");
+    }
+    let mut child = procs::start_enforcer(state)?;
+    let log = state.log(Component::PolicyEnforcer.name());
+    let deadline = Instant::now() + ENFORCER_READY_WITHIN;
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().any(|line| line == netpol::READY_LINE) {
+            println!("k8s: NetworkPolicy enforced (`cargo xtask k8s policies off` stops it)");
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the NetworkPolicy enforcer exited ({status}):\n{}",
+                tail(&log, 20)
+            );
+        }
+        if Instant::now() > deadline {
+            procs::stop(state, Component::PolicyEnforcer)?;
+            bail!(
+                "the NetworkPolicy enforcer did not start within {ENFORCER_READY_WITHIN:?}:\n{}",
+                tail(&log, 20)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stop the enforcer and remove its table (whatever a killed enforcer left).
+fn policies_off(state: &State, verbose: bool) -> anyhow::Result<()> {
+    let stopped = procs::stop(state, Component::PolicyEnforcer)?;
+    // Never started (no pid recorded): no table, and `nft` may be absent.
+    if verbose || !matches!(stopped, procs::Stopped::NotRunning(None)) {
+        netpol::remove_table()?;
+    }
+    if verbose || matches!(stopped, procs::Stopped::Killed(_)) {
+        println!("k8s: NetworkPolicy no longer enforced");
+    }
+    Ok(())
+}
+
 fn print_usage(state: &State) {
     let kubeconfig = state.kubeconfig();
     println!(
@@ -176,6 +253,7 @@ fn down(state: &State) -> anyhow::Result<()> {
 /// containers and unmount what the kubelet mounted. `verbose` says what
 /// was found even when nothing was.
 fn stop_all(state: &State, verbose: bool) -> anyhow::Result<()> {
+    policies_off(state, false)?;
     for component in Component::ALL.iter().rev() {
         match procs::stop(state, *component)? {
             procs::Stopped::Killed(pid) => {
@@ -216,6 +294,13 @@ fn status(state: &State) -> anyhow::Result<()> {
                 println!("{:<24} not running ({reason})", component.name());
             }
         }
+    }
+    match procs::running_pid(state, Component::PolicyEnforcer) {
+        Ok(pid) => println!("{:<24} enforcing (pid {pid})", "network-policy"),
+        Err(_) => println!(
+            "{:<24} off (policies stored, not enforced)",
+            "network-policy"
+        ),
     }
     match api::readyz(state) {
         Ok(()) => println!("{:<24} answers /readyz", "apiserver"),

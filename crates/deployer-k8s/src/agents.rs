@@ -29,7 +29,9 @@ use scenario_core::{
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use http::{CallError, call, status};
+use crate::control::failed;
+
+pub(crate) use http::{CallError, call, connects, status};
 
 /// How often an agent is asked whether it answers yet.
 const POLL: Duration = Duration::from_millis(100);
@@ -58,18 +60,6 @@ fn add(into: &mut FaultEffect, more: &FaultEffect) {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn failed(
-    action: &str,
-    target: &NodeId,
-    source: impl Into<scenario_core::BoxError>,
-) -> ControlError {
-    ControlError::ActionFailed {
-        action: action.to_owned(),
-        target: target.to_string(),
-        source: source.into(),
-    }
 }
 
 /// Every agent of a run.

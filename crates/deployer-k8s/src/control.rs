@@ -33,10 +33,15 @@ pub(crate) struct K8sNodeControl {
     pub(crate) ready_timeout: Duration,
 }
 
-fn failed(action: &str, node: &NodeId, source: impl Into<scenario_core::BoxError>) -> ControlError {
+/// A control action that failed on `target` (a node, a policy, links).
+pub(crate) fn failed(
+    action: &str,
+    target: impl std::fmt::Display,
+    source: impl Into<scenario_core::BoxError>,
+) -> ControlError {
     ControlError::ActionFailed {
         action: action.to_owned(),
-        target: node.to_string(),
+        target: target.to_string(),
         source: source.into(),
     }
 }

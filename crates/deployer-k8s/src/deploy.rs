@@ -16,8 +16,8 @@ use kube::api::Api;
 use kube::{Client, Resource};
 use scenario_core::layout::NodeFiles;
 use scenario_core::{
-    ControlError, DeployEnv, Deployment, EventKind, FailureReporter, HostPort, Joined, Membership,
-    NetworkControl, NodeKind, NodeSlot, PortSpec, Role, Scenario,
+    Capability, ControlError, DeployEnv, Deployment, EventKind, FailureReporter, HostPort, Joined,
+    Membership, NetworkControl, NodeKind, NodeSlot, PortSpec, Role, Scenario,
 };
 
 use crate::agents::{AgentNetwork, AgentPlane};
@@ -26,9 +26,11 @@ use crate::cluster::{self, create};
 use crate::control::K8sNodeControl;
 use crate::error::{Error, Result, api};
 use crate::manifest::{self, AgentSettings, PodSettings, Storage};
+use crate::mechanism::{self, Mechanism, Place};
 use crate::names;
 use crate::plan::{self, NodePlan};
 use crate::pod::{self, NodePod};
+use crate::policies::{PolicyNetwork, PolicyPlane};
 use crate::{K8sDeployer, forward, logs};
 
 /// How often readiness is probed.
@@ -38,6 +40,7 @@ const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 pub(crate) struct Run {
     hold: RunHold,
     agents: Option<Arc<AgentPlane>>,
+    policies: Option<Arc<PolicyPlane>>,
     labels: BTreeMap<String, String>,
     ports: Vec<PortSpec>,
     settings: PodSettings,
@@ -56,10 +59,12 @@ pub(crate) async fn deploy(
     let slots = scenario.nodes();
     let plans = plan::render(kind, slots)?;
     let storage = storage(deployer, &client).await?;
-    let agent = (!needs_agent(scenario).is_empty()).then(|| AgentSettings {
+    let needs = needs_agent_or_policy(scenario);
+    let mut agent = (!needs.is_empty()).then(|| AgentSettings {
         image: deployer.agent_image.clone(),
         pull_policy: deployer.pull_policy.clone(),
         hold: deployer.lease,
+        probe_only: false,
     });
     env.timeline().record(EventKind::Note, None, match &storage {
         Storage::Claim { class, size } => format!(
@@ -110,29 +115,42 @@ pub(crate) async fn deploy(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(lease);
 
-    let agents = match &agent {
+    let mechanism = match &agent {
         Some(settings) => {
-            let needs = needs_agent(scenario);
-            crate::probe::fault_agent(&client, &namespace, &labels, settings)
-                .await
-                .map_err(|reason| Error::NoFaultAgent { needs, reason })?;
-            env.timeline().record(
-                EventKind::Note,
-                None,
-                format!(
-                    "fault agent {} beside every node: a probe pod ran it with NET_ADMIN",
-                    settings.image
-                ),
-            );
-            let plane = AgentPlane::new(scenario.seed(), deployer.lease);
-            plane.spawn_renewals(hold.closing.clone(), env.failure_reporter());
-            Some(plane)
+            let place = Place {
+                client: &client,
+                namespace: &namespace,
+                labels: &labels,
+                timeline: env.timeline(),
+            };
+            Some(mechanism::choose(deployer.network_faults, &needs, &place, settings).await?)
         }
         None => None,
     };
+    let (mut agents, mut policies) = (None, None);
+    match mechanism {
+        Some(Mechanism::Agent) => {
+            let plane = AgentPlane::new(scenario.seed(), deployer.lease);
+            plane.spawn_renewals(hold.closing.clone(), env.failure_reporter());
+            agents = Some(plane);
+        }
+        Some(Mechanism::Policy) => {
+            if let Some(settings) = &mut agent {
+                settings.probe_only = true;
+            }
+            policies = Some(PolicyPlane::new(
+                Api::namespaced(client.clone(), &namespace),
+                labels.clone(),
+                scenario.seed(),
+                env.timeline().clone(),
+            ));
+        }
+        None => {}
+    }
     let run = Run {
         hold,
         agents,
+        policies,
         labels,
         ports: kind.ports(),
         settings: PodSettings {
@@ -186,10 +204,15 @@ pub(crate) async fn deploy(
             .iter()
             .map(|slot| (slot, nodes[&slot.id].endpoints.clone())),
     )?;
-    let network_control = run
-        .agents
-        .as_ref()
-        .map(|plane| Arc::new(AgentNetwork(Arc::clone(plane))) as Arc<dyn NetworkControl>);
+    let network_control = match (&run.agents, &run.policies) {
+        (Some(plane), _) => {
+            Some(Arc::new(AgentNetwork(Arc::clone(plane))) as Arc<dyn NetworkControl>)
+        }
+        (None, Some(plane)) => {
+            Some(Arc::new(PolicyNetwork(Arc::clone(plane))) as Arc<dyn NetworkControl>)
+        }
+        (None, None) => None,
+    };
     let control = Arc::new(K8sNodeControl {
         agents: run.agents.clone(),
         nodes: RwLock::new(nodes),
@@ -211,15 +234,14 @@ pub(crate) async fn deploy(
     })
 }
 
-/// What the scenario needs that only the fault agent offers, named.
-fn needs_agent(scenario: &Scenario) -> String {
+/// What the scenario needs that only the fault agent (or, for some of it,
+/// NetworkPolicy) offers.
+fn needs_agent_or_policy(scenario: &Scenario) -> Vec<Capability> {
     let required = scenario.required_capabilities();
     crate::AGENT_CAPABILITIES
-        .iter()
-        .filter(|capability| required.contains(**capability))
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .into_iter()
+        .filter(|capability| required.contains(*capability))
+        .collect()
 }
 
 /// What runners that are gone left in the cluster goes first.
@@ -306,6 +328,9 @@ impl Run {
         }
         if let Some(plane) = &self.agents {
             plane.add(&id, front(netplane::agent::CONTROL_PORT).await?);
+        }
+        if let Some(plane) = &self.policies {
+            plane.add(&id, &plan.name, front(netplane::agent::CONTROL_PORT).await?);
         }
         let files = NodeFiles::of(&self.run_dir, &id);
         std::fs::create_dir_all(&files.dir).map_err(|source| Error::Front {

@@ -66,6 +66,15 @@ pub enum Error {
         /// What the probe saw.
         reason: String,
     },
+    /// The scenario needs network faults that no mechanism the cluster
+    /// allows can make.
+    #[error("this scenario needs {needs}, which cannot be made on this cluster: {reason}")]
+    NoNetworkFaults {
+        /// What the scenario needs.
+        needs: String,
+        /// What refused each mechanism.
+        reason: String,
+    },
     /// A node's fault agent did not answer or refused its sync.
     #[error("{0}")]
     Agent(#[from] scenario_core::ControlError),

@@ -38,7 +38,10 @@
 //!   with the same semantics and counters as on local processes and
 //!   Docker, and heals everything by itself when the runner stops renewing
 //!   its lease. Whether the cluster lets a pod have `NET_ADMIN` is probed
-//!   before any node is created; a refusal fails the deploy with the reason.
+//!   before any node is created. Where it does not, partitions and one-way
+//!   cuts are made with NetworkPolicy if the cluster enforces it (probed
+//!   live too; each change's effect measured), see [`NetworkFaults`];
+//!   otherwise the deploy fails with both reasons.
 //! * **Dynamic join**: `RunContext::add_node(role)` adds one more node the
 //!   same way.
 //! * **Cleanup** on every exit path: the lease is let go, the namespace
@@ -74,9 +77,11 @@ mod forward;
 mod lease;
 mod logs;
 mod manifest;
+mod mechanism;
 pub mod names;
 mod plan;
 mod pod;
+mod policies;
 mod probe;
 mod reap;
 
@@ -108,6 +113,24 @@ pub struct K8sDeployer {
     pull_policy: String,
     lease: Duration,
     agent_image: String,
+    network_faults: NetworkFaults,
+}
+
+/// How a run makes its network faults ([`K8sDeployer::network_faults`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkFaults {
+    /// The fault agent where the cluster lets a pod have `NET_ADMIN`;
+    /// where it does not, NetworkPolicy for a scenario that needs only
+    /// partitions and one-way cuts, if the cluster enforces it.
+    #[default]
+    Auto,
+    /// The fault agent only.
+    Agent,
+    /// NetworkPolicy only: partitions and one-way cuts, no pause, no link
+    /// shaping, no packet counters (each change's effect is measured with
+    /// new connections instead), not on a lease.
+    NetworkPolicy,
 }
 
 /// The fault agent's image: `testbed-agent` (crate `k8s-agent`), built by
@@ -125,6 +148,9 @@ const AGENT_CAPABILITIES: [Capability; 6] = [
     Capability::LinkLoss,
     Capability::LinkBandwidth,
 ];
+
+/// What NetworkPolicy can make where the fault agent cannot run.
+const POLICY_CAPABILITIES: [Capability; 2] = [Capability::Partition, Capability::OneWayCut];
 
 impl Default for K8sDeployer {
     fn default() -> Self {
@@ -145,6 +171,7 @@ impl K8sDeployer {
             pull_policy: "IfNotPresent".to_owned(),
             lease: Duration::from_secs(15),
             agent_image: DEFAULT_AGENT_IMAGE.to_owned(),
+            network_faults: NetworkFaults::Auto,
         }
     }
 
@@ -192,6 +219,12 @@ impl K8sDeployer {
     /// pauses (default [`DEFAULT_AGENT_IMAGE`]).
     pub fn agent_image(mut self, image: impl Into<String>) -> Self {
         self.agent_image = image.into();
+        self
+    }
+
+    /// How network faults are made (default [`NetworkFaults::Auto`]).
+    pub fn network_faults(mut self, mechanism: NetworkFaults) -> Self {
+        self.network_faults = mechanism;
         self
     }
 

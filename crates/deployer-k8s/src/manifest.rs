@@ -16,7 +16,6 @@ use k8s_openapi::api::core::v1::{
     PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServicePort, ServiceSpec,
     TCPSocketAction, Volume, VolumeMount, VolumeResourceRequirements,
 };
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicySpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, MicroTime, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -65,6 +64,9 @@ pub(crate) struct AgentSettings {
     pub(crate) pull_policy: String,
     /// How long it holds the pod's packets for the runner's first sync.
     pub(crate) hold: Duration,
+    /// Only its API and probe listener, without privileges: where
+    /// NetworkPolicy makes the faults and the agent measures their effect.
+    pub(crate) probe_only: bool,
 }
 
 /// The fault agent's container in a pod.
@@ -74,6 +76,15 @@ pub(crate) const AGENT_CONTAINER: &str = "testbed-agent";
 /// the node; `NET_ADMIN` for its TUN device and routes, `NET_RAW` for its
 /// raw socket, `MKNOD` for `/dev/net/tun` where the runtime gives none.
 pub(crate) fn agent_container(agent: &AgentSettings) -> Container {
+    if agent.probe_only {
+        return Container {
+            name: AGENT_CONTAINER.to_owned(),
+            image: Some(agent.image.clone()),
+            image_pull_policy: Some(agent.pull_policy.clone()),
+            args: Some(vec!["--probe-only".to_owned()]),
+            ..Container::default()
+        };
+    }
     Container {
         name: AGENT_CONTAINER.to_owned(),
         image: Some(agent.image.clone()),
@@ -336,7 +347,11 @@ pub(crate) fn stateful_set(
                         .chain([container])
                         .collect(),
                     // The agent signals the node's processes (pause).
-                    share_process_namespace: settings.agent.as_ref().map(|_| true),
+                    share_process_namespace: settings
+                        .agent
+                        .as_ref()
+                        .filter(|agent| !agent.probe_only)
+                        .map(|_| true),
                     volumes: Some(volumes),
                     termination_grace_period_seconds: Some(i64::from(seconds(settings.grace))),
                     // No service links or API token: a node needs neither,
@@ -397,11 +412,10 @@ pub(crate) fn probe_pod(
     agent: &AgentSettings,
     probe_only: bool,
 ) -> Pod {
-    let mut container = agent_container(agent);
-    if probe_only {
-        container.security_context = None;
-        container.args = Some(vec!["--probe-only".to_owned()]);
-    }
+    let container = agent_container(&AgentSettings {
+        probe_only: probe_only || agent.probe_only,
+        ..agent.clone()
+    });
     Pod {
         metadata: meta(name, labels),
         spec: Some(PodSpec {
@@ -416,26 +430,8 @@ pub(crate) fn probe_pod(
     }
 }
 
-/// A NetworkPolicy that denies every inbound connection to the pods
-/// `selector` matches.
-pub(crate) fn deny_ingress(
-    name: &str,
-    labels: &BTreeMap<String, String>,
-    selector: &BTreeMap<String, String>,
-) -> NetworkPolicy {
-    NetworkPolicy {
-        metadata: meta(name, labels),
-        spec: Some(NetworkPolicySpec {
-            pod_selector: Some(LabelSelector {
-                match_labels: Some(selector.clone()),
-                ..LabelSelector::default()
-            }),
-            policy_types: Some(vec!["Ingress".to_owned()]),
-            ingress: Some(Vec::new()),
-            ..NetworkPolicySpec::default()
-        }),
-    }
-}
+mod policy;
+pub(crate) use policy::{deny_ingress, refuse_ingress};
 
 #[cfg(test)]
 mod tests;

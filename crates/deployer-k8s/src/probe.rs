@@ -5,19 +5,19 @@
 //! it stores policies and ignores them).
 
 use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use hyper::Method;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Client;
 use kube::api::{Api, DeleteParams, LogParams};
-use netplane::agent::{CONTROL_PORT, Connected, PROBE_PORT, Status};
+use netplane::agent::{CONTROL_PORT, PROBE_PORT, Status};
 use serde::Serialize;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::agents::{call, status};
+use crate::agents::{connects, status};
 use crate::cluster::create;
 use crate::error::api;
 use crate::manifest::{self, AgentSettings};
@@ -60,6 +60,22 @@ pub enum PolicyEnforcement {
         /// Why.
         reason: String,
     },
+}
+
+impl std::fmt::Display for PolicyEnforcement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Enforced { after } => write!(
+                f,
+                "NetworkPolicy enforced (a denying policy took effect after {after:?})"
+            ),
+            Self::NotEnforced { watched } => write!(
+                f,
+                "NetworkPolicy not enforced (a denying policy changed nothing in {watched:?})"
+            ),
+            Self::Unknown { reason } => write!(f, "NetworkPolicy enforcement unknown: {reason}"),
+        }
+    }
 }
 
 /// A pod of the probe, deleted when dropped out of scope by [`Probe::end`].
@@ -171,6 +187,7 @@ pub async fn probe_cluster(client: &Client, agent_image: &str) -> Result<Cluster
         image: agent_image.to_owned(),
         pull_policy: "IfNotPresent".to_owned(),
         hold: Duration::from_secs(1),
+        probe_only: false,
     };
     // Created before anything can fail, so its deletion below is certain.
     let fault_agent = fault_agent(client, &namespace, &labels, &agent).await;
@@ -189,7 +206,10 @@ pub async fn probe_cluster(client: &Client, agent_image: &str) -> Result<Cluster
     })
 }
 
-async fn network_policy(
+/// Whether a NetworkPolicy denying ingress cuts a working connection
+/// between two probe pods in `namespace` (the policy and pods are deleted
+/// after).
+pub(crate) async fn network_policy(
     client: &Client,
     namespace: &str,
     labels: &BTreeMap<String, String>,
@@ -224,14 +244,13 @@ async fn network_policy(
             )
             .await
             .map_err(|e| unknown(format!("the client pod: {e}")))?;
-        let target = format!("/connect?to={}:{PROBE_PORT}", server.address);
-        let connects = || async {
-            call::<Connected>(front, Method::GET, &target, None::<&()>)
+        let target = SocketAddrV4::new(server.address, PROBE_PORT);
+        let reaches = || async {
+            connects(front, target)
                 .await
-                .map(|connected| connected.connected)
                 .map_err(|e| unknown(format!("the client pod's agent: {e}")))
         };
-        if !connects().await? {
+        if !reaches().await? {
             return Err(unknown(
                 "the client pod cannot reach the server pod even without a policy".to_owned(),
             ));
@@ -246,10 +265,11 @@ async fn network_policy(
         .map_err(|e| unknown(format!("creating the policy: {e}")))?;
         let created = Instant::now();
         while created.elapsed() < POLICY_WATCH {
-            if !connects().await? {
-                return Ok(PolicyEnforcement::Enforced {
-                    after: created.elapsed(),
-                });
+            // A refused attempt takes the agent's 1 s timeout: the policy
+            // was in force when the attempt began.
+            let attempt = created.elapsed();
+            if !reaches().await? {
+                return Ok(PolicyEnforcement::Enforced { after: attempt });
             }
             tokio::time::sleep(POLL).await;
         }
@@ -262,5 +282,9 @@ async fn network_policy(
     for name in ["testbed-probe-server", "testbed-probe-client"] {
         let _ = probe.pods.delete(name, &now()).await;
     }
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
+    let _ = policies
+        .delete("testbed-probe-deny", &DeleteParams::default())
+        .await;
     outcome.unwrap_or_else(|unknown| unknown)
 }

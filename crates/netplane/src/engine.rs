@@ -14,7 +14,7 @@
 
 mod link;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use scenario_core::{ControlError, FaultId, LinkShape, NodeId};
@@ -188,6 +188,21 @@ impl Engine {
             .iter()
             .filter(|(_, entry)| entry.active)
             .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The directed links `(from, to)` that some active fault cuts: what a
+    /// mechanism that can only block (NetworkPolicy) has to enforce.
+    pub fn cut_links(&self) -> BTreeSet<(NodeId, NodeId)> {
+        self.rules
+            .iter()
+            .filter(|(_, rule)| !rule.cut_by.is_empty())
+            .map(|((from, to), _)| {
+                (
+                    self.nodes[from.0 as usize].clone(),
+                    self.nodes[to.0 as usize].clone(),
+                )
+            })
             .collect()
     }
 

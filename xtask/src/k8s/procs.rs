@@ -1,4 +1,5 @@
-//! The cluster's six processes (the five of Kubernetes and its DNS): their command lines, starting each in the
+//! The cluster's processes (the five of Kubernetes, its DNS and the optional
+//! NetworkPolicy enforcer): their command lines, starting each in the
 //! background (own process group, own log file, pid recorded with the
 //! program's path) and stopping it by that pid once `/proc` confirms it is
 //! still that program.
@@ -33,6 +34,9 @@ pub(crate) enum Component {
     Scheduler,
     Dns,
     Kubelet,
+    /// Optional: `cargo xtask k8s policies on` starts it on a running
+    /// cluster; not in [`Component::ALL`].
+    PolicyEnforcer,
 }
 
 /// What [`stop`] found.
@@ -61,14 +65,18 @@ impl Component {
             Component::Scheduler => "kube-scheduler",
             Component::Dns => "cluster-dns",
             Component::Kubelet => "kubelet",
+            Component::PolicyEnforcer => "network-policy",
         }
     }
 
     fn program(self, bin: &Binaries) -> anyhow::Result<PathBuf> {
         Ok(match self {
             Component::Etcd => PathBuf::from(ETCD),
-            // The DNS is this very program (`cargo xtask k8s dns`).
-            Component::Dns => std::env::current_exe().context("cannot find xtask's own binary")?,
+            // The DNS and the enforcer are this very program (`cargo xtask
+            // k8s dns`, `cargo xtask k8s policy-enforcer`).
+            Component::Dns | Component::PolicyEnforcer => {
+                std::env::current_exe().context("cannot find xtask's own binary")?
+            }
             other => bin.path(other.name()),
         })
     }
@@ -163,8 +171,12 @@ impl Component {
                 "dns".into(),
                 format!("--listen={}:53", dns_address()?),
             ],
+            Component::PolicyEnforcer => vec!["k8s".into(), "policy-enforcer".into()],
         };
-        if !matches!(self, Component::Etcd | Component::Dns) {
+        if !matches!(
+            self,
+            Component::Etcd | Component::Dns | Component::PolicyEnforcer
+        ) {
             args.push("--v=1".into());
         }
         Ok(args)
@@ -209,12 +221,29 @@ pub(crate) fn start(
     pause_image: &str,
 ) -> anyhow::Result<Child> {
     let program = component.program(bin)?;
+    let args = component.args(state, pause_image)?;
+    spawn(state, component, &program, &args)
+}
+
+/// Start the NetworkPolicy enforcer on a running cluster.
+pub(crate) fn start_enforcer(state: &State) -> anyhow::Result<Child> {
+    let component = Component::PolicyEnforcer;
+    let program = std::env::current_exe().context("cannot find xtask's own binary")?;
+    let args = component.args(state, "")?;
+    spawn(state, component, &program, &args)
+}
+
+fn spawn(
+    state: &State,
+    component: Component,
+    program: &Path,
+    args: &[String],
+) -> anyhow::Result<Child> {
     let log_path = state.log(component.name());
     let log =
         File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
-    let args = component.args(state, pause_image)?;
-    let child = Command::new(&program)
-        .args(&args)
+    let child = Command::new(program)
+        .args(args)
         .env("KUBECONFIG", state.kubeconfig())
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)

@@ -90,3 +90,15 @@ pub(crate) async fn call<T: DeserializeOwned>(
 pub(crate) async fn status(front: SocketAddr) -> Result<netplane::agent::Status, CallError> {
     call(front, Method::GET, "/status", None::<&()>).await
 }
+
+/// Whether the agent at `front` opens a TCP connection to `to` (within
+/// the agent's own 1 s), via its `GET /connect`.
+pub(crate) async fn connects(
+    front: SocketAddr,
+    to: std::net::SocketAddrV4,
+) -> Result<bool, CallError> {
+    let path = format!("/connect?to={to}");
+    call::<netplane::agent::Connected>(front, Method::GET, &path, None::<&()>)
+        .await
+        .map(|connected| connected.connected)
+}

@@ -1,6 +1,7 @@
 //! Golden tests of the rendered objects: what the cluster is asked to
 //! create for a node, pinned so a change to it is a reviewed change.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use scenario_core::{LaunchSpec, NodeId, NodeSlot, PortSpec, Readiness, Role};
@@ -101,6 +102,7 @@ fn a_node_with_the_fault_agent_beside_it() {
         image: "testbed/k8s-agent:dev".to_owned(),
         pull_policy: "IfNotPresent".to_owned(),
         hold: Duration::from_secs(15),
+        probe_only: false,
     });
     let set = stateful_set(&plan, &ports(), &labels, &selector, &settings);
     let pod = set.spec.unwrap().template.spec.unwrap();
@@ -112,6 +114,36 @@ fn a_node_with_the_fault_agent_beside_it() {
         "the agent starts first"
     );
     insta::assert_snapshot!(json(&pod.containers[0]));
+}
+
+#[test]
+fn where_network_policy_makes_the_faults_the_agent_only_measures_them() {
+    let plan = plan(false);
+    let pod_labels = node_labels(&plan, &labels());
+    let selector = node_selector(&plan, &pod_labels);
+    let mut settings = settings(Storage::EmptyDir);
+    settings.agent = Some(AgentSettings {
+        image: "testbed/k8s-agent:dev".to_owned(),
+        pull_policy: "IfNotPresent".to_owned(),
+        hold: Duration::from_secs(15),
+        probe_only: true,
+    });
+    let set = stateful_set(&plan, &ports(), &pod_labels, &selector, &settings);
+    let pod = set.spec.unwrap().template.spec.unwrap();
+    assert_eq!(pod.share_process_namespace, None);
+    let agent = &pod.containers[0];
+    assert_eq!(agent.security_context, None, "no privileges");
+    assert_eq!(
+        agent.args.as_deref(),
+        Some(&["--probe-only".to_owned()][..])
+    );
+    let refused = BTreeSet::from(["validator-2".to_owned(), "validator-3".to_owned()]);
+    insta::assert_snapshot!(json(&refuse_ingress(
+        "testbed-cut-validator-0",
+        &labels(),
+        "validator-0",
+        &refused
+    )));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The Kubernetes deployer end to end on a real cluster (the one
 //! `KUBECONFIG` names; CI starts its own with `cargo xtask k8s up`) with
 //! real demo-node pods: a smoke run, node faults, network faults and pause
-//! through the fault agent, the clear errors for a missing image and a
+//! through the fault agent, partitions made with NetworkPolicy, the clear
+//! errors for a missing image and a
 //! crash-looping node, and reaping by lease. After
 //! every run, nothing labelled with its run id is left in the cluster.
 //!
@@ -15,5 +16,6 @@ mod errors;
 mod faults;
 mod interrupt;
 mod network;
+mod policies;
 mod smoke;
 mod support;

@@ -52,7 +52,8 @@ async fn a_two_two_partition_halts_finalization_and_its_heal_resumes_it() {
 }
 
 /// Delays `validator-0 → validator-1` by 200 ms for 3 s, one second in.
-struct Slow(Arc<Mutex<Option<FaultEffect>>>);
+#[derive(Default)]
+pub(crate) struct Slow(pub(crate) Arc<Mutex<Option<FaultEffect>>>);
 
 #[async_trait]
 impl Workload for Slow {

@@ -364,3 +364,35 @@ fn any_peer_covers_nodes_that_join_later() {
     );
     assert_eq!(engine.decide(a, late, 1, now), Verdict::Forward);
 }
+
+#[test]
+fn cut_links_are_the_directed_links_cut_by_active_faults_and_nothing_shaped() {
+    let (mut engine, _) = engine(1);
+    let partition = engine
+        .apply(Fault::Partition {
+            groups: vec![vec![id("a")], vec![id("b"), id("c")]],
+        })
+        .unwrap();
+    engine.apply(cut("b", "c")).unwrap();
+    engine.apply(shape("c", "a", latency(50))).unwrap();
+    let links = |engine: &Engine| -> Vec<(String, String)> {
+        engine
+            .cut_links()
+            .into_iter()
+            .map(|(from, to)| (from.to_string(), to.to_string()))
+            .collect()
+    };
+    let pair = |from: &str, to: &str| (from.to_owned(), to.to_owned());
+    assert_eq!(
+        links(&engine),
+        vec![
+            pair("a", "b"),
+            pair("a", "c"),
+            pair("b", "a"),
+            pair("b", "c"),
+            pair("c", "a"),
+        ]
+    );
+    engine.heal(partition);
+    assert_eq!(links(&engine), vec![pair("b", "c")]);
+}
