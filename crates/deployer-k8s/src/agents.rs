@@ -58,7 +58,8 @@ fn add(into: &mut FaultEffect, more: &FaultEffect) {
     into.delayed_bytes += more.delayed_bytes;
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// A mutex's guard, poisoned or not (a panicked holder left consistent data).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 

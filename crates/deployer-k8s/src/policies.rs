@@ -34,7 +34,7 @@ use scenario_core::{
 };
 use tokio::time::Instant;
 
-use crate::agents::{connects, status};
+use crate::agents::{connects, lock, status};
 use crate::control::failed;
 use crate::error::status_code;
 use crate::manifest;
@@ -93,10 +93,7 @@ impl PolicyPlane {
 
     /// Register a node: `name` is its pod's node label, `front` its agent.
     pub(crate) fn add(&self, node: &NodeId, name: &str, front: SocketAddr) {
-        self.engine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add_node(node.clone());
+        lock(&self.engine).add_node(node.clone());
         self.members
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -119,11 +116,7 @@ impl PolicyPlane {
 
     /// Per node, whom the engine's active faults cut off from it.
     fn wanted(&self) -> BTreeMap<NodeId, BTreeSet<NodeId>> {
-        let links = self
-            .engine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .cut_links();
+        let links = lock(&self.engine).cut_links();
         let mut wanted: BTreeMap<NodeId, BTreeSet<NodeId>> = BTreeMap::new();
         for (from, to) in links {
             wanted.entry(to).or_default().insert(from);
@@ -153,13 +146,14 @@ impl PolicyPlane {
         let written_at = Instant::now();
         let cut: Vec<_> = now.difference(&before).cloned().collect();
         let reopened: Vec<_> = before.difference(&now).cloned().collect();
+        let targets = self.probe_addresses(cut.iter().chain(&reopened)).await;
         let measured = futures::future::join_all(
             cut.iter()
-                .map(|link| self.measure(link, false, written_at))
+                .map(|link| self.measure(link, &targets, false, written_at))
                 .chain(
                     reopened
                         .iter()
-                        .map(|link| self.measure(link, true, written_at)),
+                        .map(|link| self.measure(link, &targets, true, written_at)),
                 ),
         )
         .await;
@@ -220,17 +214,37 @@ impl PolicyPlane {
             .map_err(|error| failed("write NetworkPolicy", &policy_name, error))
     }
 
+    /// The probe address of every link's receiving node whose agent answers
+    /// (its pod is up), each asked once.
+    async fn probe_addresses<'a>(
+        &self,
+        links: impl Iterator<Item = &'a (NodeId, NodeId)>,
+    ) -> BTreeMap<NodeId, SocketAddrV4> {
+        let receivers: BTreeSet<&NodeId> = links.map(|(_, to)| to).collect();
+        let asked = receivers.into_iter().map(|node| async move {
+            let (_, front) = self.member(node)?;
+            let answer = status(front).await.ok()?;
+            Some((node.clone(), SocketAddrV4::new(answer.address, PROBE_PORT)))
+        });
+        futures::future::join_all(asked)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     /// Ask `from`'s agent to connect to `to`'s probe port until whether it
     /// connects is `open`.
-    async fn measure(&self, (from, to): &(NodeId, NodeId), open: bool, since: Instant) -> Seen {
-        let (Some((_, from_front)), Some((_, to_front))) = (self.member(from), self.member(to))
-        else {
+    async fn measure(
+        &self,
+        (from, to): &(NodeId, NodeId),
+        targets: &BTreeMap<NodeId, SocketAddrV4>,
+        open: bool,
+        since: Instant,
+    ) -> Seen {
+        let (Some((_, from_front)), Some(&target)) = (self.member(from), targets.get(to)) else {
             return Seen::Unmeasured;
         };
-        let Ok(target) = status(to_front).await else {
-            return Seen::Unmeasured;
-        };
-        let target = SocketAddrV4::new(target.address, PROBE_PORT);
         let deadline = since + EFFECT_WITHIN;
         loop {
             let attempt = Instant::now();
@@ -305,17 +319,9 @@ impl NetworkControl for PolicyNetwork {
         if let Some(capability) = beyond_policy(&fault) {
             return Err(ControlError::Unsupported(capability));
         }
-        let id = plane
-            .engine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .apply(fault)?;
+        let id = lock(&plane.engine).apply(fault)?;
         if let Err(error) = plane.enforce(&id.to_string()).await {
-            plane
-                .engine
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .heal(id);
+            lock(&plane.engine).heal(id);
             let _ = plane.enforce(&format!("{id} taken back")).await;
             return Err(error);
         }
@@ -323,20 +329,12 @@ impl NetworkControl for PolicyNetwork {
     }
 
     async fn heal(&self, fault: FaultId) -> Result<(), ControlError> {
-        self.0
-            .engine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .heal(fault);
+        lock(&self.0.engine).heal(fault);
         self.0.enforce(&format!("{fault} healed")).await
     }
 
     async fn heal_all(&self) -> Result<(), ControlError> {
-        self.0
-            .engine
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .heal_all();
+        lock(&self.0.engine).heal_all();
         self.0.enforce("every fault healed").await
     }
 }
