@@ -2,7 +2,8 @@
 //! kubeconfig, checked to answer; creates that ride out what a real server
 //! does right after a namespace appears (HTTP 500 with `retryAfterSeconds`
 //! while the default service account's token is made, 429, 503) and that
-//! take a 409 on a retried create as the object being there already.
+//! take a 409 on a retried create as the object being there already; reads
+//! sent again after a dropped connection ([`reads`]).
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -14,16 +15,22 @@ use tokio::time::Instant;
 
 use crate::error::{Error, Result, api, status_code};
 
+mod reads;
+
 /// How long creates keep retrying what the server says to retry.
 const RETRY_WITHIN: Duration = Duration::from_secs(30);
 
 /// A client from `KUBECONFIG` (or the in-cluster config), checked to answer
-/// within 10 seconds.
+/// within 10 seconds; its reads are sent again after a dropped connection.
 pub async fn connect() -> Result<Client> {
     let no_cluster = |source: scenario_core::BoxError| Error::NoCluster { source };
-    let client = Client::try_default()
+    let config = kube::Config::infer()
         .await
         .map_err(|e| no_cluster(e.into()))?;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .map_err(|e| no_cluster(e.into()))?
+        .with_layer(&reads::RetryReadsLayer)
+        .build();
     match tokio::time::timeout(Duration::from_secs(10), client.apiserver_version()).await {
         Ok(Ok(_)) => Ok(client),
         Ok(Err(error)) => Err(no_cluster(error.into())),

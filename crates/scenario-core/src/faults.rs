@@ -142,7 +142,9 @@ impl FaultWindow {
 /// - `node_paused` opens a paused window, closed by `node_resumed` (or the
 ///   node starting anew).
 ///
-/// A window still open at the last event has `until_ms: None`.
+/// A node window starts when the action was asked for (`began_ms`), where
+/// the event says so. A window still open at the last event has
+/// `until_ms: None`.
 pub fn fault_windows(events: &[Event]) -> Vec<FaultWindow> {
     let mut windows: Vec<FaultWindow> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
@@ -207,12 +209,13 @@ pub fn fault_windows(events: &[Event]) -> Vec<FaultWindow> {
         if let Some(disruption) = opened {
             open.push(windows.len());
             windows.push(FaultWindow {
-                from_ms: at,
+                from_ms: event.began_ms.unwrap_or(at).min(at),
                 until_ms: None,
                 disruption,
             });
         }
     }
+    windows.sort_by_key(|window| window.from_ms);
     windows
 }
 

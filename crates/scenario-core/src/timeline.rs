@@ -182,6 +182,13 @@ pub struct Event {
     /// [`Timeline::record`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<NodeCause>,
+    /// For node actions the run took (stop, kill, restart, pause, ...): when
+    /// it was asked for, in ms since the run started. The event is recorded
+    /// once the backend is done, which can be seconds later (a pod that
+    /// lingers while it terminates); the node may have changed state at any
+    /// moment in between, so fault windows start here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub began_ms: Option<u64>,
 }
 
 /// The append-only event timeline of one run. Cheap to clone; every clone
@@ -211,12 +218,25 @@ impl Timeline {
             fault_id: None,
             fault: None,
             cause: None,
+            began_ms: None,
         });
     }
 
     /// Append a node event with its structured cause; the event's kind
     /// follows from the cause ([`NodeCause::kind`]).
     pub fn record_node(&self, node: &NodeId, cause: NodeCause, detail: impl Into<String>) {
+        self.record_node_action(node, cause, detail, None);
+    }
+
+    /// The same for an action the run asked for at `began_ms` (see
+    /// [`Event::began_ms`]), recorded now that it is done.
+    pub fn record_node_action(
+        &self,
+        node: &NodeId,
+        cause: NodeCause,
+        detail: impl Into<String>,
+        began_ms: Option<u64>,
+    ) {
         self.push(Event {
             at_ms: self.elapsed_ms(),
             kind: cause.kind(),
@@ -225,6 +245,7 @@ impl Timeline {
             fault_id: None,
             fault: None,
             cause: Some(cause),
+            began_ms,
         });
     }
 
@@ -245,6 +266,7 @@ impl Timeline {
             fault_id,
             fault: fault.cloned(),
             cause: None,
+            began_ms: None,
         });
     }
 

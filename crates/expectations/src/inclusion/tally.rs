@@ -185,9 +185,10 @@ fn under_fault(windows: &[FaultWindow], sent_ms: u64) -> bool {
 
 /// Whether a transaction sent to `node` at `sent_ms` may have been lost with
 /// that node's mempool, a fault's doing rather than a silent drop:
-/// * sent while the node was down, or shortly before it went down (the stop
-///   is on the timeline once it is done, and a node accepts until it is
-///   gone);
+/// * sent while the node was down, or shortly before it went down (its
+///   window starts when the stop was asked for, however long the backend
+///   then took, and a node that is told to stop may still accept until it
+///   is gone);
 /// * or sent while the node was cut off from the majority (on the smaller
 ///   side of a partition, or an end of a cut link), shortly before or
 ///   during, and the node went down before it was reconnected: the

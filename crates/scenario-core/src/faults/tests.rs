@@ -12,6 +12,7 @@ fn at(at_ms: u64, kind: EventKind) -> Event {
         fault_id: None,
         fault: None,
         cause: None,
+        began_ms: None,
     }
 }
 
@@ -101,6 +102,29 @@ fn a_healed_fault_healed_again_changes_nothing() {
         healed(300, Some(1)),
     ];
     assert_eq!(spans(&fault_windows(&events)), [(100, Some(200))]);
+}
+
+#[test]
+fn a_stop_that_took_seconds_is_a_window_from_when_it_was_asked_for() {
+    // A pod that lingered while terminating: the stop was asked for at
+    // 1 000 ms and done at 9 000 ms; a partition was applied in between.
+    let stop = Event {
+        cause: Some(NodeCause::Stop),
+        began_ms: Some(1_000),
+        ..node(9_000, EventKind::NodeStopped, "validator-1")
+    };
+    let events = [
+        applied(4_000, 1, partition(&[&["validator-0"], &["validator-2"]])),
+        stop,
+        node(12_000, EventKind::NodeStarted, "validator-1"),
+        healed(14_000, Some(1)),
+    ];
+    let windows = fault_windows(&events);
+    assert_eq!(
+        spans(&windows),
+        [(1_000, Some(12_000)), (4_000, Some(14_000))]
+    );
+    assert_eq!(windows[0].node(), Some(&NodeId::new("validator-1")));
 }
 
 #[test]

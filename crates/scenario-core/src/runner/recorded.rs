@@ -9,6 +9,9 @@ use crate::control::{ControlError, FaultId, NetworkControl, NetworkFault, NodeCo
 use crate::timeline::{EventKind, NodeCause, Timeline};
 use crate::topology::NodeId;
 
+/// Actions that take at least this long say how long in their event.
+const SAID_FROM_MS: u64 = 1_000;
+
 /// A [`NodeControl`] that records every action on the run's timeline before
 /// and after delegating, so faults are visible whichever backend ran them.
 pub(crate) struct RecordedNodeControl {
@@ -21,11 +24,18 @@ impl RecordedNodeControl {
     where
         F: Future<Output = Result<(), ControlError>> + Send,
     {
+        let began_ms = self.timeline.elapsed_ms();
         let result = run.await;
         match &result {
             Ok(()) => {
-                let action = cause.to_string();
-                self.timeline.record_node(node, cause, action);
+                let took_ms = self.timeline.elapsed_ms().saturating_sub(began_ms);
+                let action = if took_ms >= SAID_FROM_MS {
+                    format!("{cause} (took {:.1} s)", took_ms as f64 / 1000.0)
+                } else {
+                    cause.to_string()
+                };
+                self.timeline
+                    .record_node_action(node, cause, action, Some(began_ms));
             }
             Err(error) => self.timeline.record(
                 EventKind::FaultFailed,

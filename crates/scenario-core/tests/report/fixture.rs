@@ -25,6 +25,7 @@ fn event(at_ms: u64, kind: EventKind, detail: &str) -> Event {
         fault_id: None,
         fault: None,
         cause: None,
+        began_ms: None,
     }
 }
 
