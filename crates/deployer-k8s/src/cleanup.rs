@@ -149,9 +149,11 @@ pub(crate) async fn delete_namespace(
         let Some(found) = found.filter(ours) else {
             return Ok(());
         };
-        if !forced && Instant::now() >= force_at {
-            forced = true;
-            force_delete_pods(client, namespace).await;
+        if !forced {
+            // Pods whose containers have ended go at once; after their
+            // grace (and 3 s), every pod left does.
+            forced = Instant::now() >= force_at;
+            force_delete_pods(client, namespace, forced).await;
         }
         if Instant::now() >= deadline {
             return Err(Error::NamespaceStuck {
@@ -165,8 +167,9 @@ pub(crate) async fn delete_namespace(
     }
 }
 
-/// Delete every pod left in `namespace` with grace 0.
-async fn force_delete_pods(client: &Client, namespace: &str) {
+/// Delete with grace 0 the pods in `namespace` being deleted whose
+/// containers have all ended, or with `all`, every pod left.
+async fn force_delete_pods(client: &Client, namespace: &str, all: bool) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let Ok(listed) = pods.list(&ListParams::default()).await else {
         return;
@@ -177,7 +180,13 @@ async fn force_delete_pods(client: &Client, namespace: &str) {
     };
     for pod in listed.items {
         let name = pod.meta().name.clone().unwrap_or_default();
-        tracing::warn!(%namespace, pod = %name, "the pod outlived its grace period: deleting it with grace 0");
+        if all {
+            tracing::warn!(%namespace, pod = %name, "the pod outlived its grace period: deleting it with grace 0");
+        } else if crate::pod::ended_while_deleting(&pod) {
+            tracing::debug!(%namespace, pod = %name, "the pod's containers have ended: deleting it with grace 0");
+        } else {
+            continue;
+        }
         let _ = pods.delete(&name, &now).await;
     }
 }

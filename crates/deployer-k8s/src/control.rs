@@ -2,7 +2,7 @@
 //! the node's StatefulSet to 0 and waits for the pod to be gone (its grace
 //! period for SIGTERM); start scales it to 1 and waits for readiness; kill
 //! with SIGKILL also deletes the pod with grace 0, as stop does with a pod
-//! that outlives its grace. A stopped node stays down until started, as on
+//! whose containers have ended or that outlives its grace. A stopped node stays down until started, as on
 //! the other backends. Pause and resume are SIGSTOP and SIGCONT sent by
 //! the node's fault agent, which shares the pod's process namespace.
 
@@ -103,9 +103,16 @@ impl K8sNodeControl {
         loop {
             match node.pods.get_opt(&node.pod).await {
                 Ok(None) => return Ok(()),
-                Ok(Some(_)) if !forced && Instant::now() >= force_at => {
+                Ok(Some(found))
+                    if !forced
+                        && (Instant::now() >= force_at || pod::ended_while_deleting(&found)) =>
+                {
                     forced = true;
-                    tracing::warn!(node = %node.id, pod = %node.pod, "the pod outlived its grace period: deleting it with grace 0");
+                    if Instant::now() >= force_at {
+                        tracing::warn!(node = %node.id, pod = %node.pod, "the pod outlived its grace period: deleting it with grace 0");
+                    } else {
+                        tracing::debug!(node = %node.id, pod = %node.pod, "the pod's containers have ended: deleting it with grace 0");
+                    }
                     force_delete(node)
                         .await
                         .map_err(|e| failed(action, &node.id, e))?;

@@ -49,6 +49,23 @@ pub fn pod_is_ready(pod: &Pod) -> bool {
         })
 }
 
+/// Whether `pod` is being deleted and none of its containers runs any more
+/// (terminated, or back to waiting because the kubelet already removed
+/// them). This kubelet can leave such a pod in place until its grace period
+/// is over and beyond; nothing is lost by deleting it with grace 0 then.
+pub(crate) fn ended_while_deleting(pod: &Pod) -> bool {
+    let containers = pod
+        .status
+        .as_ref()
+        .and_then(|status| status.container_statuses.as_deref())
+        .unwrap_or_default();
+    pod.metadata.deletion_timestamp.is_some()
+        && !containers.is_empty()
+        && containers
+            .iter()
+            .all(|c| c.state.as_ref().is_none_or(|state| state.running.is_none()))
+}
+
 /// Which pod a node runs in, and how it is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Identity {
@@ -372,3 +389,6 @@ fn container_label(name: &str) -> String {
         format!("its {name} sidecar")
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,7 +37,8 @@ pub(crate) struct Now {
     pub(crate) unix_ms: u64,
     /// When the run started, unix milliseconds.
     pub(crate) run_started_ms: u64,
-    /// The fault windows on the timeline so far.
+    /// The fault windows on the timeline so far, node actions under way
+    /// included ([`Timeline::live_events`]).
     pub(crate) windows: Vec<FaultWindow>,
 }
 
@@ -47,7 +48,7 @@ impl Now {
         Self {
             unix_ms,
             run_started_ms: unix_ms.saturating_sub(timeline.elapsed_ms()),
-            windows: fault_windows(&timeline.events()),
+            windows: fault_windows(&timeline.live_events()),
         }
     }
 

@@ -139,6 +139,8 @@ impl FaultWindow {
 ///   closes that fault's, without one it closes every open network window;
 /// - `node_stopped`, `node_killed` and `node_exited` open a node-down
 ///   window, closed by the node's next `node_started` or `node_restarted`;
+///   a `node_restarted` that took time (its `began_ms` before it) is a
+///   node-down window of its own, from when it was asked for until done;
 /// - `node_paused` opens a paused window, closed by `node_resumed` (or the
 ///   node starting anew).
 ///
@@ -194,6 +196,19 @@ pub fn fault_windows(events: &[Event]) -> Vec<FaultWindow> {
             (EventKind::NodeStarted | EventKind::NodeRestarted, Some(node)) => {
                 let hit = |w: &FaultWindow| w.node() == Some(node);
                 close(&mut windows, &mut open, at, &hit);
+                // A restart that took time was a stretch down of its own.
+                if let (EventKind::NodeRestarted, Some(began)) = (event.kind, event.began_ms)
+                    && began < at
+                {
+                    windows.push(FaultWindow {
+                        from_ms: began,
+                        until_ms: Some(at),
+                        disruption: Disruption::NodeDown {
+                            node: node.clone(),
+                            cause: event.cause.clone(),
+                        },
+                    });
+                }
                 None
             }
             (EventKind::NodePaused, Some(node)) => {

@@ -10,6 +10,10 @@ use tokio::time::Instant;
 use crate::control::Signal;
 use crate::topology::{NodeId, Role};
 
+mod action;
+
+pub use action::NodeAction;
+
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -197,6 +201,8 @@ pub struct Event {
 pub struct Timeline {
     started: Instant,
     events: Arc<Mutex<Vec<Event>>>,
+    /// Node actions asked for and not yet done ([`NodeAction`]).
+    in_progress: Arc<Mutex<action::InProgress>>,
 }
 
 impl Timeline {
@@ -205,6 +211,7 @@ impl Timeline {
         Self {
             started: Instant::now(),
             events: Arc::default(),
+            in_progress: Arc::default(),
         }
     }
 
@@ -225,18 +232,6 @@ impl Timeline {
     /// Append a node event with its structured cause; the event's kind
     /// follows from the cause ([`NodeCause::kind`]).
     pub fn record_node(&self, node: &NodeId, cause: NodeCause, detail: impl Into<String>) {
-        self.record_node_action(node, cause, detail, None);
-    }
-
-    /// The same for an action the run asked for at `began_ms` (see
-    /// [`Event::began_ms`]), recorded now that it is done.
-    pub fn record_node_action(
-        &self,
-        node: &NodeId,
-        cause: NodeCause,
-        detail: impl Into<String>,
-        began_ms: Option<u64>,
-    ) {
         self.push(Event {
             at_ms: self.elapsed_ms(),
             kind: cause.kind(),
@@ -245,7 +240,7 @@ impl Timeline {
             fault_id: None,
             fault: None,
             cause: Some(cause),
-            began_ms,
+            began_ms: None,
         });
     }
 

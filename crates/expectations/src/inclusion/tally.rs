@@ -16,6 +16,10 @@ use crate::follow::{Now, Tally};
 /// How long after a fault ends transactions still count as sent under it.
 const AFTER_FAULT: Duration = Duration::from_secs(2);
 
+/// How soon after a transaction was sent a fault that begins still counts
+/// as having caught it on its way.
+const IN_FLIGHT: Duration = Duration::from_secs(2);
+
 /// How long a block's transactions wait for their ledger entries (a block
 /// can be finalized before the submission's answer is written down).
 const EARLY_FOR_MS: u64 = 60_000;
@@ -47,7 +51,7 @@ pub(crate) struct InclusionTally {
     /// Included, but sent less than the settle time ago.
     recent: VecDeque<Included>,
     /// Latencies (ms) of the judged included transactions, and of those
-    /// among them sent outside fault windows.
+    /// among them no fault touched (see `touched_by_fault`).
     pub(super) all: Histogram<u64>,
     pub(super) calm: Histogram<u64>,
     /// `[s since start, latency ms]` by inclusion.
@@ -77,10 +81,11 @@ impl InclusionTally {
     fn include(&mut self, record: &TxRecord, committed_at_ms: u64, now: &Now) {
         let latency_ms = committed_at_ms.saturating_sub(record.submitted_at_ms);
         let sent = now.in_run(record.submitted_at_ms);
+        let committed = now.in_run(committed_at_ms);
         self.recent.push_back(Included {
             submitted_at_ms: record.submitted_at_ms,
             latency_ms,
-            calm: !under_fault(&now.windows, sent),
+            calm: !touched_by_fault(&now.windows, sent, committed),
         });
         self.points.push([sent as f64 / 1000.0, latency_ms as f64]);
     }
@@ -171,15 +176,21 @@ impl Tally for InclusionTally {
     }
 }
 
-/// Whether a transaction sent `sent_ms` into the run was sent under a fault
-/// (or shortly after one healed).
-fn under_fault(windows: &[FaultWindow], sent_ms: u64) -> bool {
+/// Whether a fault touched a transaction sent `sent_ms` into the run and
+/// finalized at `committed_ms`: it was sent under a fault (or shortly after
+/// one healed), or a fault began while it was on its way, within
+/// [`IN_FLIGHT`] of its sending (a leader stopped just after it took the
+/// transaction delays it by an election). A transaction still not included
+/// [`IN_FLIGHT`] after it was sent was slow on its own, whatever came later.
+fn touched_by_fault(windows: &[FaultWindow], sent_ms: u64, committed_ms: u64) -> bool {
     let after = u64::try_from(AFTER_FAULT.as_millis()).unwrap_or(u64::MAX);
+    let in_flight = u64::try_from(IN_FLIGHT.as_millis()).unwrap_or(u64::MAX);
+    let on_its_way = sent_ms..committed_ms.min(sent_ms.saturating_add(in_flight));
     windows.iter().any(|window| {
         let until = window
             .until_ms
             .map_or(u64::MAX, |u| u.saturating_add(after));
-        (window.from_ms..until).contains(&sent_ms)
+        (window.from_ms..until).contains(&sent_ms) || on_its_way.contains(&window.from_ms)
     })
 }
 
@@ -300,6 +311,32 @@ mod tests {
         assert!(tally.pending.is_empty() && tally.early.is_empty() && tally.recent.is_empty());
         assert_eq!(tally.all.len(), 20_000);
         assert!(tally.points.points().len() <= PLOT_POINTS + 1);
+    }
+
+    #[test]
+    fn a_fault_that_begins_while_a_transaction_is_on_its_way_touches_it() {
+        use scenario_core::{Disruption, FaultWindow};
+        let stop = FaultWindow {
+            from_ms: 24_218,
+            until_ms: Some(37_849),
+            disruption: Disruption::NodeDown {
+                node: NodeId::new("validator-1"),
+                cause: None,
+            },
+        };
+        let windows = [stop];
+        // Sent 50 ms before the leader was told to stop, finalized after
+        // the election 5.5 s later.
+        assert!(touched_by_fault(&windows, 24_168, 29_691));
+        // Finalized before the stop began: untouched.
+        assert!(!touched_by_fault(&windows, 23_768, 24_036));
+        // Still on its way 2 s after it was sent, before any fault: slow on
+        // its own.
+        assert!(!touched_by_fault(&windows, 21_000, 30_000));
+        // Sent during the stop, or within 2 s after the start: touched.
+        assert!(touched_by_fault(&windows, 30_000, 30_200));
+        assert!(touched_by_fault(&windows, 39_000, 39_200));
+        assert!(!touched_by_fault(&windows, 40_000, 40_200));
     }
 
     #[test]

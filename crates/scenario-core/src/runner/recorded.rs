@@ -24,18 +24,16 @@ impl RecordedNodeControl {
     where
         F: Future<Output = Result<(), ControlError>> + Send,
     {
-        let began_ms = self.timeline.elapsed_ms();
+        let action = self.timeline.begin_node_action(node, cause.clone());
         let result = run.await;
         match &result {
             Ok(()) => {
-                let took_ms = self.timeline.elapsed_ms().saturating_sub(began_ms);
-                let action = if took_ms >= SAID_FROM_MS {
+                let took_ms = self.timeline.elapsed_ms().saturating_sub(action.began_ms());
+                action.done(if took_ms >= SAID_FROM_MS {
                     format!("{cause} (took {:.1} s)", took_ms as f64 / 1000.0)
                 } else {
                     cause.to_string()
-                };
-                self.timeline
-                    .record_node_action(node, cause, action, Some(began_ms));
+                });
             }
             Err(error) => self.timeline.record(
                 EventKind::FaultFailed,
