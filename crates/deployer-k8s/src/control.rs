@@ -2,9 +2,10 @@
 //! the node's StatefulSet to 0 and waits for the pod to be gone (its grace
 //! period for SIGTERM); start scales it to 1 and waits for readiness; kill
 //! with SIGKILL also deletes the pod with grace 0, as stop does with a pod
-//! whose containers have ended or that outlives its grace. A stopped node stays down until started, as on
-//! the other backends. Pause and resume are SIGSTOP and SIGCONT sent by
-//! the node's fault agent, which shares the pod's process namespace.
+//! whose containers have ended or that outlives its grace. A stopped node
+//! stays down until started, as on the other backends. Pause and resume
+//! are SIGSTOP and SIGCONT sent by the node's fault agent, which shares the
+//! pod's process namespace.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};

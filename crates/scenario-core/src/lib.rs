@@ -112,7 +112,7 @@ pub use output::{Output, OutputEvent};
 pub use report::{Report, RunFailed};
 pub use runner::{RunError, default_artifacts_root};
 pub use scenario::{BuildError, PlanProblem, Scenario, ScenarioBuilder};
-pub use timeline::{Event, EventKind, NodeCause, Timeline};
+pub use timeline::{Event, EventKind, NodeAction, NodeCause, Timeline};
 pub use topology::{NodeId, NodeOverride, NodeSlot, Role, Topology};
 pub use workload::{Requirements, Workload, WorkloadStats};
 

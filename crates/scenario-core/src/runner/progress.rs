@@ -46,7 +46,7 @@ impl Progress {
         let submitted: u64 = scenario.workloads.iter().map(|w| w.stats().submitted).sum();
         let rate = submitted.saturating_sub(self.last_submitted);
         self.last_submitted = submitted;
-        let active = Active::at_end_of(&ctx.timeline().events());
+        let active = Active::at_end_of(&ctx.timeline().live_events());
         self.console.emit(&OutputEvent::Progress(ProgressUpdate {
             run_id: ctx.run_id().to_owned(),
             elapsed: self.started.elapsed(),
