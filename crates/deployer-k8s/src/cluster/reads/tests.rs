@@ -48,26 +48,12 @@ async fn a_read_that_fails_in_transport_is_sent_again_and_answered() {
     assert_eq!(answer.status(), StatusCode::OK);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_write_that_fails_is_not_sent_again() {
+/// Send `method`, fail it in transport `times` times; the caller gets the
+/// transport error and nothing more is sent.
+async fn fails_after(method: Method, times: usize) {
     let (mut client, mut server) = fake_server();
-    let answer = tokio::spawn(client.call(request(Method::POST)));
-    let (_, respond) = server.next_request().await.unwrap();
-    respond.send_error(dropped());
-    let error = answer.await.unwrap().unwrap_err();
-    assert!(error.to_string().contains("connection closed"), "{error}");
-    drop(client);
-    assert!(
-        server.next_request().await.is_none(),
-        "the write was sent again"
-    );
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_read_that_keeps_failing_gives_up_after_three_resends() {
-    let (mut client, mut server) = fake_server();
-    let answer = tokio::spawn(client.call(request(Method::GET)));
-    for _ in 0..=BACKOFF.len() {
+    let answer = tokio::spawn(client.call(request(method.clone())));
+    for _ in 0..times {
         let (_, respond) = server.next_request().await.unwrap();
         respond.send_error(dropped());
     }
@@ -76,8 +62,18 @@ async fn a_read_that_keeps_failing_gives_up_after_three_resends() {
     drop(client);
     assert!(
         server.next_request().await.is_none(),
-        "sent more than four times"
+        "{method} sent more than {times} times"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_that_fails_is_not_sent_again() {
+    fails_after(Method::POST, 1).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_read_that_keeps_failing_gives_up_after_three_resends() {
+    fails_after(Method::GET, 1 + BACKOFF.len()).await;
 }
 
 #[tokio::test(start_paused = true)]
