@@ -5,10 +5,11 @@
 
 use std::path::Path;
 
-use testbed::Report;
 use testbed::compose::ComposeDeployer;
 use testbed::k8s::K8sDeployer;
 use testbed::local::{Keep, LocalDeployer};
+use testbed::report::Phase;
+use testbed::{Event, EventKind, Report};
 use testbed_cli::history;
 
 use super::Planned;
@@ -110,4 +111,45 @@ pub(crate) fn print_verdicts(report: &Report) {
             .join(testbed::report::HTML_FILE)
             .display()
     );
+    for note in cleanup_notes(&report.events) {
+        println!("note: {note}");
+    }
+}
+
+/// What the deployer noted while it cleaned up (e.g. a Kubernetes
+/// namespace kept with `--keep`, its pods still running, and how to delete
+/// it): the notes after the cleanup phase began.
+fn cleanup_notes(events: &[Event]) -> impl Iterator<Item = &str> {
+    let cleanup = events
+        .iter()
+        .rposition(|e| e.kind == EventKind::PhaseStarted && e.detail == Phase::Cleanup.to_string())
+        .unwrap_or(events.len());
+    events[cleanup..]
+        .iter()
+        .filter(|e| e.kind == EventKind::Note)
+        .map(|e| e.detail.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use testbed::Timeline;
+
+    use super::*;
+
+    #[test]
+    fn only_the_notes_made_during_cleanup_are_printed() {
+        let timeline = Timeline::new();
+        timeline.record(EventKind::Note, None, "fault #1: matched 3 packets");
+        timeline.record(EventKind::PhaseStarted, None, "cleanup");
+        timeline.record(
+            EventKind::Note,
+            None,
+            "kept namespace tb-run: delete it with …",
+        );
+        timeline.record(EventKind::PhaseFinished, None, "cleanup completed");
+        let events = timeline.events();
+        let notes: Vec<&str> = cleanup_notes(&events).collect();
+        assert_eq!(notes, ["kept namespace tb-run: delete it with …"]);
+        assert_eq!(cleanup_notes(&events[..1]).count(), 0);
+    }
 }
