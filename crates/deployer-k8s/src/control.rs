@@ -89,10 +89,11 @@ impl K8sNodeControl {
             .map_err(|e| failed(action, id, e))
     }
 
-    /// Wait until the node's pod is gone. A pod still there `slack` after
-    /// its grace period is deleted with grace 0 (a kubelet can lose track
-    /// of a container that already exited and leave its pod Terminating);
-    /// after another `slack`, the action fails.
+    /// Wait until the node's pod is gone. A pod whose containers have all
+    /// ended, or that is still there `slack` after its grace period, is
+    /// deleted with grace 0 (a kubelet can lose track of a container that
+    /// already exited and leave its pod Terminating); still there another
+    /// `slack` after that deadline, the action fails.
     async fn gone(
         &self,
         node: &NodePod,
@@ -100,36 +101,41 @@ impl K8sNodeControl {
         slack: Duration,
     ) -> Result<(), ControlError> {
         let force_at = Instant::now() + self.grace + slack;
-        let mut forced = false;
+        let mut forced_at: Option<Instant> = None;
         loop {
-            match node.pods.get_opt(&node.pod).await {
-                Ok(None) => return Ok(()),
-                Ok(Some(found))
-                    if !forced
-                        && (Instant::now() >= force_at || pod::ended_while_deleting(&found)) =>
-                {
-                    forced = true;
-                    if Instant::now() >= force_at {
+            let found = node
+                .pods
+                .get_opt(&node.pod)
+                .await
+                .map_err(|e| failed(action, &node.id, e))?;
+            let Some(found) = found else {
+                return Ok(());
+            };
+            let overdue = Instant::now() >= force_at;
+            match forced_at {
+                None if overdue || pod::ended_while_deleting(&found) => {
+                    if overdue {
                         tracing::warn!(node = %node.id, pod = %node.pod, "the pod outlived its grace period: deleting it with grace 0");
                     } else {
                         tracing::debug!(node = %node.id, pod = %node.pod, "the pod's containers have ended: deleting it with grace 0");
                     }
+                    forced_at = Some(Instant::now());
                     force_delete(node)
                         .await
                         .map_err(|e| failed(action, &node.id, e))?;
                 }
-                Ok(Some(_)) if forced && Instant::now() >= force_at + slack => {
+                Some(forced) if Instant::now() >= force_at + slack => {
                     return Err(failed(
                         action,
                         &node.id,
                         format!(
-                            "its pod {} was still there {:?} after it was deleted with grace 0",
-                            node.pod, slack
+                            "its pod {} was still there {:.1?} after it was deleted with grace 0",
+                            node.pod,
+                            forced.elapsed()
                         ),
                     ));
                 }
-                Ok(Some(_)) => tokio::time::sleep(POLL).await,
-                Err(error) => return Err(failed(action, &node.id, error)),
+                _ => tokio::time::sleep(POLL).await,
             }
         }
     }

@@ -195,6 +195,28 @@ pub struct Event {
     pub began_ms: Option<u64>,
 }
 
+impl Event {
+    /// A node event with its structured cause, of the kind that goes with it.
+    fn of_node(
+        at_ms: u64,
+        node: NodeId,
+        cause: NodeCause,
+        detail: String,
+        began_ms: Option<u64>,
+    ) -> Self {
+        Self {
+            at_ms,
+            kind: cause.kind(),
+            node: Some(node),
+            detail,
+            fault_id: None,
+            fault: None,
+            cause: Some(cause),
+            began_ms,
+        }
+    }
+}
+
 /// The append-only event timeline of one run. Cheap to clone; every clone
 /// appends to the same list.
 #[derive(Clone, Debug)]
@@ -232,16 +254,13 @@ impl Timeline {
     /// Append a node event with its structured cause; the event's kind
     /// follows from the cause ([`NodeCause::kind`]).
     pub fn record_node(&self, node: &NodeId, cause: NodeCause, detail: impl Into<String>) {
-        self.push(Event {
-            at_ms: self.elapsed_ms(),
-            kind: cause.kind(),
-            node: Some(node.clone()),
-            detail: detail.into(),
-            fault_id: None,
-            fault: None,
-            cause: Some(cause),
-            began_ms: None,
-        });
+        self.push(Event::of_node(
+            self.elapsed_ms(),
+            node.clone(),
+            cause,
+            detail.into(),
+            None,
+        ));
     }
 
     /// Append a network fault event (applied: with the fault; healed: with

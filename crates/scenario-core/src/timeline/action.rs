@@ -67,15 +67,10 @@ impl Timeline {
                 NodeCause::Stop | NodeCause::Kill { .. } | NodeCause::Pause => cause.kind(),
                 _ => continue,
             };
+            let detail = format!("{cause} under way");
             events.push(Event {
-                at_ms: now,
                 kind,
-                node: Some(node.clone()),
-                detail: format!("{cause} under way"),
-                fault_id: None,
-                fault: None,
-                cause: Some(cause.clone()),
-                began_ms: Some(*began_ms),
+                ..Event::of_node(now, node.clone(), cause.clone(), detail, Some(*began_ms))
             });
         }
         events
@@ -100,16 +95,9 @@ impl NodeAction {
         let Some((node, cause, began_ms)) = in_progress.actions.remove(&self.number) else {
             return;
         };
-        self.timeline.push(Event {
-            at_ms: self.timeline.elapsed_ms(),
-            kind: cause.kind(),
-            node: Some(node),
-            detail: detail.into(),
-            fault_id: None,
-            fault: None,
-            cause: Some(cause),
-            began_ms: Some(began_ms),
-        });
+        let at_ms = self.timeline.elapsed_ms();
+        let event = Event::of_node(at_ms, node, cause, detail.into(), Some(began_ms));
+        self.timeline.push(event);
         drop(in_progress);
     }
 }
